@@ -1,0 +1,70 @@
+/* link: the link record and the rules for its fields. Pure; thread-safe.
+ * The API layer decodes JSON into typed values and asks these functions
+ * whether each value is acceptable; each returns NULL when it is, or a short
+ * reason for the problem's invalid_params. */
+#ifndef LP_CORE_LINK_H
+#define LP_CORE_LINK_H
+
+#include "core/slug.h"
+#include "core/url.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINK_CODE_MAX SLUG_MAX_LEN
+#define LINK_CODE_LEN_DEFAULT 7
+#define LINK_CODE_LEN_MIN 4
+#define LINK_CODE_LEN_MAX 32
+#define LINK_TITLE_MAX_CHARS 512
+#define LINK_TITLE_MAX_BYTES (4 * LINK_TITLE_MAX_CHARS)
+#define LINK_MAX_VISITS_CAP 1000000000000LL
+
+struct link {
+    int64_t id;
+    int64_t team_id;
+    int64_t domain_id;
+    int64_t created_at; /* Unix ms */
+    int64_t updated_at;
+    int64_t expires_at; /* 0: never */
+    int64_t max_visits; /* 0: unlimited */
+    int64_t visits;     /* counted only for links with max_visits */
+    int redirect_type;
+    bool has_title;
+    char code[LINK_CODE_MAX + 1];
+    char url[URL_MAX_LEN + 1];
+    char title[LINK_TITLE_MAX_BYTES + 1];
+};
+
+/* Fields a create or update may carry (bit set in link_change.set). */
+enum link_field {
+    LINK_F_URL = 1u << 0,
+    LINK_F_SLUG = 1u << 1,
+    LINK_F_TITLE = 1u << 2,
+    LINK_F_EXPIRES = 1u << 3,
+    LINK_F_MAX_VISITS = 1u << 4,
+    LINK_F_REDIRECT = 1u << 5,
+};
+
+/* The service's own origin, so links back to it (redirect loops) are refused. */
+struct link_policy {
+    char self_host[256];
+    unsigned self_port;
+};
+
+enum link_state { LINK_ACTIVE, LINK_EXPIRED, LINK_EXHAUSTED };
+
+/* Normalises raw into out (capacity URL_MAX_LEN + 1); NULL or a reason. */
+const char *link_check_url(const struct link_policy *p, const char *raw, size_t len, char *out, size_t *outlen);
+const char *link_check_slug(const char *s, size_t len);
+const char *link_check_title(const char *s, size_t len);
+const char *link_check_expires(int64_t expires_ms, int64_t now_ms);
+const char *link_check_max_visits(int64_t v);
+const char *link_check_redirect_type(int64_t v);
+
+enum link_state link_state_at(int64_t expires_at, int64_t max_visits, int64_t visits, int64_t now_ms);
+
+/* Fills p from a base URL such as "https://s.example.com"; -1 if unusable. */
+int link_policy_from_base_url(struct link_policy *p, const char *base_url);
+
+#endif

@@ -1,0 +1,42 @@
+/* respond: every response LinkPulse sends goes through here, so each is
+ * counted in the metrics and written to the access log exactly once, and
+ * every error has the same RFC 9457 shape.
+ * Threading: called on the request's worker thread only. */
+#ifndef LP_HTTP_RESPOND_H
+#define LP_HTTP_RESPOND_H
+
+#include "obs/metrics.h"
+
+#include <h2o.h>
+#include <jansson.h>
+
+#define PROBLEM_TYPE_BASE "https://linkpulse.dev/problems/"
+
+/* Per-request state, allocated from the request's pool by the router. */
+struct reqctx {
+    h2o_req_t *req;
+    struct worker *w;
+    enum metrics_route route;
+    h2o_iovec_t request_id;
+    h2o_iovec_t path; /* without the query string */
+};
+
+/* body must outlive the request: static, or from the request's pool. */
+void respond_bytes(struct reqctx *rc, int status, const char *ctype, const char *body, size_t len);
+/* Takes ownership of body. */
+void respond_json(struct reqctx *rc, int status, json_t *body);
+/* name: the problem type's last path segment (e.g. "validation").
+ * invalid_params: a JSON array of {"name","reason"}, stolen, may be NULL. */
+void respond_problem(struct reqctx *rc, int status, const char *name, const char *title, const char *detail,
+                     json_t *invalid_params);
+/* A problem with one invalid parameter. */
+void respond_invalid(struct reqctx *rc, int status, const char *param, const char *reason);
+void respond_redirect(struct reqctx *rc, int status, const char *url, size_t len);
+/* The small built-in HTML pages: 404 (unknown code) and 410 (expired). */
+void respond_page(struct reqctx *rc, int status);
+void respond_empty(struct reqctx *rc, int status);
+
+/* Appends {"name": name, "reason": reason} to arr (creating it if NULL). */
+json_t *problem_param(json_t *arr, const char *name, const char *reason);
+
+#endif

@@ -1,0 +1,80 @@
+/* server: the HTTP front. N worker threads, each with its own h2o evloop,
+ * its own SO_REUSEPORT listener, its own store reader and metrics; they
+ * share only the read-mostly app (config, cache, keys) and the store's
+ * submit queue.
+ *
+ * Threading: everything in struct worker belongs to its thread, except
+ * `metrics` (read by /metrics on any worker, see obs/metrics.h) and the
+ * multithread receivers (the store's writer thread posts finished ops
+ * there). server_stop() is called from the main thread. */
+#ifndef LP_HTTP_SERVER_H
+#define LP_HTTP_SERVER_H
+
+#include "auth/apikey.h"
+#include "cache/cache.h"
+#include "core/link.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "store/store.h"
+#include "util/config.h"
+
+#include <h2o.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#define HTTP_HEADERS_MAX_BYTES (16 * 1024) /* 431 above this */
+#define HTTP_TARGET_MAX_BYTES (8 * 1024)   /* 414 above this */
+#define HTTP_BODY_MAX_BYTES (64 * 1024)    /* 413 above this */
+#define HTTP_SHUTDOWN_GRACE_MS 3000        /* idle keep-alive connections get this long after SIGTERM */
+
+struct worker;
+
+/* Process-wide state, written before the workers start and read-only after
+ * (the cache and the store are thread-safe objects). */
+struct app {
+    const struct config *cfg;
+    struct store *store;
+    struct cache *cache;
+    struct apikey_set keys;
+    struct link_policy policy;
+    struct accesslog *alog;
+    struct metrics_writer writer_metrics;
+    h2o_globalconf_t h2o;
+    struct worker *workers;
+    size_t nworkers;
+};
+
+struct worker {
+    size_t index;
+    struct app *app;
+    pthread_t thread;
+    int listen_fd;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t ops_done; /* finished store ops, from the writer */
+    h2o_multithread_receiver_t control;  /* stop requests, from the main thread */
+    h2o_multithread_message_t stop_msg;
+    struct store_reader *reader;
+    struct metrics_worker metrics;
+    uint64_t reqid_base, reqid_seq;
+    size_t ops_pending;  /* store ops submitted and not yet back */
+    bool stopping;
+    struct link scratch; /* one row at a time for reads on this worker */
+};
+
+/* Binds every worker's listener (so a taken port fails before anything
+ * starts) and starts the workers. 0, or -1 with a message in err. */
+int server_start(struct app *app, char *err, size_t errcap);
+/* Stops accepting, lets requests in flight finish, joins the workers. */
+void server_stop(struct app *app);
+
+/* The worker that runs the given h2o context. */
+static inline struct worker *worker_of(h2o_req_t *req)
+{
+    return (struct worker *)((char *)req->conn->ctx - offsetof(struct worker, ctx));
+}
+
+#endif

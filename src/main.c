@@ -1,0 +1,184 @@
+/* main: the command line. `linkpulse serve` wires the modules together:
+ * config → access log → store (+ migrations) → operator key → cache →
+ * workers, then waits for SIGTERM/SIGINT and takes them down in reverse,
+ * committing every queued write before it exits. */
+#include "auth/apikey.h"
+#include "cache/cache.h"
+#include "http/server.h"
+#include "obs/log.h"
+#include "store/store.h"
+#include "util/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CACHE_TTL_MS (10 * 60 * 1000)    /* invalidation is explicit; the TTL bounds staleness across nodes */
+#define CACHE_NEGATIVE_TTL_MS (30 * 1000) /* creates invalidate too; this only bounds memory for scans */
+#define ADMIN_KEY_MIN 16
+
+static void observe_batch(void *ctx, size_t n, uint64_t commit_us, bool ok)
+{
+    struct metrics_writer *m = ctx;
+    if (ok)
+        metrics_observe_batch(m, n, commit_us);
+    else
+        metric_add(&m->commit_failures, 1);
+}
+
+static int load_key(void *ctx, const unsigned char hash[STORE_KEY_HASH_LEN], const char *role)
+{
+    (void)role; /* every stored key is an operator key until accounts exist */
+    return apikey_set_add(ctx, hash, APIKEY_ADMIN) == 0 ? 0 : 1;
+}
+
+static int ensure_key(struct store *store, const char *key, const char *name)
+{
+    struct store_op op = {.kind = STORE_APIKEY_ENSURE};
+    apikey_hash(key, strlen(key), op.key_hash);
+    snprintf(op.key_name, sizeof(op.key_name), "%s", name);
+    snprintf(op.key_role, sizeof(op.key_role), "admin");
+    return store_submit_wait(store, &op);
+}
+
+/* LINKPULSE_ADMIN_KEY, or on first start a new key shown once. */
+static int setup_admin_key(struct app *app)
+{
+    const char *env = getenv("LINKPULSE_ADMIN_KEY");
+    if (env != NULL) {
+        size_t n = strlen(env);
+        if (n < ADMIN_KEY_MIN || n > APIKEY_MAX_LEN) {
+            fprintf(stderr, "linkpulse: LINKPULSE_ADMIN_KEY must be %d to %d characters\n", ADMIN_KEY_MIN,
+                    APIKEY_MAX_LEN);
+            return 2;
+        }
+        if (ensure_key(app->store, env, "LINKPULSE_ADMIN_KEY") != STORE_OK)
+            return 1;
+    }
+    struct store_reader *r = store_reader_open(app->store);
+    if (r == NULL)
+        return 1;
+    app->keys.n = 0;
+    int rc = store_apikeys_each(r, load_key, &app->keys);
+    if (rc == 0 && app->keys.n == 0) {
+        char key[64], path[CONFIG_PATH_MAX + 16];
+        apikey_generate(key, sizeof(key));
+        snprintf(path, sizeof(path), "%s/admin.key", app->cfg->data_dir);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, key, strlen(key)) != (ssize_t)strlen(key) || write(fd, "\n", 1) != 1 ||
+            fsync(fd) != 0) {
+            fprintf(stderr, "linkpulse: cannot write %s: %s\n", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            store_reader_close(r);
+            return 1;
+        }
+        close(fd);
+        if (ensure_key(app->store, key, "generated at first start") != STORE_OK) {
+            store_reader_close(r);
+            return 1;
+        }
+        rc = store_apikeys_each(r, load_key, &app->keys);
+        printf("\nLinkPulse admin API key (shown once; also saved to %s):\n\n    %s\n\n"
+               "Shorten a first link:\n\n"
+               "    curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"
+               "         -d '{\"url\": \"https://example.com/\"}' %s/api/v1/links\n\n",
+               path, key, key, app->cfg->base_url);
+        fflush(stdout);
+        sodium_memzero(key, sizeof(key));
+    }
+    store_reader_close(r);
+    return rc == 0 ? 0 : 1;
+}
+
+static int serve(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = config_parse(&cfg, argc, argv, (config_getenv_fn)getenv, cores > 0 ? (unsigned)cores : 1, err,
+                          sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "linkpulse: %s\n", err);
+        return rc;
+    }
+    /* Signals are taken by sigwait() below; every thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    static struct app app; /* documented global: lives for the whole process */
+    app.cfg = &cfg;
+    if (link_policy_from_base_url(&app.policy, cfg.base_url) != 0) {
+        fprintf(stderr, "linkpulse: --base-url: cannot use %s\n", cfg.base_url);
+        return 2;
+    }
+    app.alog = accesslog_new(cfg.access_log, cfg.workers, err, sizeof(err));
+    if (app.alog == NULL) {
+        fprintf(stderr, "linkpulse: --access-log: %s\n", err);
+        return 1;
+    }
+    app.store = store_sqlite_open(cfg.data_dir, err, sizeof(err));
+    if (app.store == NULL) {
+        fprintf(stderr, "linkpulse: %s\n", err);
+        return 1;
+    }
+    app.store->on_batch = observe_batch;
+    app.store->on_batch_ctx = &app.writer_metrics;
+    if ((rc = setup_admin_key(&app)) != 0)
+        return rc;
+    uint64_t seed;
+    randombytes_buf(&seed, sizeof(seed));
+    app.cache = cache_new((size_t)cfg.cache_mb << 20, CACHE_TTL_MS, CACHE_NEGATIVE_TTL_MS, seed);
+    if (app.cache == NULL) {
+        fprintf(stderr, "linkpulse: cannot allocate the link cache\n");
+        return 1;
+    }
+    if (server_start(&app, err, sizeof(err)) != 0) {
+        fprintf(stderr, "linkpulse: %s\n", err);
+        return 1;
+    }
+    log_info("linkpulse %s listening on %s (base URL %s, %u workers, data in %s)", LINKPULSE_VERSION,
+             cfg.listen_host, cfg.base_url, cfg.workers, cfg.data_dir);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("received %s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server_stop(&app);
+    store_close(app.store);
+    cache_free(app.cache);
+    log_info("stopped cleanly");
+    accesslog_free(app.alog);
+    free(app.workers);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fprintf(stderr, "linkpulse: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {
+        fputs(config_usage, stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("linkpulse %s\n", LINKPULSE_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return serve(argc - 2, argv + 2);
+    if (argc >= 2)
+        fprintf(stderr, "linkpulse: unknown command or option \"%s\"\n\n", argv[1]);
+    fputs(config_usage, stderr);
+    return 2;
+}

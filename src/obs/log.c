@@ -1,0 +1,226 @@
+#include "obs/log.h"
+
+#include "util/rfc3339.h"
+#include "util/clock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void log_msg(const char *level, const char *fmt, ...)
+{
+    char msg[1024], esc[2048], ts[RFC3339_BUF];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t n = log_json_escape(esc, sizeof(esc), msg, strlen(msg));
+    rfc3339_format(clock_wall_ms(), ts);
+    fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"%.*s\"}\n", ts, level, (int)n, esc);
+}
+
+size_t log_json_escape(char *buf, size_t cap, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            if (o + 2 > cap)
+                return 0;
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            if (o + 6 > cap)
+                return 0;
+            memcpy(buf + o, "\\u00", 4);
+            buf[o + 4] = hex[c >> 4];
+            buf[o + 5] = hex[c & 15];
+            o += 6;
+        } else {
+            if (o + 1 > cap)
+                return 0;
+            buf[o++] = (char)c;
+        }
+    }
+    return o;
+}
+
+struct logbuf {
+    pthread_mutex_t lock;
+    char *data;
+    size_t len;
+};
+
+struct accesslog {
+    int fd;
+    bool own_fd;
+    size_t nworkers;
+    struct logbuf *bufs;
+    char *spare; /* the log thread's half of the double buffer */
+    pthread_t thread;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stopping;
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* nowhere left to report it; the access log is best effort */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void flush_all(struct accesslog *log)
+{
+    for (size_t i = 0; i < log->nworkers; i++) {
+        struct logbuf *b = &log->bufs[i];
+        pthread_mutex_lock(&b->lock);
+        char *full = b->data;
+        size_t len = b->len;
+        b->data = log->spare;
+        b->len = 0;
+        pthread_mutex_unlock(&b->lock);
+        log->spare = full;
+        if (len > 0)
+            write_all(log->fd, full, len);
+    }
+}
+
+static void *log_thread(void *arg)
+{
+    struct accesslog *log = arg;
+    pthread_mutex_lock(&log->stop_lock);
+    while (!log->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += LOG_FLUSH_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&log->stop_cond, &log->stop_lock, &until);
+        pthread_mutex_unlock(&log->stop_lock);
+        flush_all(log);
+        pthread_mutex_lock(&log->stop_lock);
+    }
+    pthread_mutex_unlock(&log->stop_lock);
+    flush_all(log);
+    return NULL;
+}
+
+struct accesslog *accesslog_new(const char *target, size_t nworkers, char *err, size_t errcap)
+{
+    struct accesslog *log = calloc(1, sizeof(*log));
+    if (log == NULL)
+        goto fail_nomem;
+    log->fd = -1;
+    if (strcmp(target, "off") == 0)
+        return log;
+    if (strcmp(target, "stderr") == 0) {
+        log->fd = STDERR_FILENO;
+    } else {
+        log->fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (log->fd < 0) {
+            snprintf(err, errcap, "cannot open access log %s: %s", target, strerror(errno));
+            free(log);
+            return NULL;
+        }
+        log->own_fd = true;
+    }
+    log->nworkers = nworkers;
+    log->bufs = calloc(nworkers, sizeof(*log->bufs));
+    log->spare = malloc(LOG_WORKER_BUF);
+    if (log->bufs == NULL || log->spare == NULL)
+        goto fail_nomem;
+    for (size_t i = 0; i < nworkers; i++) {
+        pthread_mutex_init(&log->bufs[i].lock, NULL);
+        if ((log->bufs[i].data = malloc(LOG_WORKER_BUF)) == NULL)
+            goto fail_nomem;
+    }
+    pthread_mutex_init(&log->stop_lock, NULL);
+    pthread_cond_init(&log->stop_cond, NULL);
+    if (pthread_create(&log->thread, NULL, log_thread, log) != 0)
+        goto fail_nomem;
+    return log;
+
+fail_nomem:
+    snprintf(err, errcap, "out of memory starting the access log");
+    if (log != NULL) {
+        if (log->own_fd)
+            close(log->fd);
+        for (size_t i = 0; log->bufs != NULL && i < nworkers; i++)
+            free(log->bufs[i].data);
+        free(log->bufs);
+        free(log->spare);
+        free(log);
+    }
+    return NULL;
+}
+
+void accesslog_free(struct accesslog *log)
+{
+    if (log == NULL)
+        return;
+    if (log->fd >= 0) {
+        pthread_mutex_lock(&log->stop_lock);
+        log->stopping = true;
+        pthread_cond_signal(&log->stop_cond);
+        pthread_mutex_unlock(&log->stop_lock);
+        pthread_join(log->thread, NULL);
+        for (size_t i = 0; i < log->nworkers; i++) {
+            pthread_mutex_destroy(&log->bufs[i].lock);
+            free(log->bufs[i].data);
+        }
+        free(log->bufs);
+        free(log->spare);
+        if (log->own_fd)
+            close(log->fd);
+    }
+    free(log);
+}
+
+bool accesslog_enabled(const struct accesslog *log)
+{
+    return log != NULL && log->fd >= 0;
+}
+
+int accesslog_write(struct accesslog *log, size_t worker, const struct accesslog_entry *e)
+{
+    enum { LINE_MAX_BYTES = 512 + 6 * LOG_PATH_MAX };
+    char line[LINE_MAX_BYTES], ts[RFC3339_BUF], path[6 * LOG_PATH_MAX], rid[6 * 128], method[64];
+    rfc3339_format(e->time_ms, ts);
+    size_t plen = log_json_escape(path, sizeof(path), e->path, e->path_len < LOG_PATH_MAX ? e->path_len : LOG_PATH_MAX);
+    size_t rlen = log_json_escape(rid, sizeof(rid), e->request_id, e->request_id_len < 128 ? e->request_id_len : 128);
+    size_t mlen = log_json_escape(method, sizeof(method), e->method, e->method_len < 10 ? e->method_len : 10);
+    int n = snprintf(line, sizeof(line),
+                     "{\"time\":\"%s\",\"request_id\":\"%.*s\",\"method\":\"%.*s\",\"path\":\"%.*s\",\"status\":%d,"
+                     "\"duration_us\":%llu,\"bytes_out\":%llu}\n",
+                     ts, (int)rlen, rid, (int)mlen, method, (int)plen, path, e->status,
+                     (unsigned long long)e->duration_us, (unsigned long long)e->bytes_out);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return -1;
+    struct logbuf *b = &log->bufs[worker];
+    int rc = 0;
+    pthread_mutex_lock(&b->lock);
+    if (b->len + (size_t)n <= LOG_WORKER_BUF) {
+        memcpy(b->data + b->len, line, (size_t)n);
+        b->len += (size_t)n;
+    } else {
+        rc = -1;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}

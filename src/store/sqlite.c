@@ -1,0 +1,617 @@
+/* sqlite: the embedded store backend (see store.h for the contract).
+ *
+ * Invariants:
+ * - One writer connection, used only by the writer thread. Every mutation is
+ *   a store_op queued to it; it takes all queued ops (up to WRITER_BATCH_MAX),
+ *   runs each inside its own SAVEPOINT so one op's failure (a taken slug)
+ *   leaves the others in the batch intact, and commits the batch once.
+ *   synchronous=FULL makes that commit durable before any done() is called.
+ * - Readers each own a connection with query_only set; WAL lets them read
+ *   while the writer commits.
+ * - Codes are unique by the (domain_id, code) constraint: random codes are
+ *   inserted and retried on conflict, never checked first. */
+#include "store/store.h"
+#include "store/sqlite_schema.h"
+
+#include "obs/log.h"
+#include "util/base62.h"
+#include "util/clock.h"
+#include "util/id.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STORE_QUEUE_MAX 16384   /* ops waiting for the writer; beyond it submit fails (503) */
+#define WRITER_BATCH_MAX 1024   /* ops per transaction */
+#define CODE_ATTEMPTS 8         /* random code collisions tolerated per create */
+#define BUSY_TIMEOUT_MS 5000
+#define DB_FILE "linkpulse.db"
+
+#define LINK_COLUMNS                                                                                                   \
+    "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type"
+
+struct sqlite_store {
+    struct store base;
+    char *path;
+    sqlite3 *db;
+    pthread_t writer;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct store_op **queue; /* ring of STORE_QUEUE_MAX */
+    size_t head, count;
+    bool stopping;
+    struct {
+        sqlite3_stmt *begin, *commit, *rollback, *savepoint, *release, *rollback_to;
+        sqlite3_stmt *insert, *select_key, *update, *delete, *consume, *key_insert;
+    } st;
+};
+
+struct sqlite_reader {
+    struct store_reader_base base;
+    sqlite3 *db;
+    sqlite3_stmt *resolve, *get, *list_first, *list_before, *ping, *keys;
+};
+
+static const struct store_backend sqlite_backend;
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc != SQLITE_OK)
+        log_error("sqlite: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db));
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int exec_simple(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n > 0)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
+}
+
+static void row_to_link(sqlite3_stmt *st, struct link *l)
+{
+    l->id = sqlite3_column_int64(st, 0);
+    l->team_id = sqlite3_column_int64(st, 1);
+    l->domain_id = sqlite3_column_int64(st, 2);
+    copy_text(l->code, sizeof(l->code), st, 3);
+    copy_text(l->url, sizeof(l->url), st, 4);
+    l->has_title = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    copy_text(l->title, sizeof(l->title), st, 5);
+    l->created_at = sqlite3_column_int64(st, 6);
+    l->updated_at = sqlite3_column_int64(st, 7);
+    l->expires_at = sqlite3_column_int64(st, 8);
+    l->max_visits = sqlite3_column_int64(st, 9);
+    l->visits = sqlite3_column_int64(st, 10);
+    l->redirect_type = sqlite3_column_int(st, 11);
+}
+
+static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
+{
+    if (v == 0)
+        sqlite3_bind_null(st, idx);
+    else
+        sqlite3_bind_int64(st, idx, v);
+}
+
+static int open_db(const char *path, sqlite3 **db)
+{
+    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return -1;
+    sqlite3_extended_result_codes(*db, 1);
+    sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
+    return 0;
+}
+
+/* ---- migrations --------------------------------------------------------- */
+
+static int migrate(sqlite3 *db, char *err, size_t errcap)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        goto fail_db;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SQLITE_SCHEMA_VERSION) {
+        snprintf(err, errcap,
+                 "the database schema is version %d, newer than this binary supports (%d): "
+                 "run a newer linkpulse, or restore a backup made for this version",
+                 version, SQLITE_SCHEMA_VERSION);
+        return -1;
+    }
+    for (int v = version; v < SQLITE_SCHEMA_VERSION; v++) {
+        char setv[64];
+        snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            goto fail_db;
+        if (sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, setv, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errcap, "migration %d failed: %s", v + 1, sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            goto fail_db;
+        log_info("sqlite: applied migration %d", v + 1);
+    }
+    return 0;
+
+fail_db:
+    snprintf(err, errcap, "database error: %s", sqlite3_errmsg(db));
+    return -1;
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
+{
+    struct link *l = &op->link;
+    sqlite3_stmt *st = s->st.insert;
+    l->created_at = l->updated_at = now;
+    l->team_id = op->team_id;
+    l->domain_id = op->domain_id;
+    l->visits = 0;
+    for (int attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
+        if (op->random_code_len > 0) {
+            base62_random(l->code, op->random_code_len);
+            l->code[op->random_code_len] = '\0';
+        }
+        l->id = id_next(now);
+        sqlite3_bind_int64(st, 1, l->id);
+        sqlite3_bind_int64(st, 2, l->team_id);
+        sqlite3_bind_int64(st, 3, l->domain_id);
+        sqlite3_bind_text(st, 4, l->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, l->url, -1, SQLITE_STATIC);
+        if (l->has_title)
+            sqlite3_bind_text(st, 6, l->title, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 6);
+        sqlite3_bind_int64(st, 7, l->created_at);
+        sqlite3_bind_int64(st, 8, l->updated_at);
+        bind_opt_int(st, 9, l->expires_at);
+        bind_opt_int(st, 10, l->max_visits);
+        sqlite3_bind_int(st, 11, l->redirect_type);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            return STORE_OK;
+        if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            continue; /* another node's id in the same millisecond: draw again */
+        if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+            if (op->random_code_len == 0)
+                return STORE_CONFLICT;
+            continue;
+        }
+        log_error("sqlite: insert failed: %s", sqlite3_errmsg(s->db));
+        return STORE_ERROR;
+    }
+    log_error("sqlite: no free code after %d attempts; consider a longer --code-length", CODE_ATTEMPTS);
+    return STORE_ERROR;
+}
+
+static int select_by_key(struct sqlite_store *s, struct store_op *op, struct link *out)
+{
+    sqlite3_stmt *st = s->st.select_key;
+    sqlite3_bind_int64(st, 1, op->team_id);
+    sqlite3_bind_int64(st, 2, op->domain_id);
+    sqlite3_bind_text(st, 3, op->key_code, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        row_to_link(st, out);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
+{
+    struct link cur;
+    int rc = select_by_key(s, op, &cur);
+    if (rc != STORE_OK)
+        return rc;
+    const struct link *in = &op->link;
+    if (op->set & LINK_F_SLUG)
+        memcpy(cur.code, in->code, sizeof(cur.code));
+    if (op->set & LINK_F_URL)
+        memcpy(cur.url, in->url, sizeof(cur.url));
+    if (op->set & LINK_F_TITLE) {
+        cur.has_title = in->has_title;
+        memcpy(cur.title, in->title, sizeof(cur.title));
+    }
+    if (op->set & LINK_F_EXPIRES)
+        cur.expires_at = in->expires_at;
+    if (op->set & LINK_F_MAX_VISITS)
+        cur.max_visits = in->max_visits;
+    if (op->set & LINK_F_REDIRECT)
+        cur.redirect_type = in->redirect_type;
+    cur.updated_at = now > cur.updated_at ? now : cur.updated_at + 1;
+
+    sqlite3_stmt *st = s->st.update;
+    sqlite3_bind_text(st, 1, cur.code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, cur.url, -1, SQLITE_STATIC);
+    if (cur.has_title)
+        sqlite3_bind_text(st, 3, cur.title, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    bind_opt_int(st, 4, cur.expires_at);
+    bind_opt_int(st, 5, cur.max_visits);
+    sqlite3_bind_int(st, 6, cur.redirect_type);
+    sqlite3_bind_int64(st, 7, cur.updated_at);
+    sqlite3_bind_int64(st, 8, cur.id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        return STORE_CONFLICT;
+    if (rc != SQLITE_DONE) {
+        log_error("sqlite: update failed: %s", sqlite3_errmsg(s->db));
+        return STORE_ERROR;
+    }
+    op->link = cur;
+    return STORE_OK;
+}
+
+static int op_delete(struct sqlite_store *s, struct store_op *op)
+{
+    int rc = select_by_key(s, op, &op->link);
+    if (rc != STORE_OK)
+        return rc;
+    sqlite3_bind_int64(s->st.delete, 1, op->link.id);
+    return exec_simple(s->st.delete) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+static int op_consume(struct sqlite_store *s, struct store_op *op)
+{
+    sqlite3_bind_int64(s->st.consume, 1, op->link.id);
+    if (exec_simple(s->st.consume) != 0)
+        return STORE_ERROR;
+    return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_REFUSED;
+}
+
+static int op_key_ensure(struct sqlite_store *s, struct store_op *op, int64_t now)
+{
+    sqlite3_stmt *st = s->st.key_insert;
+    sqlite3_bind_text(st, 1, op->key_name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, op->key_hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, op->key_role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    return exec_simple(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
+{
+    switch (op->kind) {
+    case STORE_LINK_CREATE:
+        return op_create(s, op, now);
+    case STORE_LINK_UPDATE:
+        return op_update(s, op, now);
+    case STORE_LINK_DELETE:
+        return op_delete(s, op);
+    case STORE_LINK_CONSUME:
+        return op_consume(s, op);
+    case STORE_APIKEY_ENSURE:
+        return op_key_ensure(s, op, now);
+    }
+    return STORE_ERROR;
+}
+
+static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
+{
+    uint64_t t0 = clock_mono_us();
+    int64_t now = clock_wall_ms();
+    bool ok = exec_simple(s->st.begin) == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (exec_simple(s->st.savepoint) != 0) {
+            ok = false;
+            break;
+        }
+        ops[i]->status = run_op(s, ops[i], now);
+        if (ops[i]->status != STORE_OK)
+            exec_simple(s->st.rollback_to);
+        exec_simple(s->st.release);
+    }
+    if (ok && exec_simple(s->st.commit) != 0)
+        ok = false;
+    if (!ok) {
+        log_error("sqlite: transaction of %zu ops failed: %s", n, sqlite3_errmsg(s->db));
+        exec_simple(s->st.rollback);
+        for (size_t i = 0; i < n; i++)
+            ops[i]->status = STORE_ERROR;
+    }
+    if (s->base.on_batch != NULL)
+        s->base.on_batch(s->base.on_batch_ctx, n, clock_mono_us() - t0, ok);
+    for (size_t i = 0; i < n; i++)
+        ops[i]->done(ops[i]);
+}
+
+static void *writer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    struct store_op **batch = malloc(WRITER_BATCH_MAX * sizeof(*batch));
+    if (batch == NULL) {
+        log_error("sqlite: writer cannot allocate its batch");
+        abort(); /* start-up allocation of a few KB: nothing sensible to continue with */
+    }
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (s->count == 0 && !s->stopping)
+            pthread_cond_wait(&s->cond, &s->lock);
+        if (s->count == 0 && s->stopping)
+            break;
+        size_t n = 0;
+        while (s->count > 0 && n < WRITER_BATCH_MAX) {
+            batch[n++] = s->queue[s->head];
+            s->head = (s->head + 1) % STORE_QUEUE_MAX;
+            s->count--;
+        }
+        pthread_mutex_unlock(&s->lock);
+        run_batch(s, batch, n);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(batch);
+    return NULL;
+}
+
+static int sqlite_submit(struct store *base, struct store_op *op)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->stopping || s->count == STORE_QUEUE_MAX) {
+        rc = STORE_ERROR;
+    } else {
+        s->queue[(s->head + s->count) % STORE_QUEUE_MAX] = op;
+        s->count++;
+        pthread_cond_signal(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static size_t sqlite_queue_depth(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->count;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static void finalize_writer_statements(struct sqlite_store *s)
+{
+    sqlite3_stmt **all = (sqlite3_stmt **)&s->st;
+    for (size_t i = 0; i < sizeof(s->st) / sizeof(sqlite3_stmt *); i++)
+        sqlite3_finalize(all[i]);
+}
+
+static void sqlite_close(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->writer, NULL);
+    finalize_writer_statements(s);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s->queue);
+    free(s->path);
+    free(s);
+}
+
+struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
+{
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    s->base.be = &sqlite_backend;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create data directory %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    size_t plen = strlen(dir) + sizeof(DB_FILE) + 2;
+    s->path = malloc(plen);
+    s->queue = calloc(STORE_QUEUE_MAX, sizeof(*s->queue));
+    if (s->path == NULL || s->queue == NULL) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
+    snprintf(s->path, plen, "%s/%s", dir, DB_FILE);
+    if (open_db(s->path, &s->db) != 0) {
+        snprintf(err, errcap, "cannot open %s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "cannot use %s: %s", s->path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    if (migrate(s->db, err, errcap) != 0)
+        goto fail;
+    if (prepare(s->db, "BEGIN IMMEDIATE", &s->st.begin) || prepare(s->db, "COMMIT", &s->st.commit) ||
+        prepare(s->db, "ROLLBACK", &s->st.rollback) || prepare(s->db, "SAVEPOINT op", &s->st.savepoint) ||
+        prepare(s->db, "RELEASE op", &s->st.release) || prepare(s->db, "ROLLBACK TO op", &s->st.rollback_to) ||
+        prepare(s->db,
+                "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at,"
+                " max_visits, redirect_type) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                &s->st.insert) ||
+        prepare(s->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?",
+                &s->st.select_key) ||
+        prepare(s->db,
+                "UPDATE links SET code=?, url=?, title=?, expires_at=?, max_visits=?, redirect_type=?, updated_at=?"
+                " WHERE id=?",
+                &s->st.update) ||
+        prepare(s->db, "DELETE FROM links WHERE id=?", &s->st.delete) ||
+        prepare(s->db, "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)",
+                &s->st.consume) ||
+        prepare(s->db,
+                "INSERT OR IGNORE INTO api_keys (name, key_hash, role, created_at) VALUES (?,?,?,?)",
+                &s->st.key_insert)) {
+        snprintf(err, errcap, "cannot prepare statements: %s", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        snprintf(err, errcap, "cannot start the writer thread");
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+        goto fail;
+    }
+    return &s->base;
+
+fail:
+    finalize_writer_statements(s);
+    if (s->db != NULL)
+        sqlite3_close(s->db);
+    free(s->queue);
+    free(s->path);
+    free(s);
+    return NULL;
+}
+
+/* ---- readers ------------------------------------------------------------ */
+
+static struct store_reader *sqlite_reader_open(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct sqlite_reader *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->base.be = &sqlite_backend;
+    if (open_db(s->path, &r->db) != 0 || sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK ||
+        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE domain_id=? AND code=?", &r->resolve) ||
+        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?", &r->get) ||
+        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? ORDER BY id DESC LIMIT ?",
+                &r->list_first) ||
+        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND id<? ORDER BY id DESC LIMIT ?",
+                &r->list_before) ||
+        prepare(r->db, "SELECT count(*) FROM sqlite_schema", &r->ping) ||
+        prepare(r->db, "SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL", &r->keys)) {
+        store_reader_close((struct store_reader *)r);
+        return NULL;
+    }
+    return (struct store_reader *)r;
+}
+
+static void sqlite_reader_close(struct store_reader *base)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_finalize(r->resolve);
+    sqlite3_finalize(r->get);
+    sqlite3_finalize(r->list_first);
+    sqlite3_finalize(r->list_before);
+    sqlite3_finalize(r->ping);
+    sqlite3_finalize(r->keys);
+    sqlite3_close(r->db);
+    free(r);
+}
+
+static int sqlite_ping(struct store_reader *base)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    int rc = sqlite3_step(r->ping);
+    sqlite3_reset(r->ping);
+    return rc == SQLITE_ROW ? 0 : STORE_ERROR;
+}
+
+static int fetch_one(sqlite3_stmt *st, struct link *out)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        row_to_link(st, out);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+static int sqlite_link_resolve(struct store_reader *base, int64_t domain_id, const char *code, size_t len,
+                               struct link *out)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_bind_int64(r->resolve, 1, domain_id);
+    sqlite3_bind_text(r->resolve, 2, code, (int)len, SQLITE_STATIC);
+    return fetch_one(r->resolve, out);
+}
+
+static int sqlite_link_get(struct store_reader *base, int64_t team_id, int64_t domain_id, const char *code,
+                           size_t len, struct link *out)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_bind_int64(r->get, 1, team_id);
+    sqlite3_bind_int64(r->get, 2, domain_id);
+    sqlite3_bind_text(r->get, 3, code, (int)len, SQLITE_STATIC);
+    return fetch_one(r->get, out);
+}
+
+static int sqlite_links_list(struct store_reader *base, int64_t team_id, int64_t before_id, int limit,
+                             struct link *scratch, store_link_cb cb, void *ctx)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_stmt *st = before_id > 0 ? r->list_before : r->list_first;
+    int i = 1;
+    sqlite3_bind_int64(st, i++, team_id);
+    if (before_id > 0)
+        sqlite3_bind_int64(st, i++, before_id);
+    sqlite3_bind_int(st, i, limit);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row_to_link(st, scratch);
+        n++;
+        if (cb(ctx, scratch) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : STORE_ERROR;
+}
+
+static int sqlite_apikeys_each(struct store_reader *base, store_key_cb cb, void *ctx)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    int rc;
+    while ((rc = sqlite3_step(r->keys)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(r->keys, 0) != STORE_KEY_HASH_LEN)
+            continue;
+        if (cb(ctx, sqlite3_column_blob(r->keys, 0), (const char *)sqlite3_column_text(r->keys, 1)) != 0)
+            break;
+    }
+    sqlite3_reset(r->keys);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+static const struct store_backend sqlite_backend = {
+    .name = "sqlite",
+    .submit = sqlite_submit,
+    .queue_depth = sqlite_queue_depth,
+    .close = sqlite_close,
+    .reader_open = sqlite_reader_open,
+    .reader_close = sqlite_reader_close,
+    .ping = sqlite_ping,
+    .link_resolve = sqlite_link_resolve,
+    .link_get = sqlite_link_get,
+    .links_list = sqlite_links_list,
+    .apikeys_each = sqlite_apikeys_each,
+};

@@ -1,0 +1,42 @@
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct waiter {
+    struct store_op op; /* first: done() gets &op */
+    struct store_op *user;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool finished;
+};
+
+static void wake(struct store_op *op)
+{
+    struct waiter *w = (struct waiter *)op;
+    pthread_mutex_lock(&w->lock);
+    w->finished = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+int store_submit_wait(struct store *s, struct store_op *op)
+{
+    struct waiter wait = {.op = *op};
+    struct waiter *w = &wait;
+    w->op.done = wake;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    int rc = store_submit(s, &w->op);
+    if (rc == 0) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->finished)
+            pthread_cond_wait(&w->cond, &w->lock);
+        pthread_mutex_unlock(&w->lock);
+        *op = w->op;
+        rc = op->status;
+    }
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    return rc;
+}

@@ -1,0 +1,221 @@
+#include "util/config.h"
+
+#include "core/link.h"
+#include "core/url.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char config_usage[] =
+    "usage: linkpulse serve [options]\n"
+    "       linkpulse --help | --version\n"
+    "\n"
+    "serve options (each also as an environment variable):\n"
+    "  --listen HOST:PORT        address to listen on      LINKPULSE_LISTEN      (127.0.0.1:8080)\n"
+    "  --data DIR                data directory (SQLite)   LINKPULSE_DATA        (./data)\n"
+    "  --workers N               worker threads, 1-256     LINKPULSE_WORKERS     (number of cores)\n"
+    "  --base-url URL            origin of short links     LINKPULSE_BASE_URL    (http://LISTEN)\n"
+    "  --cache-mb N              link cache size in MiB    LINKPULSE_CACHE_MB    (64)\n"
+    "  --code-length N           random code length, 4-32  LINKPULSE_CODE_LENGTH (7)\n"
+    "  --access-log off|stderr|FILE                        LINKPULSE_ACCESS_LOG  (stderr)\n"
+    "  --request-timeout-ms N    slow-client timeout       LINKPULSE_REQUEST_TIMEOUT_MS (10000)\n"
+    "\n"
+    "LINKPULSE_ADMIN_KEY=KEY ensures an admin API key with that value exists.\n";
+
+struct option_def {
+    const char *flag;
+    const char *env;
+    int (*set)(struct config *c, const char *v, char *err, size_t errcap);
+};
+
+static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned *out)
+{
+    if (v[0] < '0' || v[0] > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
+static int copy_str(char *dst, size_t cap, const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+static int set_listen(struct config *c, const char *v, char *err, size_t errcap)
+{
+    const char *colon = strrchr(v, ':');
+    const char *host = v;
+    size_t hlen = colon ? (size_t)(colon - v) : 0;
+    if (colon == NULL || hlen == 0)
+        goto bad;
+    if (host[0] == '[') {
+        if (hlen < 3 || host[hlen - 1] != ']')
+            goto bad;
+        host++;
+        hlen -= 2;
+    } else if (memchr(host, ':', hlen) != NULL) {
+        goto bad; /* IPv6 needs brackets */
+    }
+    if (hlen > CONFIG_HOST_MAX || parse_uint(colon + 1, 1, 65535, &c->listen_port) != 0)
+        goto bad;
+    for (size_t i = 0; i < hlen; i++) {
+        char ch = host[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '-' || ch == ':'))
+            goto bad;
+    }
+    memcpy(c->listen_host, host, hlen);
+    c->listen_host[hlen] = '\0';
+    return 0;
+bad:
+    snprintf(err, errcap, "--listen: expected HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got \"%s\"", v);
+    return -1;
+}
+
+static int set_data(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (copy_str(c->data_dir, sizeof(c->data_dir), v) == 0)
+        return 0;
+    snprintf(err, errcap, "--data: expected a directory path of 1-%d bytes", CONFIG_PATH_MAX - 1);
+    return -1;
+}
+
+static int set_workers(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (parse_uint(v, 1, CONFIG_WORKERS_MAX, &c->workers) == 0)
+        return 0;
+    snprintf(err, errcap, "--workers: expected an integer from 1 to %d, got \"%s\"", CONFIG_WORKERS_MAX, v);
+    return -1;
+}
+
+static int set_base_url(struct config *c, const char *v, char *err, size_t errcap)
+{
+    char norm[URL_MAX_LEN + 1];
+    size_t len;
+    struct url_parts p;
+    if (url_normalize(v, strlen(v), norm, sizeof(norm), &len) != 0 || url_split(norm, len, &p) != 0 ||
+        !(p.rest_len == 1 && p.rest[0] == '/') || len >= sizeof(c->base_url)) {
+        snprintf(err, errcap, "--base-url: expected an http(s) origin such as https://s.example.com, got \"%s\"", v);
+        return -1;
+    }
+    memcpy(c->base_url, norm, len - 1); /* drop the path "/" */
+    c->base_url[len - 1] = '\0';
+    return 0;
+}
+
+static int set_cache_mb(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (parse_uint(v, 1, CONFIG_CACHE_MB_MAX, &c->cache_mb) == 0)
+        return 0;
+    snprintf(err, errcap, "--cache-mb: expected an integer from 1 to %d, got \"%s\"", CONFIG_CACHE_MB_MAX, v);
+    return -1;
+}
+
+static int set_code_length(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (parse_uint(v, LINK_CODE_LEN_MIN, LINK_CODE_LEN_MAX, &c->code_length) == 0)
+        return 0;
+    snprintf(err, errcap, "--code-length: expected an integer from %d to %d, got \"%s\"", LINK_CODE_LEN_MIN,
+             LINK_CODE_LEN_MAX, v);
+    return -1;
+}
+
+static int set_access_log(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (copy_str(c->access_log, sizeof(c->access_log), v) == 0)
+        return 0;
+    snprintf(err, errcap, "--access-log: expected off, stderr or a file path");
+    return -1;
+}
+
+static int set_timeout(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (parse_uint(v, 100, 3600000, &c->request_timeout_ms) == 0)
+        return 0;
+    snprintf(err, errcap, "--request-timeout-ms: expected an integer from 100 to 3600000, got \"%s\"", v);
+    return -1;
+}
+
+static const struct option_def options[] = {
+    {"--listen", "LINKPULSE_LISTEN", set_listen},
+    {"--data", "LINKPULSE_DATA", set_data},
+    {"--workers", "LINKPULSE_WORKERS", set_workers},
+    {"--base-url", "LINKPULSE_BASE_URL", set_base_url},
+    {"--cache-mb", "LINKPULSE_CACHE_MB", set_cache_mb},
+    {"--code-length", "LINKPULSE_CODE_LENGTH", set_code_length},
+    {"--access-log", "LINKPULSE_ACCESS_LOG", set_access_log},
+    {"--request-timeout-ms", "LINKPULSE_REQUEST_TIMEOUT_MS", set_timeout},
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn getenv_fn, unsigned default_workers,
+                 char *err, size_t errcap)
+{
+    memset(c, 0, sizeof(*c));
+    memcpy(c->listen_host, "127.0.0.1", sizeof("127.0.0.1"));
+    c->listen_port = 8080;
+    memcpy(c->data_dir, "./data", sizeof("./data"));
+    c->workers = default_workers < 1 ? 1 : default_workers > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : default_workers;
+    c->cache_mb = 64;
+    c->code_length = LINK_CODE_LEN_DEFAULT;
+    memcpy(c->access_log, "stderr", sizeof("stderr"));
+    c->request_timeout_ms = 10000;
+
+    const char *flag_value[NOPTIONS] = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+        size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+        size_t k = 0;
+        while (k < NOPTIONS && !(strlen(options[k].flag) == nlen && strncmp(options[k].flag, arg, nlen) == 0))
+            k++;
+        if (k == NOPTIONS) {
+            snprintf(err, errcap, "unknown option \"%s\" (see linkpulse --help)", arg);
+            return 2;
+        }
+        if (eq != NULL) {
+            flag_value[k] = eq + 1;
+        } else if (i + 1 < argc) {
+            flag_value[k] = argv[++i];
+        } else {
+            snprintf(err, errcap, "%s: missing value", options[k].flag);
+            return 2;
+        }
+    }
+    for (size_t k = 0; k < NOPTIONS; k++) {
+        const char *v = flag_value[k];
+        if (v == NULL && getenv_fn != NULL)
+            v = getenv_fn(options[k].env);
+        if (v == NULL)
+            continue;
+        if (options[k].set(c, v, err, errcap) != 0) {
+            if (flag_value[k] == NULL) { /* name the variable the value came from */
+                size_t n = strlen(err);
+                snprintf(err + n, errcap - n, " (from %s)", options[k].env);
+            }
+            return 2;
+        }
+    }
+    if (c->base_url[0] == '\0') {
+        bool v6 = strchr(c->listen_host, ':') != NULL;
+        snprintf(c->base_url, sizeof(c->base_url), "http://%s%s%s:%u", v6 ? "[" : "", c->listen_host, v6 ? "]" : "",
+                 c->listen_port);
+        char tmp[CONFIG_BASE_URL_MAX];
+        memcpy(tmp, c->base_url, sizeof(tmp));
+        if (set_base_url(c, tmp, err, errcap) != 0)
+            return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* config: `linkpulse serve` settings from flags and LINKPULSE_* environment
+ * variables (a flag wins over its variable). Parsing is pure: it reads only
+ * its arguments and the getenv callback, so tests drive it with tables.
+ * The resulting struct is filled once at start-up and read-only after. */
+#ifndef LP_UTIL_CONFIG_H
+#define LP_UTIL_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_HOST_MAX 255
+#define CONFIG_BASE_URL_MAX 512
+#define CONFIG_WORKERS_MAX 256
+#define CONFIG_CACHE_MB_MAX (1024 * 1024)
+
+struct config {
+    char listen_host[CONFIG_HOST_MAX + 1]; /* without brackets for IPv6 */
+    unsigned listen_port;
+    char data_dir[CONFIG_PATH_MAX];
+    unsigned workers;
+    char base_url[CONFIG_BASE_URL_MAX]; /* no trailing slash */
+    unsigned cache_mb;
+    unsigned code_length;
+    char access_log[CONFIG_PATH_MAX]; /* "off", "stderr" or a path */
+    unsigned request_timeout_ms;
+};
+
+typedef const char *(*config_getenv_fn)(const char *name);
+
+/* Parses the arguments after "serve". Returns 0; or 2 with a message naming
+ * the flag in err (the exit status for bad usage). default_workers is the
+ * number of cores. */
+int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn getenv_fn, unsigned default_workers,
+                 char *err, size_t errcap);
+
+/* The usage text for --help. */
+extern const char config_usage[];
+
+#endif
