@@ -2,8 +2,11 @@
  * config → access log → store (+ migrations) → operator key → cache →
  * workers, then waits for SIGTERM/SIGINT and takes them down in reverse,
  * committing every queued write before it exits. */
+#include "api/api.h"
 #include "auth/apikey.h"
+#include "auth/token.h"
 #include "cache/cache.h"
+#include "cli/cli.h"
 #include "http/server.h"
 #include "obs/log.h"
 #include "store/store.h"
@@ -21,6 +24,8 @@
 #define CACHE_TTL_MS (10 * 60 * 1000)    /* invalidation is explicit; the TTL bounds staleness across nodes */
 #define CACHE_NEGATIVE_TTL_MS (30 * 1000) /* creates invalidate too; this only bounds memory for scans */
 #define ADMIN_KEY_MIN 16
+#define RATELIMIT_KEYS (1u << 18) /* clients tracked at once; an evicted one starts with a full bucket */
+#define JOB_THREADS 2             /* password hashing (argon2id, 64 MiB each) */
 
 static void observe_batch(void *ctx, size_t n, uint64_t commit_us, bool ok)
 {
@@ -31,22 +36,23 @@ static void observe_batch(void *ctx, size_t n, uint64_t commit_us, bool ok)
         metric_add(&m->commit_failures, 1);
 }
 
-static int load_key(void *ctx, const unsigned char hash[STORE_KEY_HASH_LEN], const char *role)
+static int count_key(void *ctx, const struct store_apikey *key)
 {
-    (void)role; /* every stored key is an operator key until accounts exist */
-    return apikey_set_add(ctx, hash, APIKEY_ADMIN) == 0 ? 0 : 1;
+    (void)key;
+    (*(size_t *)ctx)++;
+    return 0;
 }
 
 static int ensure_key(struct store *store, const char *key, const char *name)
 {
     struct store_op op = {.kind = STORE_APIKEY_ENSURE};
-    apikey_hash(key, strlen(key), op.key_hash);
-    snprintf(op.key_name, sizeof(op.key_name), "%s", name);
-    snprintf(op.key_role, sizeof(op.key_role), "admin");
+    token_hash(key, strlen(key), op.key.hash);
+    snprintf(op.key.name, sizeof(op.key.name), "%s", name);
+    snprintf(op.key.display, sizeof(op.key.display), "%.8s", key);
     return store_submit_wait(store, &op);
 }
 
-/* LINKPULSE_ADMIN_KEY, or on first start a new key shown once. */
+/* LINKPULSE_ADMIN_KEY, or on first start a new operator key shown once. */
 static int setup_admin_key(struct app *app)
 {
     const char *env = getenv("LINKPULSE_ADMIN_KEY");
@@ -63,37 +69,26 @@ static int setup_admin_key(struct app *app)
     struct store_reader *r = store_reader_open(app->store);
     if (r == NULL)
         return 1;
-    app->keys.n = 0;
-    int rc = store_apikeys_each(r, load_key, &app->keys);
-    if (rc == 0 && app->keys.n == 0) {
-        char key[64], path[CONFIG_PATH_MAX + 16];
-        apikey_generate(key, sizeof(key));
-        snprintf(path, sizeof(path), "%s/admin.key", app->cfg->data_dir);
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, key, strlen(key)) != (ssize_t)strlen(key) || write(fd, "\n", 1) != 1 ||
-            fsync(fd) != 0) {
-            fprintf(stderr, "linkpulse: cannot write %s: %s\n", path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            store_reader_close(r);
-            return 1;
-        }
-        close(fd);
-        if (ensure_key(app->store, key, "generated at first start") != STORE_OK) {
-            store_reader_close(r);
-            return 1;
-        }
-        rc = store_apikeys_each(r, load_key, &app->keys);
-        printf("\nLinkPulse admin API key (shown once; also saved to %s):\n\n    %s\n\n"
-               "Shorten a first link:\n\n"
-               "    curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"
-               "         -d '{\"url\": \"https://example.com/\"}' %s/api/v1/links\n\n",
-               path, key, key, app->cfg->base_url);
-        fflush(stdout);
-        sodium_memzero(key, sizeof(key));
-    }
+    size_t keys = 0;
+    int rc = store_apikeys_each(r, count_key, &keys);
     store_reader_close(r);
-    return rc == 0 ? 0 : 1;
+    if (rc != 0)
+        return 1;
+    if (keys > 0)
+        return 0;
+    char key[64], path[CONFIG_PATH_MAX + 16];
+    apikey_generate(key, sizeof(key));
+    snprintf(path, sizeof(path), "%s/admin.key", app->cfg->data_dir);
+    if (cli_write_secret_file(path, key) != 0 || ensure_key(app->store, key, "generated at first start") != STORE_OK)
+        return 1;
+    printf("\nLinkPulse admin API key (shown once; also saved to %s):\n\n    %s\n\n"
+           "Shorten a first link:\n\n"
+           "    curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"
+           "         -d '{\"url\": \"https://example.com/\"}' %s/api/v1/links\n\n",
+           path, key, key, app->cfg->base_url);
+    fflush(stdout);
+    sodium_memzero(key, sizeof(key));
+    return 0;
 }
 
 static int serve(int argc, char **argv)
@@ -135,8 +130,17 @@ static int serve(int argc, char **argv)
     app.store->on_batch_ctx = &app.writer_metrics;
     if ((rc = setup_admin_key(&app)) != 0)
         return rc;
+    if (cli_load_jwt_keys(cfg.data_dir, &app.jwt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "linkpulse: %s\n", err);
+        return 1;
+    }
     uint64_t seed;
     randombytes_buf(&seed, sizeof(seed));
+    app.limiter = ratelimit_memory_new(RATELIMIT_KEYS, seed ^ 0x5bd1e995u);
+    if (app.limiter == NULL || api_jobs_start(JOB_THREADS) != 0) {
+        fprintf(stderr, "linkpulse: cannot start the rate limiter or the job pool\n");
+        return 1;
+    }
     app.cache = cache_new((size_t)cfg.cache_mb << 20, CACHE_TTL_MS, CACHE_NEGATIVE_TTL_MS, seed);
     if (app.cache == NULL) {
         fprintf(stderr, "linkpulse: cannot allocate the link cache\n");
@@ -146,14 +150,16 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "linkpulse: %s\n", err);
         return 1;
     }
-    log_info("linkpulse %s listening on %s (base URL %s, %u workers, data in %s)", LINKPULSE_VERSION,
-             cfg.listen_host, cfg.base_url, cfg.workers, cfg.data_dir);
+    log_info("linkpulse %s listening on %s:%u (base URL %s, %u workers, data in %s)", LINKPULSE_VERSION,
+             cfg.listen_host, cfg.listen_port, cfg.base_url, cfg.workers, cfg.data_dir);
 
     int sig = 0;
     sigwait(&sigs, &sig);
     log_info("received %s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     server_stop(&app);
+    api_jobs_stop();
     store_close(app.store);
+    ratelimit_free(app.limiter);
     cache_free(app.cache);
     log_info("stopped cleanly");
     accesslog_free(app.alog);
@@ -177,6 +183,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
+    if (argc >= 2 && cli_is_command(argv[1]))
+        return cli_main(argc - 1, argv + 1);
     if (argc >= 2)
         fprintf(stderr, "linkpulse: unknown command or option \"%s\"\n\n", argv[1]);
     fputs(config_usage, stderr);

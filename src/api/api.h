@@ -16,8 +16,10 @@
 
 #include <h2o.h>
 
-/* The team every request authenticated with an operator key acts in. */
+/* The team operator keys act in unless they pick another, and the team
+ * that holds anonymous links (both made by migration 2). */
 #define API_INSTANCE_TEAM 1
+#define API_ANONYMOUS_TEAM 2
 
 struct api_call;
 typedef void (*api_reply_fn)(struct api_call *call, struct reqctx *rc);
@@ -34,17 +36,106 @@ struct api_call {
 };
 
 struct api_call *api_call_new(struct reqctx *rc, enum store_op_kind kind, api_reply_fn reply);
+/* For structs that embed struct api_call as their first member. */
+struct api_call *api_call_new_sized(struct reqctx *rc, size_t size, enum store_op_kind kind, api_reply_fn reply);
+/* Frees a call that was never submitted (e.g. its request failed validation). */
+void api_call_drop(struct api_call *call);
 /* Queues call->op; on a full queue replies 503 itself and frees the call. */
 void api_submit(struct api_call *call);
 /* The worker's receiver for finished ops (registered by the server). */
 void api_ops_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
+/* Runs fn(call) on the blocking-work pool (password hashing), then
+ * call->reply on the worker, like a store op. */
+void api_run_job(struct api_call *call, void (*fn)(struct api_call *call));
+int api_jobs_start(size_t threads);
+void api_jobs_stop(void);
+
+/* Idempotency-Key of the request, attached to a create op; render makes the
+ * response to remember (on the writer's thread). 0 (also without the
+ * header), or -1 after answering 400 for a malformed key. */
+int api_idem_attach(struct reqctx *rc, struct store_op *op,
+                    size_t (*render)(struct store_op *op, char *buf, size_t cap, int *status));
+
 /* The cache key of a link: domain id then code. Returns its length. */
 size_t api_cache_key(char *buf, int64_t domain_id, const char *code, size_t code_len);
 #define API_CACHE_KEY_MAX (8 + LINK_CODE_MAX)
 
-void api_links(struct reqctx *rc);                                 /* /api/v1/links */
-void api_link(struct reqctx *rc, const char *code, size_t len);    /* /api/v1/links/{code} */
+/* ---- routing (routes.c) ---- */
+
+enum api_auth {
+    API_AUTH_REQUIRED, /* a token or key */
+    API_AUTH_PUBLIC,   /* none; rate limited per client IP (login, signup, refresh) */
+    API_AUTH_ANON_OK,  /* none accepted when --allow-anonymous is set */
+};
+
+#define API_PARAMS_MAX 2
+typedef void (*api_handler_fn)(struct reqctx *rc, const h2o_iovec_t *params);
+
+struct api_route {
+    const char *method;
+    const char *pattern; /* segments; "{name}" matches one non-empty segment */
+    enum metrics_route metric;
+    enum api_auth auth;
+    api_handler_fn handler;
+};
+
+extern const struct api_route api_routes[];
+extern const size_t api_nroutes;
+
+/* Routes an /api/ request: 404/405 problems, authentication, rate limits,
+ * then the handler. */
+void api_dispatch(struct reqctx *rc);
+
+/* ---- who is calling (principal.c) ---- */
+
+/* Fills rc->principal (team from ?team_id= or the default) and applies the
+ * per-principal rate limit. 0, or -1 after answering 401/404/429. */
+int api_authenticate(struct reqctx *rc, bool anonymous_ok);
+/* Switches rc->principal to team_id (404 unless visible to the caller). */
+int api_select_team(struct reqctx *rc, int64_t team_id);
+/* access_check, answering 401/403/404 itself when it says no. */
+bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action action, int64_t owner);
+/* Takes a token from the bucket scope+id; answers 429 itself when empty. */
+bool api_rate_limit(struct reqctx *rc, const char *scope, const void *id, size_t idlen, uint32_t per_minute);
+/* Resolves rc->client_ip (peer, or X-Forwarded-For from a trusted proxy). */
+void api_client_ip(struct reqctx *rc);
+/* A positive decimal id, or -1. */
+int64_t api_parse_id(const char *s, size_t len);
+
+/* ---- JSON helpers (json.c) ---- */
+
+/* The request body as a JSON object, or NULL after answering the error. */
+json_t *api_read_object(struct reqctx *rc);
+json_t *api_time_json(int64_t unix_ms); /* RFC 3339 or null for 0 */
+json_t *api_id_json(int64_t id);        /* ids are strings: they exceed 2^53 */
+/* A JSON string or integer holding a positive id; -1 otherwise. */
+int64_t api_json_id(const json_t *v);
+/* Copies a JSON string of at most cap-1 bytes; false if it is not one. */
+bool api_json_str(const json_t *v, char *dst, size_t cap);
+
+/* ---- handlers ---- */
+void api_links(struct reqctx *rc, const h2o_iovec_t *params);      /* GET, POST /api/v1/links */
+void api_link_get(struct reqctx *rc, const h2o_iovec_t *params);   /* /api/v1/links/{code} */
+void api_link_patch(struct reqctx *rc, const h2o_iovec_t *params);
+void api_link_delete(struct reqctx *rc, const h2o_iovec_t *params);
+void api_auth_signup(struct reqctx *rc, const h2o_iovec_t *params);
+void api_auth_login(struct reqctx *rc, const h2o_iovec_t *params);
+void api_auth_refresh(struct reqctx *rc, const h2o_iovec_t *params);
+void api_auth_logout(struct reqctx *rc, const h2o_iovec_t *params);
+void api_me(struct reqctx *rc, const h2o_iovec_t *params);
+void api_teams_list(struct reqctx *rc, const h2o_iovec_t *params);
+void api_teams_create(struct reqctx *rc, const h2o_iovec_t *params);
+void api_team_get(struct reqctx *rc, const h2o_iovec_t *params);
+void api_team_patch(struct reqctx *rc, const h2o_iovec_t *params);
+void api_members_list(struct reqctx *rc, const h2o_iovec_t *params);
+void api_members_add(struct reqctx *rc, const h2o_iovec_t *params);
+void api_member_patch(struct reqctx *rc, const h2o_iovec_t *params);
+void api_member_delete(struct reqctx *rc, const h2o_iovec_t *params);
+void api_keys_list(struct reqctx *rc, const h2o_iovec_t *params);
+void api_keys_create(struct reqctx *rc, const h2o_iovec_t *params);
+void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params);
+
 void api_redirect(struct reqctx *rc, const char *code, size_t len); /* /{code} */
 void api_healthz(struct reqctx *rc);
 void api_readyz(struct reqctx *rc);

@@ -5,6 +5,7 @@
 #include "util/base62.h"
 #include "util/clock.h"
 #include "util/query.h"
+#include "core/plan.h"
 #include "util/rfc3339.h"
 
 #include <stdlib.h>
@@ -13,48 +14,7 @@
 #define LIST_LIMIT_DEFAULT 20
 #define LIST_LIMIT_MAX 100
 
-/* ---- auth ----------------------------------------------------------------- */
-
-static h2o_iovec_t presented_key(h2o_req_t *req)
-{
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (i >= 0) {
-        h2o_iovec_t v = req->headers.entries[i].value;
-        if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
-            return h2o_iovec_init(v.base + 7, v.len - 7);
-        return h2o_iovec_init(NULL, 0);
-    }
-    i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-key"), -1);
-    if (i >= 0)
-        return req->headers.entries[i].value;
-    return h2o_iovec_init(NULL, 0);
-}
-
-static bool authorized(struct reqctx *rc)
-{
-    h2o_iovec_t key = presented_key(rc->req);
-    if (key.len == 0) {
-        respond_problem(rc, 401, "unauthorized", "Authentication required",
-                        "send an API key as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'", NULL);
-        return false;
-    }
-    if (apikey_check(&rc->w->app->keys, key.base, key.len) == APIKEY_NONE) {
-        respond_problem(rc, 401, "unauthorized", "Authentication failed", "the API key is not valid", NULL);
-        return false;
-    }
-    return true;
-}
-
 /* ---- encoding ------------------------------------------------------------- */
-
-static json_t *time_or_null(int64_t ms)
-{
-    if (ms == 0)
-        return json_null();
-    char buf[RFC3339_BUF];
-    size_t n = rfc3339_format(ms, buf);
-    return json_stringn(buf, n);
-}
 
 static json_t *link_json(const struct app *app, const struct link *l)
 {
@@ -65,55 +25,12 @@ static json_t *link_json(const struct app *app, const struct link *l)
     memcpy(short_url + blen + 1, l->code, clen);
     return json_pack("{s:s, s:s%, s:s, s:o, s:o, s:o, s:o, s:o, s:i}", "code", l->code, "short_url", short_url,
                      blen + 1 + clen, "url", l->url, "title", l->has_title ? json_string(l->title) : json_null(),
-                     "created_at", time_or_null(l->created_at), "updated_at", time_or_null(l->updated_at),
-                     "expires_at", time_or_null(l->expires_at), "max_visits",
+                     "created_at", api_time_json(l->created_at), "updated_at", api_time_json(l->updated_at),
+                     "expires_at", api_time_json(l->expires_at), "max_visits",
                      l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type", l->redirect_type);
 }
 
 /* ---- decoding ------------------------------------------------------------- */
-
-static bool is_json_type(h2o_req_t *req)
-{
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    if (i < 0)
-        return false;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    size_t n = 0;
-    while (n < v.len && v.base[n] != ';' && v.base[n] != ' ')
-        n++;
-    return h2o_lcstris(v.base, n, H2O_STRLIT("application/json")) ||
-           (n > 5 && h2o_lcstris(v.base + n - 5, 5, H2O_STRLIT("+json")));
-}
-
-/* The request body as a JSON object, or NULL after answering the error. */
-static json_t *read_object(struct reqctx *rc)
-{
-    h2o_req_t *req = rc->req;
-    if (!is_json_type(req)) {
-        respond_problem(rc, 415, "unsupported-media-type", "Unsupported media type",
-                        "send the body as application/json", NULL);
-        return NULL;
-    }
-    if (req->entity.base == NULL || req->entity.len == 0) {
-        respond_invalid(rc, 400, "body", "is required (a JSON object)");
-        return NULL;
-    }
-    json_error_t jerr;
-    json_t *obj = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
-    if (obj == NULL) {
-        char reason[256];
-        snprintf(reason, sizeof(reason), "is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                 jerr.column);
-        respond_invalid(rc, 400, "body", reason);
-        return NULL;
-    }
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        respond_invalid(rc, 400, "body", "must be a JSON object");
-        return NULL;
-    }
-    return obj;
-}
 
 static void copy_str(char *dst, const char *src, size_t len)
 {
@@ -184,6 +101,8 @@ static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op
                 l->redirect_type = (int)json_integer_value(v);
                 op->set |= LINK_F_REDIRECT;
             }
+        } else if (strcmp(key, "team_id") == 0) {
+            continue; /* decided by the caller before decoding */
         } else {
             why = "is not a known field";
         }
@@ -213,6 +132,10 @@ static void reply_store_error(struct reqctx *rc, int status, const char *code)
         respond_problem(rc, 409, "conflict", "Code already taken", detail, problem_param(NULL, "slug", "is taken"));
         break;
     }
+    case STORE_LIMIT:
+        respond_problem(rc, 403, "plan-limit", "Plan limit reached",
+                        "the free plan allows at most 50 active links; delete some or upgrade the team", NULL);
+        break;
     default:
         respond_problem(rc, 503, "unavailable", "Service unavailable", "the change could not be committed", NULL);
     }
@@ -229,7 +152,23 @@ static void created(struct api_call *call, struct reqctx *rc)
     char *p = h2o_mem_alloc_pool(&rc->req->pool, (size_t)n);
     memcpy(p, loc, (size_t)n);
     h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_LOCATION, NULL, p, (size_t)n);
-    respond_json(rc, 201, link_json(rc->w->app, &call->op.link));
+    json_t *body = link_json(rc->w->app, &call->op.link);
+    if (call->op.set & LINK_F_CAPPED)
+        json_object_set_new(body, "expires_at_capped", json_true());
+    respond_json(rc, 201, body);
+}
+
+/* What an Idempotency-Key replay of a create answers (writer thread). */
+static size_t render_created(struct store_op *op, char *buf, size_t cap, int *status)
+{
+    struct api_call *call = (struct api_call *)((char *)op - offsetof(struct api_call, op));
+    json_t *body = link_json(call->w->app, &op->link);
+    if (op->set & LINK_F_CAPPED)
+        json_object_set_new(body, "expires_at_capped", json_true());
+    size_t n = json_dumpb(body, buf, cap, JSON_COMPACT);
+    json_decref(body);
+    *status = 201;
+    return n <= cap ? n : 0;
 }
 
 static void updated(struct api_call *call, struct reqctx *rc)
@@ -262,9 +201,30 @@ static bool submit_or_503(struct reqctx *rc, struct api_call *call)
 
 static void create_link(struct reqctx *rc)
 {
-    json_t *obj = read_object(rc);
+    json_t *obj = api_read_object(rc);
     if (obj == NULL)
         return;
+    struct principal *p = &rc->principal;
+    json_t *team = json_object_get(obj, "team_id");
+    if (team != NULL && p->kind != PRINCIPAL_ANONYMOUS) {
+        int64_t id = api_json_id(team);
+        if (id < 0) {
+            json_decref(obj);
+            respond_invalid(rc, 422, "team_id", "must be a team id");
+            return;
+        }
+        if (api_select_team(rc, id) != 0) {
+            json_decref(obj);
+            return;
+        }
+    }
+    if (p->kind == PRINCIPAL_ANONYMOUS) {
+        p->team_id = API_ANONYMOUS_TEAM;
+        p->plan = PLAN_FREE;
+    } else if (!api_allowed(rc, p->team_id, ACT_LINK_WRITE, 0)) {
+        json_decref(obj);
+        return;
+    }
     struct api_call *call = api_call_new(rc, STORE_LINK_CREATE, created);
     if (call == NULL) {
         json_decref(obj);
@@ -272,18 +232,39 @@ static void create_link(struct reqctx *rc)
         return;
     }
     struct store_op *op = &call->op;
-    op->team_id = API_INSTANCE_TEAM;
+    op->team_id = p->team_id;
+    op->created_by = p->user_id;
     op->link.redirect_type = 302;
     json_t *errs = decode_fields(rc, obj, op);
     if (json_object_get(obj, "url") == NULL)
         errs = problem_param(errs, "url", "is required");
     json_decref(obj);
     if (errs != NULL) {
-        *call->guard = NULL;
-        free(call);
+        api_call_drop(call);
         invalid_fields(rc, errs);
         return;
     }
+    if (api_idem_attach(rc, op, render_created) != 0) {
+        api_call_drop(call);
+        return;
+    }
+    int64_t now = clock_wall_ms();
+    int64_t wanted = (op->set & LINK_F_EXPIRES) ? op->link.expires_at : 0;
+    if (p->kind == PRINCIPAL_ANONYMOUS) {
+        /* Anonymous links: the free plan's limits per client IP, and a
+         * short life unless an earlier one is asked for. */
+        op->per_ip_limit = true;
+        memcpy(op->creator_ip, rc->client_ip, 16);
+        if (wanted == 0 || wanted > now + PLAN_ANON_LIFETIME_MS) {
+            wanted = now + PLAN_ANON_LIFETIME_MS;
+            op->set |= LINK_F_CAPPED;
+        }
+    }
+    bool capped;
+    op->link.expires_at = plan_expiry(p->plan, now, wanted, &capped);
+    if (capped && (op->set & LINK_F_EXPIRES))
+        op->set |= LINK_F_CAPPED; /* only a requested expiry is "capped" */
+    op->max_active = plan_max_active_links(p->plan);
     if (!(op->set & LINK_F_SLUG))
         op->random_code_len = rc->w->app->cfg->code_length;
     submit_or_503(rc, call);
@@ -335,7 +316,7 @@ static void list_links(struct reqctx *rc)
         }
     }
     struct list_state st = {.rc = rc, .items = json_array(), .limit = (int)limit};
-    int n = store_links_list(rc->w->reader, API_INSTANCE_TEAM, (int64_t)before, (int)limit + 1, &rc->w->scratch,
+    int n = store_links_list(rc->w->reader, rc->principal.team_id, (int64_t)before, (int)limit + 1, &rc->w->scratch,
                              list_row, &st);
     if (n < 0) {
         json_decref(st.items);
@@ -351,22 +332,17 @@ static void list_links(struct reqctx *rc)
     respond_json(rc, 200, json_pack("{s:o, s:o}", "items", st.items, "next_cursor", next));
 }
 
-void api_links(struct reqctx *rc)
+void api_links(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (!authorized(rc))
-        return;
-    h2o_iovec_t m = rc->req->method;
-    if (h2o_memis(m.base, m.len, H2O_STRLIT("GET")))
-        list_links(rc);
-    else if (h2o_memis(m.base, m.len, H2O_STRLIT("POST")))
+    if (h2o_memis(rc->req->method.base, rc->req->method.len, H2O_STRLIT("POST")))
         create_link(rc);
-    else
-        respond_problem(rc, 405, "method-not-allowed", "Method not allowed", "use GET or POST", NULL);
+    else if (api_allowed(rc, rc->principal.team_id, ACT_LINK_READ, 0))
+        list_links(rc);
 }
 
 static void update_link(struct reqctx *rc, const char *code, size_t len)
 {
-    json_t *obj = read_object(rc);
+    json_t *obj = api_read_object(rc);
     if (obj == NULL)
         return;
     struct api_call *call = api_call_new(rc, STORE_LINK_UPDATE, updated);
@@ -376,52 +352,70 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
         return;
     }
     struct store_op *op = &call->op;
-    op->team_id = API_INSTANCE_TEAM;
+    op->team_id = rc->principal.team_id;
     copy_str(op->key_code, code, len);
     json_t *errs = decode_fields(rc, obj, op);
+    if (json_object_get(obj, "team_id") != NULL)
+        errs = problem_param(errs, "team_id", "cannot be changed; pass ?team_id= to pick the link's team");
     bool empty = json_object_size(obj) == 0;
     json_decref(obj);
     if (empty)
         errs = problem_param(errs, "body", "must contain at least one field to change");
     if (errs != NULL) {
-        *call->guard = NULL;
-        free(call);
+        api_call_drop(call);
         invalid_fields(rc, errs);
         return;
+    }
+    if ((op->set & LINK_F_EXPIRES) && op->link.expires_at == 0 && rc->principal.plan == PLAN_FREE &&
+        rc->principal.kind != PRINCIPAL_OPERATOR) {
+        api_call_drop(call);
+        respond_invalid(rc, 422, "expires_at", "cannot be removed on the free plan");
+        return;
+    }
+    if ((op->set & LINK_F_EXPIRES) && op->link.expires_at != 0 && rc->principal.plan == PLAN_FREE) {
+        /* The cap counts from now: a free link never lives past six months from its last change. */
+        bool capped;
+        op->link.expires_at = plan_expiry(PLAN_FREE, clock_wall_ms(), op->link.expires_at, &capped);
+        if (capped)
+            op->set |= LINK_F_CAPPED;
     }
     submit_or_503(rc, call);
 }
 
-void api_link(struct reqctx *rc, const char *code, size_t len)
+/* A code in the path that no link can have is simply not found. */
+static bool code_ok(struct reqctx *rc, h2o_iovec_t code)
 {
-    if (!authorized(rc))
+    if (slug_validate(code.base, code.len) == 0)
+        return true;
+    reply_store_error(rc, STORE_NOT_FOUND, "");
+    return false;
+}
+
+void api_link_get(struct reqctx *rc, const h2o_iovec_t *params)
+{
+    if (!api_allowed(rc, rc->principal.team_id, ACT_LINK_READ, 0) || !code_ok(rc, params[0]))
         return;
-    h2o_iovec_t m = rc->req->method;
-    bool get = h2o_memis(m.base, m.len, H2O_STRLIT("GET"));
-    bool patch = h2o_memis(m.base, m.len, H2O_STRLIT("PATCH"));
-    bool del = h2o_memis(m.base, m.len, H2O_STRLIT("DELETE"));
-    if (!get && !patch && !del) {
-        respond_problem(rc, 405, "method-not-allowed", "Method not allowed", "use GET, PATCH or DELETE", NULL);
+    int st = store_link_get(rc->w->reader, rc->principal.team_id, 0, params[0].base, params[0].len, &rc->w->scratch);
+    if (st != STORE_OK)
+        reply_store_error(rc, st, "");
+    else
+        respond_json(rc, 200, link_json(rc->w->app, &rc->w->scratch));
+}
+
+void api_link_patch(struct reqctx *rc, const h2o_iovec_t *params)
+{
+    if (api_allowed(rc, rc->principal.team_id, ACT_LINK_WRITE, 0) && code_ok(rc, params[0]))
+        update_link(rc, params[0].base, params[0].len);
+}
+
+void api_link_delete(struct reqctx *rc, const h2o_iovec_t *params)
+{
+    if (!api_allowed(rc, rc->principal.team_id, ACT_LINK_WRITE, 0) || !code_ok(rc, params[0]))
         return;
+    struct api_call *call = api_call_new(rc, STORE_LINK_DELETE, deleted);
+    if (call != NULL) {
+        call->op.team_id = rc->principal.team_id;
+        copy_str(call->op.key_code, params[0].base, params[0].len);
     }
-    if (slug_validate(code, len) != 0) { /* no link can have this code */
-        reply_store_error(rc, STORE_NOT_FOUND, "");
-        return;
-    }
-    if (get) {
-        int rcode = store_link_get(rc->w->reader, API_INSTANCE_TEAM, 0, code, len, &rc->w->scratch);
-        if (rcode != STORE_OK)
-            reply_store_error(rc, rcode, "");
-        else
-            respond_json(rc, 200, link_json(rc->w->app, &rc->w->scratch));
-    } else if (patch) {
-        update_link(rc, code, len);
-    } else {
-        struct api_call *call = api_call_new(rc, STORE_LINK_DELETE, deleted);
-        if (call != NULL) {
-            call->op.team_id = API_INSTANCE_TEAM;
-            copy_str(call->op.key_code, code, len);
-        }
-        submit_or_503(rc, call);
-    }
+    submit_or_503(rc, call);
 }

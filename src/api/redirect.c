@@ -2,7 +2,9 @@
  * A cache hit reads no database and allocates only the Location value from
  * the request's pool. Links with a visit limit take one trip through the
  * writer, which counts the visit and refuses it past the limit, so the limit
- * holds exactly however many workers serve the link. */
+ * holds exactly however many workers serve the link; HEAD only looks.
+ * Unknown codes spend a per-IP budget (--rate-miss) so that scanning the
+ * code space is slow; hits never touch it. */
 #include "api/api.h"
 
 #include "http/server.h"
@@ -43,6 +45,13 @@ static void consume_reply(struct api_call *call, struct reqctx *rc)
     }
 }
 
+static void not_found(struct reqctx *rc)
+{
+    api_client_ip(rc);
+    if (api_rate_limit(rc, "miss:", rc->client_ip, 16, rc->w->app->cfg->rate_miss))
+        respond_page(rc, 404);
+}
+
 void api_redirect(struct reqctx *rc, const char *code, size_t len)
 {
     h2o_req_t *req = rc->req;
@@ -63,7 +72,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         break;
     case CACHE_NEGATIVE:
         metric_add(&w->metrics.cache_negative_hits, 1);
-        respond_page(rc, 404);
+        not_found(rc);
         return;
     case CACHE_MISS:
         metric_add(&w->metrics.cache_misses, 1);
@@ -74,7 +83,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
             break;
         case STORE_NOT_FOUND:
             cache_put(w->app->cache, key, klen, NULL, 0, gen, clock_mono_ms());
-            respond_page(rc, 404);
+            not_found(rc);
             return;
         default:
             respond_problem(rc, 503, "unavailable", "Service unavailable", "the link store cannot be read", NULL);
@@ -91,7 +100,15 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         respond_page(rc, 410);
         return;
     }
-    if (s.max_visits != 0) {
+    bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+    if (s.max_visits != 0 && head) {
+        /* HEAD (link checkers, previews) looks without spending a visit. */
+        if (store_link_resolve(w->reader, 0, code, len, &w->scratch) != STORE_OK ||
+            link_state_at(0, w->scratch.max_visits, w->scratch.visits, now) != LINK_ACTIVE) {
+            respond_page(rc, 410);
+            return;
+        }
+    } else if (s.max_visits != 0) {
         struct api_call *call = api_call_new(rc, STORE_LINK_CONSUME, consume_reply);
         if (call == NULL) {
             respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);

@@ -1,11 +1,14 @@
 /* cache: sharded, byte-bounded link cache. See cache.h for the contract.
  *
  * Layout. A key's 64-bit SipHash picks the shard from its top byte; the low
- * 32 bits (kept in the entry) pick the home slot and give a 7-bit tag. Each
- * shard is an open-addressed table with linear probing: an array of entry
- * pointers plus an array of control bytes (0 empty, 0x80|tag full), so a
- * probe reads a byte and follows a pointer only when the tag matches. Each
- * entry is one malloc'd block: header, key, value.
+ * 32 bits (kept in the entry) pick the home slot (multiply-shift, so the
+ * table need not be a power of two) and give a 7-bit tag from their lowest
+ * bits. Each shard is an open-addressed table with linear probing: an array
+ * of entry pointers plus an array of control bytes (0 empty, 0x80|tag
+ * full), so a probe reads a byte and follows a pointer only when the tag
+ * matches. Each entry is one malloc'd block: header, key, value. Tables
+ * grow by half when 3/4 full, so the load stays within [1/2, 3/4] and a
+ * slot costs 12-18 bytes per entry; doubling would let it reach 24.
  *
  * Invariants, per shard, whenever its lock is free:
  *   - count <= 3/4 of the slots, so probing always ends on an empty slot;
@@ -23,9 +26,12 @@
  * the first one that is not. The scan is capped so the write lock is never
  * held for a sweep of the whole shard.
  *
- * Overhead, measured (bench: 1M entries, 15-byte keys, 60-140-byte values,
- * glibc 2.36 malloc, mallinfo2 before/after): see the figure reported with
- * CACHE_ENTRY_OVERHEAD in cache.h. */
+ * Overhead, measured: 1M-1.5M entries in steps of 100k, 15-byte keys
+ * (8-byte domain id + 7-char code), 64-144-byte values (24-byte header + a
+ * 40-120-byte URL), glibc 2.36 malloc; heap in use (mallinfo2) and RSS
+ * both grew by key + value + 44-49 bytes per entry, the spread being where
+ * each count falls between two table growths. At 1M it was 47.5 bytes:
+ * 1.91x the raw code + URL bytes. CACHE_ENTRY_OVERHEAD (48) is the charge. */
 #include "cache/cache.h"
 
 #include <assert.h>
@@ -45,7 +51,7 @@
 /* An entry may take at most 1/ENTRY_LIMIT_DIV of its shard. */
 #define CACHE_ENTRY_LIMIT_DIV 8
 #define CACHE_TABLE_MIN_SLOTS 16u
-/* Tables stay under 2^31 slots so 32-bit indexes and mask arithmetic hold. */
+/* Tables stay under 2^31 slots so 32-bit indexes and distances hold. */
 #define CACHE_TABLE_MAX_SLOTS (1u << 31)
 /* Referenced entries the hand may pass over before it evicts regardless:
  * bounds how long one put holds the shard's write lock. */
@@ -75,7 +81,7 @@ struct shard {
     /* All below guarded by lock. slots and ctrl are one allocation. */
     struct entry **slots;
     uint8_t *ctrl;
-    uint32_t mask; /* nslots - 1; meaningless while slots == NULL */
+    uint32_t nslots; /* 0 while slots == NULL */
     uint32_t count;
     uint32_t hand;
     uint64_t gen;
@@ -190,13 +196,24 @@ static inline bool entry_expired(const struct entry *e, uint64_t now_ms)
 
 static inline uint8_t ctrl_tag(uint32_t hash)
 {
-    /* The top 7 bits: the slot index comes from the low bits. */
-    return (uint8_t)(CTRL_FULL | (hash >> 25));
+    /* The low 7 bits: the slot index comes from the high ones. */
+    return (uint8_t)(CTRL_FULL | (hash & 0x7f));
 }
 
-static inline uint32_t home_slot(const struct shard *s, uint32_t hash)
+static inline uint32_t slot_of(uint32_t hash, uint32_t nslots)
 {
-    return hash & s->mask;
+    return (uint32_t)(((uint64_t)hash * nslots) >> 32);
+}
+
+static inline uint32_t slot_next(uint32_t i, uint32_t nslots)
+{
+    return i + 1 == nslots ? 0 : i + 1;
+}
+
+/* Probe steps from slot a forward to slot b. */
+static inline uint32_t slot_dist(uint32_t a, uint32_t b, uint32_t nslots)
+{
+    return b >= a ? b - a : b + nslots - a;
 }
 
 /* ---- one shard's table; every function here wants the shard's lock ---- */
@@ -208,7 +225,7 @@ static uint32_t table_find(const struct shard *s, uint32_t hash, const void *key
     if (!s->slots)
         return NOT_FOUND;
     uint8_t tag = ctrl_tag(hash);
-    for (uint32_t i = home_slot(s, hash);; i = (i + 1) & s->mask) {
+    for (uint32_t i = slot_of(hash, s->nslots);; i = slot_next(i, s->nslots)) {
         uint8_t c = s->ctrl[i];
         if (c == CTRL_EMPTY)
             return NOT_FOUND;
@@ -221,11 +238,11 @@ static uint32_t table_find(const struct shard *s, uint32_t hash, const void *key
 }
 
 /* Places e in the first empty slot of its cluster. Room is the caller's. */
-static void table_place(struct entry **slots, uint8_t *ctrl, uint32_t mask, struct entry *e)
+static void table_place(struct entry **slots, uint8_t *ctrl, uint32_t nslots, struct entry *e)
 {
-    uint32_t i = e->hash & mask;
+    uint32_t i = slot_of(e->hash, nslots);
     while (ctrl[i] != CTRL_EMPTY)
-        i = (i + 1) & mask;
+        i = slot_next(i, nslots);
     slots[i] = e;
     ctrl[i] = ctrl_tag(e->hash);
 }
@@ -239,15 +256,16 @@ static int table_resize(struct shard *s, uint32_t nslots)
     uint8_t *ctrl = (uint8_t *)(slots + nslots);
 
     if (s->slots) {
-        for (uint32_t i = 0; i <= s->mask; i++)
+        for (uint32_t i = 0; i < s->nslots; i++)
             if (s->ctrl[i] != CTRL_EMPTY)
-                table_place(slots, ctrl, nslots - 1, s->slots[i]);
+                table_place(slots, ctrl, nslots, s->slots[i]);
         free(s->slots);
     }
     s->slots = slots;
     s->ctrl = ctrl;
-    s->mask = nslots - 1;
-    s->hand &= s->mask;
+    s->nslots = nslots;
+    if (s->hand >= nslots)
+        s->hand = 0;
     return 0;
 }
 
@@ -256,12 +274,13 @@ static int table_reserve(struct shard *s)
 {
     if (!s->slots)
         return table_resize(s, CACHE_TABLE_MIN_SLOTS);
-    uint64_t nslots = (uint64_t)s->mask + 1;
+    uint64_t nslots = s->nslots;
     if (((uint64_t)s->count + 1) * 4 <= nslots * 3)
         return 0;
-    if (nslots * 2 > CACHE_TABLE_MAX_SLOTS)
+    nslots += nslots / 2;
+    if (nslots > CACHE_TABLE_MAX_SLOTS)
         return -ENOMEM;
-    return table_resize(s, (uint32_t)(nslots * 2));
+    return table_resize(s, (uint32_t)nslots);
 }
 
 /* Unlinks and frees the entry at slot i, then shifts the rest of its
@@ -274,9 +293,9 @@ static void table_remove_at(struct shard *s, uint32_t i)
     s->count--;
     free(gone);
 
-    for (uint32_t j = (i + 1) & s->mask; s->ctrl[j] != CTRL_EMPTY; j = (j + 1) & s->mask) {
-        uint32_t home = home_slot(s, s->slots[j]->hash);
-        if (((j - home) & s->mask) >= ((j - i) & s->mask)) {
+    for (uint32_t j = slot_next(i, s->nslots); s->ctrl[j] != CTRL_EMPTY; j = slot_next(j, s->nslots)) {
+        uint32_t home = slot_of(s->slots[j]->hash, s->nslots);
+        if (slot_dist(home, j, s->nslots) >= slot_dist(i, j, s->nslots)) {
             s->slots[i] = s->slots[j];
             s->ctrl[i] = s->ctrl[j];
             i = j;
@@ -298,7 +317,7 @@ static void shard_evict_one(struct shard *s, uint64_t now_ms)
     for (;;) {
         uint32_t i = s->hand;
         if (s->ctrl[i] == CTRL_EMPTY) {
-            s->hand = (i + 1) & s->mask;
+            s->hand = slot_next(i, s->nslots);
             continue;
         }
         struct entry *e = s->slots[i];
@@ -310,7 +329,7 @@ static void shard_evict_one(struct shard *s, uint64_t now_ms)
         if (atomic_load_explicit(&e->referenced, memory_order_relaxed) && passed < CACHE_CLOCK_MAX_SCAN) {
             atomic_store_explicit(&e->referenced, 0, memory_order_relaxed);
             passed++;
-            s->hand = (i + 1) & s->mask;
+            s->hand = slot_next(i, s->nslots);
             continue;
         }
         table_remove_at(s, i);
@@ -322,14 +341,14 @@ static void shard_evict_one(struct shard *s, uint64_t now_ms)
 static void shard_drop_all(struct shard *s)
 {
     if (s->slots) {
-        for (uint32_t i = 0; i <= s->mask; i++)
+        for (uint32_t i = 0; i < s->nslots; i++)
             if (s->ctrl[i] != CTRL_EMPTY)
                 free(s->slots[i]);
         free(s->slots);
     }
     s->slots = NULL;
     s->ctrl = NULL;
-    s->mask = 0;
+    s->nslots = 0;
     s->count = 0;
     s->hand = 0;
     s->bytes = 0;
@@ -519,7 +538,7 @@ int cache_put(struct cache *c, const void *key, size_t klen, const void *value, 
     rc = table_reserve(s);
     if (rc < 0)
         goto out;
-    table_place(s->slots, s->ctrl, s->mask, e);
+    table_place(s->slots, s->ctrl, s->nslots, e);
     s->count++;
     s->bytes += charge;
     e = NULL;
@@ -579,13 +598,12 @@ static int shard_check(const struct cache *c, const struct shard *s)
 {
     if (!s->slots)
         return s->count == 0 && s->bytes == 0 ? 0 : -EFAULT;
-    uint64_t nslots = (uint64_t)s->mask + 1;
     size_t bytes = 0;
     uint32_t count = 0;
 
-    if ((nslots & (nslots - 1)) != 0 || (uint64_t)s->count * 4 > nslots * 3)
+    if (s->nslots < CACHE_TABLE_MIN_SLOTS || (uint64_t)s->count * 4 > (uint64_t)s->nslots * 3 || s->hand >= s->nslots)
         return -EFAULT;
-    for (uint32_t i = 0; i <= s->mask; i++) {
+    for (uint32_t i = 0; i < s->nslots; i++) {
         if (s->ctrl[i] == CTRL_EMPTY) {
             if (s->slots[i])
                 return -EFAULT;
@@ -600,7 +618,7 @@ static int shard_check(const struct cache *c, const struct shard *s)
         if ((uint32_t)h != e->hash || shard_for(c, h) != s)
             return -EFAULT;
         /* No empty slot between home and here, or lookups would stop short. */
-        for (uint32_t j = home_slot(s, e->hash); j != i; j = (j + 1) & s->mask)
+        for (uint32_t j = slot_of(e->hash, s->nslots); j != i; j = slot_next(j, s->nslots))
             if (s->ctrl[j] == CTRL_EMPTY)
                 return -EFAULT;
         bytes += entry_charge(e);

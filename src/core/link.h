@@ -44,6 +44,7 @@ enum link_field {
     LINK_F_EXPIRES = 1u << 3,
     LINK_F_MAX_VISITS = 1u << 4,
     LINK_F_REDIRECT = 1u << 5,
+    LINK_F_CAPPED = 1u << 16, /* not a field: the plan shortened the requested expiry */
 };
 
 /* The service's own origin, so links back to it (redirect loops) are refused. */

@@ -209,7 +209,7 @@ static int put_ipv6_host(struct url_out *o, const char *h, size_t n)
     return o->over ? URL_ERR_TOO_LONG : 0;
 }
 
-/* port text [p, p+n): 0 and absent port, 1..65535, or -1. */
+/* port text [p, p+n): 0 for an absent or empty port, 1..65535, or -1. */
 static long parse_port(const char *p, size_t n)
 {
     unsigned long v = 0;
@@ -280,8 +280,8 @@ static int normalize(const char *s, size_t len, struct url_out *o)
     i = 0;
     if (!is_alpha((unsigned char)s[0]))
         return URL_ERR_RELATIVE;
-    while (i < len && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == '+' ||
-                       s[i] == '-' || s[i] == '.'))
+    while (i < len && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' ||
+                       s[i] == '.'))
         i++;
     if (i == len || s[i] != ':')
         return URL_ERR_RELATIVE;

@@ -164,3 +164,20 @@ void respond_invalid(struct reqctx *rc, int status, const char *param, const cha
     respond_problem(rc, status, "validation", status == 422 ? "Invalid field value" : "Invalid request", detail,
                     problem_param(NULL, param, reason));
 }
+
+static void add_uint_header(struct reqctx *rc, const char *name, size_t nlen, uint32_t v)
+{
+    char *buf = h2o_mem_alloc_pool(&rc->req->pool, 11);
+    int n = snprintf(buf, 11, "%u", v);
+    h2o_add_header_by_str(&rc->req->pool, &rc->req->res.headers, name, nlen, 0, NULL, buf, (size_t)n);
+}
+
+void respond_ratelimit_headers(struct reqctx *rc, uint32_t limit, uint32_t remaining, uint32_t reset_s,
+                               uint32_t retry_after_s)
+{
+    add_uint_header(rc, H2O_STRLIT("ratelimit-limit"), limit);
+    add_uint_header(rc, H2O_STRLIT("ratelimit-remaining"), remaining);
+    add_uint_header(rc, H2O_STRLIT("ratelimit-reset"), reset_s);
+    if (retry_after_s > 0)
+        add_uint_header(rc, H2O_STRLIT("retry-after"), retry_after_s);
+}

@@ -5,6 +5,7 @@
 #ifndef LP_HTTP_RESPOND_H
 #define LP_HTTP_RESPOND_H
 
+#include "core/access.h"
 #include "obs/metrics.h"
 
 #include <h2o.h>
@@ -19,7 +20,14 @@ struct reqctx {
     enum metrics_route route;
     h2o_iovec_t request_id;
     h2o_iovec_t path; /* without the query string */
+    h2o_iovec_t query; /* after '?', empty if none */
+    struct principal principal; /* set by api_authenticate */
+    uint8_t client_ip[16];      /* IPv4-mapped when IPv4; resolved through --trusted-proxies */
 };
+
+/* Adds RateLimit-Limit/-Remaining/-Reset (and Retry-After on a refusal). */
+void respond_ratelimit_headers(struct reqctx *rc, uint32_t limit, uint32_t remaining, uint32_t reset_s,
+                               uint32_t retry_after_s);
 
 /* body must outlive the request: static, or from the request's pool. */
 void respond_bytes(struct reqctx *rc, int status, const char *ctype, const char *body, size_t len);

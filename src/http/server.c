@@ -73,25 +73,6 @@ static bool over_limits(struct reqctx *rc)
     return false;
 }
 
-static void route_api(struct reqctx *rc, const char *p, size_t n)
-{
-    static const char links[] = "/api/v1/links";
-    const size_t ll = sizeof(links) - 1;
-    if (n >= ll && memcmp(p, links, ll) == 0) {
-        if (n == ll) {
-            rc->route = ROUTE_LINKS;
-            api_links(rc);
-            return;
-        }
-        if (p[ll] == '/' && n > ll + 1 && memchr(p + ll + 1, '/', n - ll - 1) == NULL) {
-            rc->route = ROUTE_LINK;
-            api_link(rc, p + ll + 1, n - ll - 1);
-            return;
-        }
-    }
-    respond_problem(rc, 404, "not-found", "Not found", "no API endpoint at this path", NULL);
-}
-
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct reqctx *rc = h2o_mem_alloc_pool(&req->pool, sizeof(*rc));
@@ -100,6 +81,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     rc->route = ROUTE_OTHER;
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     rc->path = h2o_iovec_init(req->path.base, plen);
+    rc->query = req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + plen + 1, req->path.len - plen - 1)
+                                          : h2o_iovec_init("", 0);
     set_request_id(rc);
     if (over_limits(rc))
         return 0;
@@ -129,7 +112,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         }
     }
     if (n >= 5 && memcmp(p, "/api/", 5) == 0) {
-        route_api(rc, p, n);
+        api_dispatch(rc);
         return 0;
     }
     respond_page(rc, 404);
@@ -159,6 +142,7 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
     if (w->stopping)
         return;
     w->stopping = true;
+    w->stop_deadline = clock_mono_ms() + HTTP_SHUTDOWN_GRACE_MS;
     if (w->listener != NULL) {
         h2o_socket_read_stop(w->listener);
         h2o_socket_close(w->listener);
@@ -175,17 +159,11 @@ static bool has_connections(struct worker *w)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    uint64_t grace_until = 0;
     for (;;) {
         h2o_evloop_run(w->loop, w->stopping ? 10 : INT32_MAX);
-        if (!w->stopping || w->ops_pending > 0)
-            continue;
-        /* Every store op is back and answered; give open connections a
-         * moment to flush their responses and close. */
-        uint64_t now = clock_mono_ms();
-        if (grace_until == 0)
-            grace_until = now + HTTP_SHUTDOWN_GRACE_MS;
-        if (!has_connections(w) || now >= grace_until)
+        /* Leave once every store op is back and answered, and the open
+         * connections have closed or had their grace period to flush. */
+        if (w->stopping && w->ops_pending == 0 && (!has_connections(w) || clock_mono_ms() >= w->stop_deadline))
             break;
     }
     return NULL;
@@ -276,6 +254,17 @@ void server_stop(struct app *app)
         h2o_multithread_send_message(&app->workers[i].control, &app->workers[i].stop_msg);
     for (size_t i = 0; i < app->nworkers; i++)
         pthread_join(app->workers[i].thread, NULL);
-    for (size_t i = 0; i < app->nworkers; i++)
-        store_reader_close(app->workers[i].reader);
+    for (size_t i = 0; i < app->nworkers; i++) {
+        struct worker *w = &app->workers[i];
+        store_reader_close(w->reader);
+        h2o_multithread_unregister_receiver(w->queue, &w->ops_done);
+        h2o_multithread_unregister_receiver(w->queue, &w->control);
+        h2o_multithread_destroy_queue(w->queue);
+        /* h2o's timeouts must be empty to dispose a context; a connection
+         * still open after the grace period keeps its context alive until
+         * the process exits a moment later. */
+        if (!has_connections(w))
+            h2o_context_dispose(&w->ctx);
+    }
+    h2o_config_dispose(&app->h2o);
 }

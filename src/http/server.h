@@ -10,7 +10,8 @@
 #ifndef LP_HTTP_SERVER_H
 #define LP_HTTP_SERVER_H
 
-#include "auth/apikey.h"
+#include "auth/jwt.h"
+#include "auth/ratelimit.h"
 #include "cache/cache.h"
 #include "core/link.h"
 #include "obs/log.h"
@@ -25,7 +26,7 @@
 #define HTTP_HEADERS_MAX_BYTES (16 * 1024) /* 431 above this */
 #define HTTP_TARGET_MAX_BYTES (8 * 1024)   /* 414 above this */
 #define HTTP_BODY_MAX_BYTES (64 * 1024)    /* 413 above this */
-#define HTTP_SHUTDOWN_GRACE_MS 3000        /* idle keep-alive connections get this long after SIGTERM */
+#define HTTP_SHUTDOWN_GRACE_MS 1000        /* open connections get this long to flush after SIGTERM */
 
 struct worker;
 
@@ -35,7 +36,8 @@ struct app {
     const struct config *cfg;
     struct store *store;
     struct cache *cache;
-    struct apikey_set keys;
+    struct jwt_keyring jwt;
+    struct ratelimiter *limiter;
     struct link_policy policy;
     struct accesslog *alog;
     struct metrics_writer writer_metrics;
@@ -62,6 +64,7 @@ struct worker {
     uint64_t reqid_base, reqid_seq;
     size_t ops_pending;  /* store ops submitted and not yet back */
     bool stopping;
+    uint64_t stop_deadline; /* clock_mono_ms */
     struct link scratch; /* one row at a time for reads on this worker */
 };
 

@@ -7,7 +7,7 @@
 static const int statuses[] = {METRICS_STATUSES};
 static const uint64_t latency_bounds[] = {METRICS_LATENCY_BOUNDS_US};
 static const uint64_t batch_bounds[] = {METRICS_BATCH_BOUNDS};
-static const char *const route_names[ROUTE_COUNT] = {"redirect", "links", "link", "health", "metrics", "other"};
+static const char *const route_names[ROUTE_COUNT] = {"redirect", "links", "link", "auth", "account", "health", "metrics", "other"};
 
 _Static_assert(sizeof(statuses) / sizeof(statuses[0]) + 1 == METRICS_STATUS_SLOTS, "status slots");
 _Static_assert(sizeof(latency_bounds) / sizeof(latency_bounds[0]) + 1 == METRICS_LATENCY_BUCKETS, "latency buckets");

@@ -27,6 +27,8 @@ enum metrics_route {
     ROUTE_REDIRECT,
     ROUTE_LINKS,      /* /api/v1/links */
     ROUTE_LINK,       /* /api/v1/links/{code} */
+    ROUTE_AUTH,       /* /api/v1/auth/... */
+    ROUTE_ACCOUNT,    /* /api/v1/me, teams, api-keys */
     ROUTE_HEALTH,     /* /healthz, /readyz */
     ROUTE_METRICS,
     ROUTE_OTHER,

@@ -10,7 +10,7 @@
  *   while the writer commits.
  * - Codes are unique by the (domain_id, code) constraint: random codes are
  *   inserted and retried on conflict, never checked first. */
-#include "store/store.h"
+#include "store/sqlite_internal.h"
 #include "store/sqlite_schema.h"
 
 #include "obs/log.h"
@@ -36,48 +36,75 @@
 #define LINK_COLUMNS                                                                                                   \
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type"
 
-struct sqlite_store {
-    struct store base;
-    char *path;
-    sqlite3 *db;
-    pthread_t writer;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct store_op **queue; /* ring of STORE_QUEUE_MAX */
-    size_t head, count;
-    bool stopping;
-    struct {
-        sqlite3_stmt *begin, *commit, *rollback, *savepoint, *release, *rollback_to;
-        sqlite3_stmt *insert, *select_key, *update, *delete, *consume, *key_insert;
-    } st;
-};
-
-struct sqlite_reader {
-    struct store_reader_base base;
-    sqlite3 *db;
-    sqlite3_stmt *resolve, *get, *list_first, *list_before, *ping, *keys;
-};
+static const char SQL_INSERT_LINK[] =
+    "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
+    " redirect_type, created_by, creator_ip) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char SQL_SELECT_KEY[] = "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?";
+static const char SQL_UPDATE_LINK[] =
+    "UPDATE links SET code=?, url=?, title=?, expires_at=?, max_visits=?, redirect_type=?, updated_at=? WHERE id=?";
+static const char SQL_DELETE_LINK[] = "DELETE FROM links WHERE id=?";
+static const char SQL_CONSUME[] =
+    "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)";
+/* Active = not expired; the team index bounds the scan to the team's links. */
+static const char SQL_COUNT_ACTIVE[] =
+    "SELECT count(*) FROM links WHERE team_id=? AND (expires_at IS NULL OR expires_at>?)";
+static const char SQL_COUNT_ACTIVE_IP[] =
+    "SELECT count(*) FROM links WHERE team_id=? AND (expires_at IS NULL OR expires_at>?) AND creator_ip=?";
 
 static const struct store_backend sqlite_backend;
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+sqlite3_stmt *sqlite_stmt(struct stmt_cache *c, sqlite3 *db, const char *sql)
 {
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-    if (rc != SQLITE_OK)
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->items[i].sql == sql) {
+            sqlite3_reset(c->items[i].st);
+            sqlite3_clear_bindings(c->items[i].st);
+            return c->items[i].st;
+        }
+    }
+    if (c->n == SQLITE_STMT_CACHE) {
+        log_error("sqlite: statement cache full; raise SQLITE_STMT_CACHE");
+        return NULL;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         log_error("sqlite: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db));
-    return rc == SQLITE_OK ? 0 : -1;
+        return NULL;
+    }
+    c->items[c->n].sql = sql;
+    c->items[c->n].st = st;
+    c->n++;
+    return st;
 }
 
-static int exec_simple(sqlite3_stmt *st)
+void sqlite_stmt_cache_free(struct stmt_cache *c)
 {
+    for (size_t i = 0; i < c->n; i++)
+        sqlite3_finalize(c->items[i].st);
+    c->n = 0;
+}
+
+int sqlite_exec_stmt(sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return SQLITE_ERROR;
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE ? 0 : rc;
 }
 
-static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+/* A statement by SQL text on the writer's connection. */
+#define W(sql) sqlite_stmt(&s->stmts, s->db, sql)
+#define R(sql) sqlite_stmt(&r->stmts, r->db, sql)
+
+static int exec_simple(struct sqlite_store *s, const char *sql)
+{
+    return sqlite_exec_stmt(sqlite_stmt(&s->stmts, s->db, sql)) == 0 ? 0 : -1;
+}
+
+void sqlite_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
@@ -93,10 +120,10 @@ static void row_to_link(sqlite3_stmt *st, struct link *l)
     l->id = sqlite3_column_int64(st, 0);
     l->team_id = sqlite3_column_int64(st, 1);
     l->domain_id = sqlite3_column_int64(st, 2);
-    copy_text(l->code, sizeof(l->code), st, 3);
-    copy_text(l->url, sizeof(l->url), st, 4);
+    sqlite_copy_text(l->code, sizeof(l->code), st, 3);
+    sqlite_copy_text(l->url, sizeof(l->url), st, 4);
     l->has_title = sqlite3_column_type(st, 5) != SQLITE_NULL;
-    copy_text(l->title, sizeof(l->title), st, 5);
+    sqlite_copy_text(l->title, sizeof(l->title), st, 5);
     l->created_at = sqlite3_column_int64(st, 6);
     l->updated_at = sqlite3_column_int64(st, 7);
     l->expires_at = sqlite3_column_int64(st, 8);
@@ -125,39 +152,54 @@ static int open_db(const char *path, sqlite3 **db)
 
 /* ---- migrations --------------------------------------------------------- */
 
-static int migrate(sqlite3 *db, char *err, size_t errcap)
+static int user_version(sqlite3 *db)
 {
     sqlite3_stmt *st;
-    int version = 0;
+    int version = -1;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        goto fail_db;
+        return -1;
     if (sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
+    return version;
+}
+
+/* Runs under BEGIN IMMEDIATE and reads the version inside it, so a server
+ * and a CLI command starting together cannot both apply a migration. */
+static int migrate(sqlite3 *db, char *err, size_t errcap)
+{
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail_db;
+    int version = user_version(db);
+    if (version < 0)
+        goto fail_rollback;
     if (version > SQLITE_SCHEMA_VERSION) {
         snprintf(err, errcap,
                  "the database schema is version %d, newer than this binary supports (%d): "
                  "run a newer linkpulse, or restore a backup made for this version",
                  version, SQLITE_SCHEMA_VERSION);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
     for (int v = version; v < SQLITE_SCHEMA_VERSION; v++) {
         char setv[64];
         snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", v + 1);
-        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-            goto fail_db;
         if (sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(db, setv, NULL, NULL, NULL) != SQLITE_OK) {
             snprintf(err, errcap, "migration %d failed: %s", v + 1, sqlite3_errmsg(db));
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
-        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-            goto fail_db;
-        log_info("sqlite: applied migration %d", v + 1);
+        log_info("sqlite: applying migration %d", v + 1);
     }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail_rollback;
     return 0;
 
+fail_rollback:
+    snprintf(err, errcap, "database error: %s", sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 fail_db:
     snprintf(err, errcap, "database error: %s", sqlite3_errmsg(db));
     return -1;
@@ -168,7 +210,24 @@ fail_db:
 static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
     struct link *l = &op->link;
-    sqlite3_stmt *st = s->st.insert;
+    if (op->max_active > 0) {
+        sqlite3_stmt *c = op->per_ip_limit ? W(SQL_COUNT_ACTIVE_IP) : W(SQL_COUNT_ACTIVE);
+        if (c == NULL)
+            return STORE_ERROR;
+        sqlite3_bind_int64(c, 1, op->team_id);
+        sqlite3_bind_int64(c, 2, now);
+        if (op->per_ip_limit)
+            sqlite3_bind_blob(c, 3, op->creator_ip, sizeof(op->creator_ip), SQLITE_STATIC);
+        int64_t active = sqlite3_step(c) == SQLITE_ROW ? sqlite3_column_int64(c, 0) : -1;
+        sqlite3_reset(c);
+        if (active < 0)
+            return STORE_ERROR;
+        if (active >= op->max_active)
+            return STORE_LIMIT;
+    }
+    sqlite3_stmt *st = W(SQL_INSERT_LINK);
+    if (st == NULL)
+        return STORE_ERROR;
     l->created_at = l->updated_at = now;
     l->team_id = op->team_id;
     l->domain_id = op->domain_id;
@@ -193,6 +252,11 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
         bind_opt_int(st, 9, l->expires_at);
         bind_opt_int(st, 10, l->max_visits);
         sqlite3_bind_int(st, 11, l->redirect_type);
+        bind_opt_int(st, 12, op->created_by);
+        if (op->per_ip_limit)
+            sqlite3_bind_blob(st, 13, op->creator_ip, sizeof(op->creator_ip), SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 13);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE)
@@ -213,7 +277,9 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
 
 static int select_by_key(struct sqlite_store *s, struct store_op *op, struct link *out)
 {
-    sqlite3_stmt *st = s->st.select_key;
+    sqlite3_stmt *st = W(SQL_SELECT_KEY);
+    if (st == NULL)
+        return STORE_ERROR;
     sqlite3_bind_int64(st, 1, op->team_id);
     sqlite3_bind_int64(st, 2, op->domain_id);
     sqlite3_bind_text(st, 3, op->key_code, -1, SQLITE_STATIC);
@@ -247,7 +313,9 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
         cur.redirect_type = in->redirect_type;
     cur.updated_at = now > cur.updated_at ? now : cur.updated_at + 1;
 
-    sqlite3_stmt *st = s->st.update;
+    sqlite3_stmt *st = W(SQL_UPDATE_LINK);
+    if (st == NULL)
+        return STORE_ERROR;
     sqlite3_bind_text(st, 1, cur.code, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, cur.url, -1, SQLITE_STATIC);
     if (cur.has_title)
@@ -276,26 +344,22 @@ static int op_delete(struct sqlite_store *s, struct store_op *op)
     int rc = select_by_key(s, op, &op->link);
     if (rc != STORE_OK)
         return rc;
-    sqlite3_bind_int64(s->st.delete, 1, op->link.id);
-    return exec_simple(s->st.delete) == 0 ? STORE_OK : STORE_ERROR;
+    sqlite3_stmt *st = W(SQL_DELETE_LINK);
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, op->link.id);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
 static int op_consume(struct sqlite_store *s, struct store_op *op)
 {
-    sqlite3_bind_int64(s->st.consume, 1, op->link.id);
-    if (exec_simple(s->st.consume) != 0)
+    sqlite3_stmt *st = W(SQL_CONSUME);
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, op->link.id);
+    if (sqlite_exec_stmt(st) != 0)
         return STORE_ERROR;
     return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_REFUSED;
-}
-
-static int op_key_ensure(struct sqlite_store *s, struct store_op *op, int64_t now)
-{
-    sqlite3_stmt *st = s->st.key_insert;
-    sqlite3_bind_text(st, 1, op->key_name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, op->key_hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, op->key_role, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
-    return exec_simple(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
 static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
@@ -309,32 +373,36 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
         return op_delete(s, op);
     case STORE_LINK_CONSUME:
         return op_consume(s, op);
-    case STORE_APIKEY_ENSURE:
-        return op_key_ensure(s, op, now);
+    default:
+        return sqlite_account_op(s, op, now);
     }
-    return STORE_ERROR;
 }
 
 static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
 {
     uint64_t t0 = clock_mono_us();
     int64_t now = clock_wall_ms();
-    bool ok = exec_simple(s->st.begin) == 0;
+    bool ok = exec_simple(s, "BEGIN IMMEDIATE") == 0;
     for (size_t i = 0; ok && i < n; i++) {
-        if (exec_simple(s->st.savepoint) != 0) {
+        struct store_op *op = ops[i];
+        if (exec_simple(s, "SAVEPOINT op") != 0) {
             ok = false;
             break;
         }
-        ops[i]->status = run_op(s, ops[i], now);
-        if (ops[i]->status != STORE_OK)
-            exec_simple(s->st.rollback_to);
-        exec_simple(s->st.release);
+        if (op->idem.key[0] == '\0' || sqlite_idem_before(s, op, now) == 0) {
+            op->status = run_op(s, op, now);
+            if (op->status == STORE_OK && op->idem.key[0] != '\0')
+                sqlite_idem_after(s, op, now);
+        }
+        if (op->status != STORE_OK)
+            exec_simple(s, "ROLLBACK TO op");
+        exec_simple(s, "RELEASE op");
     }
-    if (ok && exec_simple(s->st.commit) != 0)
+    if (ok && exec_simple(s, "COMMIT") != 0)
         ok = false;
     if (!ok) {
         log_error("sqlite: transaction of %zu ops failed: %s", n, sqlite3_errmsg(s->db));
-        exec_simple(s->st.rollback);
+        exec_simple(s, "ROLLBACK");
         for (size_t i = 0; i < n; i++)
             ops[i]->status = STORE_ERROR;
     }
@@ -398,13 +466,6 @@ static size_t sqlite_queue_depth(struct store *base)
     return n;
 }
 
-static void finalize_writer_statements(struct sqlite_store *s)
-{
-    sqlite3_stmt **all = (sqlite3_stmt **)&s->st;
-    for (size_t i = 0; i < sizeof(s->st) / sizeof(sqlite3_stmt *); i++)
-        sqlite3_finalize(all[i]);
-}
-
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -413,7 +474,7 @@ static void sqlite_close(struct store *base)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->writer, NULL);
-    finalize_writer_statements(s);
+    sqlite_stmt_cache_free(&s->stmts);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
@@ -452,28 +513,6 @@ struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
     }
     if (migrate(s->db, err, errcap) != 0)
         goto fail;
-    if (prepare(s->db, "BEGIN IMMEDIATE", &s->st.begin) || prepare(s->db, "COMMIT", &s->st.commit) ||
-        prepare(s->db, "ROLLBACK", &s->st.rollback) || prepare(s->db, "SAVEPOINT op", &s->st.savepoint) ||
-        prepare(s->db, "RELEASE op", &s->st.release) || prepare(s->db, "ROLLBACK TO op", &s->st.rollback_to) ||
-        prepare(s->db,
-                "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at,"
-                " max_visits, redirect_type) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                &s->st.insert) ||
-        prepare(s->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?",
-                &s->st.select_key) ||
-        prepare(s->db,
-                "UPDATE links SET code=?, url=?, title=?, expires_at=?, max_visits=?, redirect_type=?, updated_at=?"
-                " WHERE id=?",
-                &s->st.update) ||
-        prepare(s->db, "DELETE FROM links WHERE id=?", &s->st.delete) ||
-        prepare(s->db, "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)",
-                &s->st.consume) ||
-        prepare(s->db,
-                "INSERT OR IGNORE INTO api_keys (name, key_hash, role, created_at) VALUES (?,?,?,?)",
-                &s->st.key_insert)) {
-        snprintf(err, errcap, "cannot prepare statements: %s", sqlite3_errmsg(s->db));
-        goto fail;
-    }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
@@ -485,7 +524,7 @@ struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
     return &s->base;
 
 fail:
-    finalize_writer_statements(s);
+    sqlite_stmt_cache_free(&s->stmts);
     if (s->db != NULL)
         sqlite3_close(s->db);
     free(s->queue);
@@ -503,15 +542,7 @@ static struct store_reader *sqlite_reader_open(struct store *base)
     if (r == NULL)
         return NULL;
     r->base.be = &sqlite_backend;
-    if (open_db(s->path, &r->db) != 0 || sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK ||
-        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE domain_id=? AND code=?", &r->resolve) ||
-        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?", &r->get) ||
-        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? ORDER BY id DESC LIMIT ?",
-                &r->list_first) ||
-        prepare(r->db, "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND id<? ORDER BY id DESC LIMIT ?",
-                &r->list_before) ||
-        prepare(r->db, "SELECT count(*) FROM sqlite_schema", &r->ping) ||
-        prepare(r->db, "SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL", &r->keys)) {
+    if (open_db(s->path, &r->db) != 0 || sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK) {
         store_reader_close((struct store_reader *)r);
         return NULL;
     }
@@ -521,12 +552,7 @@ static struct store_reader *sqlite_reader_open(struct store *base)
 static void sqlite_reader_close(struct store_reader *base)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_finalize(r->resolve);
-    sqlite3_finalize(r->get);
-    sqlite3_finalize(r->list_first);
-    sqlite3_finalize(r->list_before);
-    sqlite3_finalize(r->ping);
-    sqlite3_finalize(r->keys);
+    sqlite_stmt_cache_free(&r->stmts);
     sqlite3_close(r->db);
     free(r);
 }
@@ -534,13 +560,17 @@ static void sqlite_reader_close(struct store_reader *base)
 static int sqlite_ping(struct store_reader *base)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    int rc = sqlite3_step(r->ping);
-    sqlite3_reset(r->ping);
+    sqlite3_stmt *st = R("SELECT count(*) FROM sqlite_schema");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (st)
+        sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : STORE_ERROR;
 }
 
 static int fetch_one(sqlite3_stmt *st, struct link *out)
 {
+    if (st == NULL)
+        return STORE_ERROR;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         row_to_link(st, out);
@@ -552,26 +582,36 @@ static int sqlite_link_resolve(struct store_reader *base, int64_t domain_id, con
                                struct link *out)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_bind_int64(r->resolve, 1, domain_id);
-    sqlite3_bind_text(r->resolve, 2, code, (int)len, SQLITE_STATIC);
-    return fetch_one(r->resolve, out);
+    sqlite3_stmt *st = R("SELECT " LINK_COLUMNS " FROM links WHERE domain_id=? AND code=?");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, domain_id);
+    sqlite3_bind_text(st, 2, code, (int)len, SQLITE_STATIC);
+    return fetch_one(st, out);
 }
 
 static int sqlite_link_get(struct store_reader *base, int64_t team_id, int64_t domain_id, const char *code,
                            size_t len, struct link *out)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_bind_int64(r->get, 1, team_id);
-    sqlite3_bind_int64(r->get, 2, domain_id);
-    sqlite3_bind_text(r->get, 3, code, (int)len, SQLITE_STATIC);
-    return fetch_one(r->get, out);
+    sqlite3_stmt *st = R(SQL_SELECT_KEY);
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, team_id);
+    sqlite3_bind_int64(st, 2, domain_id);
+    sqlite3_bind_text(st, 3, code, (int)len, SQLITE_STATIC);
+    return fetch_one(st, out);
 }
 
 static int sqlite_links_list(struct store_reader *base, int64_t team_id, int64_t before_id, int limit,
                              struct link *scratch, store_link_cb cb, void *ctx)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_stmt *st = before_id > 0 ? r->list_before : r->list_first;
+    sqlite3_stmt *st =
+        before_id > 0 ? R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND id<? ORDER BY id DESC LIMIT ?")
+                      : R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? ORDER BY id DESC LIMIT ?");
+    if (st == NULL)
+        return STORE_ERROR;
     int i = 1;
     sqlite3_bind_int64(st, i++, team_id);
     if (before_id > 0)
@@ -588,20 +628,6 @@ static int sqlite_links_list(struct store_reader *base, int64_t team_id, int64_t
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : STORE_ERROR;
 }
 
-static int sqlite_apikeys_each(struct store_reader *base, store_key_cb cb, void *ctx)
-{
-    struct sqlite_reader *r = (struct sqlite_reader *)base;
-    int rc;
-    while ((rc = sqlite3_step(r->keys)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(r->keys, 0) != STORE_KEY_HASH_LEN)
-            continue;
-        if (cb(ctx, sqlite3_column_blob(r->keys, 0), (const char *)sqlite3_column_text(r->keys, 1)) != 0)
-            break;
-    }
-    sqlite3_reset(r->keys);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
-}
-
 static const struct store_backend sqlite_backend = {
     .name = "sqlite",
     .submit = sqlite_submit,
@@ -614,4 +640,13 @@ static const struct store_backend sqlite_backend = {
     .link_get = sqlite_link_get,
     .links_list = sqlite_links_list,
     .apikeys_each = sqlite_apikeys_each,
+    .apikey_by_hash = sqlite_apikey_by_hash,
+    .apikeys_of_team = sqlite_apikeys_of_team,
+    .user_by_id = sqlite_user_by_id,
+    .user_by_email = sqlite_user_by_email,
+    .users_each = sqlite_users_each,
+    .team_get = sqlite_team_get,
+    .teams_of_user = sqlite_teams_of_user,
+    .member_role = sqlite_member_role,
+    .members_of_team = sqlite_members_of_team,
 };

@@ -14,6 +14,7 @@
 #ifndef LP_STORE_STORE_H
 #define LP_STORE_STORE_H
 
+#include "core/access.h"
 #include "core/link.h"
 
 #include <stdbool.h>
@@ -23,21 +24,106 @@
 enum store_status {
     STORE_OK = 0,
     STORE_NOT_FOUND = -1,
-    STORE_CONFLICT = -2, /* unique code taken */
-    STORE_REFUSED = -3,  /* e.g. visit limit reached */
-    STORE_ERROR = -4,    /* I/O or database error: nothing was committed */
+    STORE_CONFLICT = -2,   /* a unique value (code, email) is taken */
+    STORE_REFUSED = -3,    /* a rule refused it: visit limit reached, last admin, expired token */
+    STORE_ERROR = -4,      /* I/O or database error: nothing was committed */
+    STORE_LIMIT = -5,      /* the team's plan allows no more active links */
+    STORE_IDEM_MISMATCH = -6, /* idempotency key reused with another request */
 };
 
 enum store_op_kind {
-    STORE_LINK_CREATE,  /* in: team_id, domain_id, link fields, random_code_len or link.code; out: link */
+    STORE_LINK_CREATE,  /* in: team_id, domain_id, link fields, random_code_len or link.code, max_active; out: link */
     STORE_LINK_UPDATE,  /* in: team_id, domain_id, key_code, set (enum link_field), link fields; out: link */
     STORE_LINK_DELETE,  /* in: team_id, domain_id, key_code; out: link (the deleted row) */
     STORE_LINK_CONSUME, /* in: link.id; counts one visit if under max_visits, else STORE_REFUSED */
-    STORE_APIKEY_ENSURE /* in: key_hash, key_name, key_role; idempotent */
+    STORE_APIKEY_ENSURE, /* in: key (operator key); idempotent */
+    STORE_USER_CREATE,  /* in: user (email, email_lc, name, password_hash); out: user.id, personal team */
+    STORE_USER_DISABLE, /* in: user.email_lc; revokes the user's refresh tokens too */
+    STORE_TEAM_CREATE,  /* in: team.name, user.id (creator, 0 for operators); out: team */
+    STORE_TEAM_SET_PLAN, /* in: team.id or team.name, team.plan */
+    STORE_MEMBER_PUT,   /* in: team_id, user.email_lc or user.id, role; out: member */
+    STORE_MEMBER_DELETE, /* in: team_id, user.id */
+    STORE_APIKEY_CREATE, /* in: team_id, key; out: key.id, key.created_at */
+    STORE_APIKEY_REVOKE, /* in: team_id (0: any), key.id or key.display */
+    STORE_APIKEY_TOUCH, /* in: key.id: records last use */
+    STORE_REFRESH_CREATE, /* in: user.id, refresh.hash, refresh.expires_at: a new token family */
+    STORE_REFRESH_ROTATE, /* in: refresh.hash (presented), refresh.new_hash, expires; out: user.id, refresh.reused */
+    STORE_REFRESH_REVOKE, /* in: refresh.hash: revokes its whole family */
 };
 
 #define STORE_KEY_HASH_LEN 32
 #define STORE_KEY_NAME_MAX 64
+#define STORE_EMAIL_MAX 254
+#define STORE_NAME_MAX 128
+#define STORE_PWHASH_MAX 128
+#define STORE_KEY_DISPLAY_MAX 16
+#define STORE_IDEM_KEY_MAX 255
+#define STORE_IDEM_PRINCIPAL_MAX 48
+#define STORE_IDEM_RESPONSE_MAX (16 * 1024)
+
+struct store_op;
+
+struct store_user {
+    int64_t id;
+    int64_t personal_team_id;
+    int64_t created_at;
+    int64_t disabled_at; /* 0: active */
+    char email[STORE_EMAIL_MAX + 1];
+    char email_lc[STORE_EMAIL_MAX + 1];
+    char name[STORE_NAME_MAX + 1];
+    char password_hash[STORE_PWHASH_MAX + 1];
+};
+
+struct store_team {
+    int64_t id;
+    int64_t created_at;
+    enum plan plan;
+    bool personal;
+    enum role role; /* the listing user's role, in teams_of_user */
+    char name[STORE_NAME_MAX + 1];
+};
+
+struct store_member {
+    int64_t user_id;
+    int64_t created_at;
+    enum role role;
+    char email[STORE_EMAIL_MAX + 1];
+    char name[STORE_NAME_MAX + 1];
+};
+
+struct store_apikey {
+    int64_t id;
+    int64_t team_id; /* 0 for operator keys */
+    int64_t user_id; /* who made it, 0 if an operator */
+    int64_t created_at, expires_at, last_used_at, revoked_at;
+    bool operator_key;
+    enum role role;
+    unsigned char hash[STORE_KEY_HASH_LEN];
+    char name[STORE_KEY_NAME_MAX + 1];
+    char display[STORE_KEY_DISPLAY_MAX + 1];
+};
+
+struct store_refresh {
+    unsigned char hash[STORE_KEY_HASH_LEN];
+    unsigned char new_hash[STORE_KEY_HASH_LEN];
+    int64_t expires_at;
+    bool reused; /* ROTATE: the token was already used; its family is now revoked */
+};
+
+/* Idempotency: when key[0] != 0 on a create, the writer looks the key up in
+ * the same transaction; a replay copies the first response into response;
+ * otherwise, after a successful op, it asks render() for the response to
+ * remember (secrets left out) and stores it with the request's hash. */
+struct store_idem {
+    char principal[STORE_IDEM_PRINCIPAL_MAX + 1];
+    char key[STORE_IDEM_KEY_MAX + 1];
+    unsigned char request_hash[32];
+    bool replayed;
+    int status;
+    size_t response_len;
+    char *response; /* malloc'd, owned by the op's owner */
+    size_t (*render)(struct store_op *op, char *buf, size_t cap, int *status);
+};
 
 struct store_op {
     enum store_op_kind kind;
@@ -47,11 +133,19 @@ struct store_op {
     int64_t domain_id;
     unsigned set;
     unsigned random_code_len; /* CREATE: 0 = use link.code */
+    int64_t max_active;       /* LINK_CREATE: plan limit on active links, 0 = none */
+    int64_t created_by;       /* LINK_CREATE: user id, 0 for keys and operators */
+    unsigned char creator_ip[16]; /* LINK_CREATE: anonymous links count per IP */
+    bool per_ip_limit;
+    enum role role;
     char key_code[LINK_CODE_MAX + 1];
-    unsigned char key_hash[STORE_KEY_HASH_LEN];
-    char key_name[STORE_KEY_NAME_MAX + 1];
-    char key_role[16];
     struct link link;
+    struct store_user user;
+    struct store_team team;
+    struct store_member member;
+    struct store_apikey key;
+    struct store_refresh refresh;
+    struct store_idem idem;
 };
 
 struct store;
@@ -59,7 +153,10 @@ struct store_reader;
 
 /* Called once per row; the link is valid only during the call. */
 typedef int (*store_link_cb)(void *ctx, const struct link *link);
-typedef int (*store_key_cb)(void *ctx, const unsigned char hash[STORE_KEY_HASH_LEN], const char *role);
+typedef int (*store_key_cb)(void *ctx, const struct store_apikey *key);
+typedef int (*store_team_cb)(void *ctx, const struct store_team *team);
+typedef int (*store_member_cb)(void *ctx, const struct store_member *member);
+typedef int (*store_user_cb)(void *ctx, const struct store_user *user);
 
 struct store_backend {
     const char *name;
@@ -75,6 +172,15 @@ struct store_backend {
     int (*links_list)(struct store_reader *r, int64_t team_id, int64_t before_id, int limit, struct link *scratch,
                       store_link_cb cb, void *ctx);
     int (*apikeys_each)(struct store_reader *r, store_key_cb cb, void *ctx);
+    int (*apikey_by_hash)(struct store_reader *r, const unsigned char hash[STORE_KEY_HASH_LEN], struct store_apikey *out);
+    int (*apikeys_of_team)(struct store_reader *r, int64_t team_id, store_key_cb cb, void *ctx);
+    int (*user_by_id)(struct store_reader *r, int64_t id, struct store_user *out);
+    int (*user_by_email)(struct store_reader *r, const char *email_lc, struct store_user *out);
+    int (*users_each)(struct store_reader *r, store_user_cb cb, void *ctx);
+    int (*team_get)(struct store_reader *r, int64_t team_id, struct store_team *out);
+    int (*teams_of_user)(struct store_reader *r, int64_t user_id, store_team_cb cb, void *ctx);
+    int (*member_role)(struct store_reader *r, int64_t team_id, int64_t user_id, enum role *out);
+    int (*members_of_team)(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx);
 };
 
 struct store {
@@ -137,9 +243,50 @@ static inline int store_links_list(struct store_reader *r, int64_t team_id, int6
 {
     return ((struct store_reader_base *)r)->be->links_list(r, team_id, before_id, limit, scratch, cb, ctx);
 }
+#define STORE_R(r) (((struct store_reader_base *)(r))->be)
+/* Operator keys (team 0), not revoked. */
 static inline int store_apikeys_each(struct store_reader *r, store_key_cb cb, void *ctx)
 {
-    return ((struct store_reader_base *)r)->be->apikeys_each(r, cb, ctx);
+    return STORE_R(r)->apikeys_each(r, cb, ctx);
+}
+/* Any key, revoked or not: the caller checks revoked_at and expires_at. */
+static inline int store_apikey_by_hash(struct store_reader *r, const unsigned char hash[STORE_KEY_HASH_LEN],
+                                       struct store_apikey *out)
+{
+    return STORE_R(r)->apikey_by_hash(r, hash, out);
+}
+static inline int store_apikeys_of_team(struct store_reader *r, int64_t team_id, store_key_cb cb, void *ctx)
+{
+    return STORE_R(r)->apikeys_of_team(r, team_id, cb, ctx);
+}
+static inline int store_user_by_id(struct store_reader *r, int64_t id, struct store_user *out)
+{
+    return STORE_R(r)->user_by_id(r, id, out);
+}
+static inline int store_user_by_email(struct store_reader *r, const char *email_lc, struct store_user *out)
+{
+    return STORE_R(r)->user_by_email(r, email_lc, out);
+}
+static inline int store_users_each(struct store_reader *r, store_user_cb cb, void *ctx)
+{
+    return STORE_R(r)->users_each(r, cb, ctx);
+}
+static inline int store_team_get(struct store_reader *r, int64_t team_id, struct store_team *out)
+{
+    return STORE_R(r)->team_get(r, team_id, out);
+}
+static inline int store_teams_of_user(struct store_reader *r, int64_t user_id, store_team_cb cb, void *ctx)
+{
+    return STORE_R(r)->teams_of_user(r, user_id, cb, ctx);
+}
+/* STORE_NOT_FOUND when the user is not a member. */
+static inline int store_member_role(struct store_reader *r, int64_t team_id, int64_t user_id, enum role *out)
+{
+    return STORE_R(r)->member_role(r, team_id, user_id, out);
+}
+static inline int store_members_of_team(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx)
+{
+    return STORE_R(r)->members_of_team(r, team_id, cb, ctx);
 }
 
 /* Submits op and blocks until it is done: for start-up and the CLI only,

@@ -22,6 +22,12 @@ const char config_usage[] =
     "  --code-length N           random code length, 4-32  LINKPULSE_CODE_LENGTH (7)\n"
     "  --access-log off|stderr|FILE                        LINKPULSE_ACCESS_LOG  (stderr)\n"
     "  --request-timeout-ms N    slow-client timeout       LINKPULSE_REQUEST_TIMEOUT_MS (10000)\n"
+    "  --allow-anonymous         shorten without an account LINKPULSE_ALLOW_ANONYMOUS (off)\n"
+    "  --trusted-proxies CIDR,.. peers whose X-Forwarded-For is believed  LINKPULSE_TRUSTED_PROXIES (none)\n"
+    "  --rate-auth N             login/signup/refresh per IP per minute   LINKPULSE_RATE_AUTH (20)\n"
+    "  --rate-api-free N         API requests per minute, free teams      LINKPULSE_RATE_API_FREE (600)\n"
+    "  --rate-api-paid N         API requests per minute, paid teams      LINKPULSE_RATE_API_PAID (6000)\n"
+    "  --rate-miss N             unknown-code lookups per IP per minute   LINKPULSE_RATE_MISS (120)\n"
     "\n"
     "LINKPULSE_ADMIN_KEY=KEY ensures an admin API key with that value exists.\n";
 
@@ -29,6 +35,7 @@ struct option_def {
     const char *flag;
     const char *env;
     int (*set)(struct config *c, const char *v, char *err, size_t errcap);
+    bool boolean; /* may stand alone, meaning "1" */
 };
 
 static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned *out)
@@ -148,15 +155,57 @@ static int set_timeout(struct config *c, const char *v, char *err, size_t errcap
     return -1;
 }
 
+static int set_anonymous(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0) {
+        c->allow_anonymous = true;
+        return 0;
+    }
+    if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0) {
+        c->allow_anonymous = false;
+        return 0;
+    }
+    snprintf(err, errcap, "--allow-anonymous: expected on or off, got \"%s\"", v);
+    return -1;
+}
+
+static int set_trusted(struct config *c, const char *v, char *err, size_t errcap)
+{
+    char why[160];
+    if (ipaddr_cidr_list_parse(v, strlen(v), &c->trusted_proxies, why, sizeof(why)) == 0)
+        return 0;
+    snprintf(err, errcap, "--trusted-proxies: %s", why);
+    return -1;
+}
+
+#define RATE_SETTER(fn, field, flag)                                                                                   \
+    static int fn(struct config *c, const char *v, char *err, size_t errcap)                                          \
+    {                                                                                                                  \
+        if (parse_uint(v, 1, 10000000, &c->field) == 0)                                                                \
+            return 0;                                                                                                  \
+        snprintf(err, errcap, flag ": expected requests per minute from 1 to 10000000, got \"%s\"", v);               \
+        return -1;                                                                                                     \
+    }
+RATE_SETTER(set_rate_auth, rate_auth, "--rate-auth")
+RATE_SETTER(set_rate_api_free, rate_api_free, "--rate-api-free")
+RATE_SETTER(set_rate_api_paid, rate_api_paid, "--rate-api-paid")
+RATE_SETTER(set_rate_miss, rate_miss, "--rate-miss")
+
 static const struct option_def options[] = {
-    {"--listen", "LINKPULSE_LISTEN", set_listen},
-    {"--data", "LINKPULSE_DATA", set_data},
-    {"--workers", "LINKPULSE_WORKERS", set_workers},
-    {"--base-url", "LINKPULSE_BASE_URL", set_base_url},
-    {"--cache-mb", "LINKPULSE_CACHE_MB", set_cache_mb},
-    {"--code-length", "LINKPULSE_CODE_LENGTH", set_code_length},
-    {"--access-log", "LINKPULSE_ACCESS_LOG", set_access_log},
-    {"--request-timeout-ms", "LINKPULSE_REQUEST_TIMEOUT_MS", set_timeout},
+    {"--listen", "LINKPULSE_LISTEN", set_listen, false},
+    {"--data", "LINKPULSE_DATA", set_data, false},
+    {"--workers", "LINKPULSE_WORKERS", set_workers, false},
+    {"--base-url", "LINKPULSE_BASE_URL", set_base_url, false},
+    {"--cache-mb", "LINKPULSE_CACHE_MB", set_cache_mb, false},
+    {"--code-length", "LINKPULSE_CODE_LENGTH", set_code_length, false},
+    {"--access-log", "LINKPULSE_ACCESS_LOG", set_access_log, false},
+    {"--request-timeout-ms", "LINKPULSE_REQUEST_TIMEOUT_MS", set_timeout, false},
+    {"--allow-anonymous", "LINKPULSE_ALLOW_ANONYMOUS", set_anonymous, true},
+    {"--trusted-proxies", "LINKPULSE_TRUSTED_PROXIES", set_trusted, false},
+    {"--rate-auth", "LINKPULSE_RATE_AUTH", set_rate_auth, false},
+    {"--rate-api-free", "LINKPULSE_RATE_API_FREE", set_rate_api_free, false},
+    {"--rate-api-paid", "LINKPULSE_RATE_API_PAID", set_rate_api_paid, false},
+    {"--rate-miss", "LINKPULSE_RATE_MISS", set_rate_miss, false},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -172,6 +221,10 @@ int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn
     c->code_length = LINK_CODE_LEN_DEFAULT;
     memcpy(c->access_log, "stderr", sizeof("stderr"));
     c->request_timeout_ms = 10000;
+    c->rate_auth = 20;
+    c->rate_api_free = 600;
+    c->rate_api_paid = 6000;
+    c->rate_miss = 120;
 
     const char *flag_value[NOPTIONS] = {0};
     for (int i = 0; i < argc; i++) {
@@ -187,6 +240,8 @@ int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn
         }
         if (eq != NULL) {
             flag_value[k] = eq + 1;
+        } else if (options[k].boolean) {
+            flag_value[k] = "1";
         } else if (i + 1 < argc) {
             flag_value[k] = argv[++i];
         } else {

@@ -5,6 +5,9 @@
 #ifndef LP_UTIL_CONFIG_H
 #define LP_UTIL_CONFIG_H
 
+#include "util/ipaddr.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CONFIG_PATH_MAX 1024
@@ -23,6 +26,12 @@ struct config {
     unsigned code_length;
     char access_log[CONFIG_PATH_MAX]; /* "off", "stderr" or a path */
     unsigned request_timeout_ms;
+    bool allow_anonymous;
+    struct ipaddr_cidr_list trusted_proxies;
+    unsigned rate_auth;     /* login/signup/refresh per client IP per minute */
+    unsigned rate_api_free; /* API requests per principal per minute, free teams */
+    unsigned rate_api_paid;
+    unsigned rate_miss;     /* unknown-code redirects per client IP per minute */
 };
 
 typedef const char *(*config_getenv_fn)(const char *name);

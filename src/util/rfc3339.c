@@ -73,16 +73,14 @@ int rfc3339_parse(const char *s, size_t len, int64_t *unix_ms)
 
     if (len > RFC3339_MAX_LEN)
         return -1;
-    if ((year = read_digits(s, len, &p, 4)) < 0 || !expect(s, len, &p, '-') ||
-        (mon = read_digits(s, len, &p, 2)) < 0 || !expect(s, len, &p, '-') ||
-        (day = read_digits(s, len, &p, 2)) < 0)
+    if ((year = read_digits(s, len, &p, 4)) < 0 || !expect(s, len, &p, '-') || (mon = read_digits(s, len, &p, 2)) < 0 ||
+        !expect(s, len, &p, '-') || (day = read_digits(s, len, &p, 2)) < 0)
         return -1;
     if (p >= len || (s[p] != 'T' && s[p] != 't' && s[p] != ' '))
         return -1;
     p++;
-    if ((hour = read_digits(s, len, &p, 2)) < 0 || !expect(s, len, &p, ':') ||
-        (min = read_digits(s, len, &p, 2)) < 0 || !expect(s, len, &p, ':') ||
-        (sec = read_digits(s, len, &p, 2)) < 0)
+    if ((hour = read_digits(s, len, &p, 2)) < 0 || !expect(s, len, &p, ':') || (min = read_digits(s, len, &p, 2)) < 0 ||
+        !expect(s, len, &p, ':') || (sec = read_digits(s, len, &p, 2)) < 0)
         return -1;
 
     if (p < len && s[p] == '.') {
@@ -104,8 +102,7 @@ int rfc3339_parse(const char *s, size_t len, int64_t *unix_ms)
     } else if (p < len && (s[p] == '+' || s[p] == '-')) {
         int sign = s[p++] == '-' ? -1 : 1;
         int oh, om;
-        if ((oh = read_digits(s, len, &p, 2)) < 0 || !expect(s, len, &p, ':') ||
-            (om = read_digits(s, len, &p, 2)) < 0)
+        if ((oh = read_digits(s, len, &p, 2)) < 0 || !expect(s, len, &p, ':') || (om = read_digits(s, len, &p, 2)) < 0)
             return -1;
         if (oh > 23 || om > 59)
             return -1;

@@ -1,0 +1,270 @@
+/* principal: who is calling, in which team, and whether they may call this
+ * often. Every API route goes through api_authenticate (see routes.c), so a
+ * handler always finds rc->principal resolved and checked.
+ *
+ * Credentials, tried in this order:
+ *   Authorization: Bearer <JWT>          a user (access token, 15 minutes)
+ *   Authorization: Bearer <key> / X-Api-Key: <key>
+ *                                        a team API key (lp_...) or an
+ *                                        operator key; looked up by SHA-256
+ * The team is the key's own, or for users ?team_id= (else their personal
+ * team), resolved through their membership: a team they are not in is 404. */
+#include "api/api.h"
+
+#include "auth/apikey.h"
+#include "auth/token.h"
+#include "http/server.h"
+#include "util/clock.h"
+#include "util/query.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define KEY_TOUCH_INTERVAL_MS (60 * 1000) /* last_used_at is kept to this precision */
+
+void api_client_ip(struct reqctx *rc)
+{
+    h2o_req_t *req = rc->req;
+    struct sockaddr_storage ss;
+    struct ipaddr peer = {0}, client;
+    if (req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0 ||
+        ipaddr_from_sockaddr((struct sockaddr *)&ss, &peer) != 0)
+        peer.family = 4; /* 0.0.0.0: no peer (cannot happen on TCP) */
+    const struct ipaddr_cidr_list *trusted = &rc->w->app->cfg->trusted_proxies;
+    if (trusted->n == 0) {
+        client = peer;
+    } else {
+        /* Several X-Forwarded-For fields are one list in order; join them. */
+        char xff[2048];
+        size_t n = 0;
+        for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1;) {
+            h2o_iovec_t v = req->headers.entries[i].value;
+            if (n + v.len + 1 >= sizeof(xff))
+                break;
+            if (n > 0)
+                xff[n++] = ',';
+            memcpy(xff + n, v.base, v.len);
+            n += v.len;
+        }
+        client = ipaddr_client(&peer, trusted, xff, n);
+    }
+    memset(rc->client_ip, 0, 16);
+    if (client.family == 4) {
+        rc->client_ip[10] = rc->client_ip[11] = 0xff;
+        memcpy(rc->client_ip + 12, client.bytes, 4);
+    } else {
+        memcpy(rc->client_ip, client.bytes, 16);
+    }
+}
+
+bool api_rate_limit(struct reqctx *rc, const char *scope, const void *id, size_t idlen, uint32_t per_minute)
+{
+    char key[64];
+    size_t sl = strlen(scope);
+    if (sl + idlen > sizeof(key))
+        idlen = sizeof(key) - sl;
+    memcpy(key, scope, sl);
+    memcpy(key + sl, id, idlen);
+    struct ratelimit_result r;
+    if (ratelimit_take(rc->w->app->limiter, key, sl + idlen, per_minute, per_minute, clock_mono_ms(), &r) != 0)
+        return true; /* a limiter failure must not lock everyone out */
+    respond_ratelimit_headers(rc, r.limit, r.remaining, r.reset_s, r.allowed ? 0 : r.retry_after_s);
+    if (!r.allowed) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "rate limit of %u requests per minute exceeded; retry in %u s", per_minute,
+                 r.retry_after_s);
+        respond_problem(rc, 429, "rate-limited", "Too many requests", detail, NULL);
+    }
+    return r.allowed;
+}
+
+static h2o_iovec_t presented_credential(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (i >= 0) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
+            return h2o_iovec_init(v.base + 7, v.len - 7);
+        return h2o_iovec_init(NULL, 0);
+    }
+    i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-key"), -1);
+    return i >= 0 ? req->headers.entries[i].value : h2o_iovec_init(NULL, 0);
+}
+
+static void unauthorized(struct reqctx *rc, const char *detail)
+{
+    h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                   H2O_STRLIT("Bearer realm=\"linkpulse\""));
+    respond_problem(rc, 401, "unauthorized", "Authentication required", detail, NULL);
+}
+
+static void touch_done(struct store_op *op)
+{
+    free(op);
+}
+
+/* Records the key's use at most once a minute, without waiting for it. */
+static void touch_key(struct worker *w, const struct store_apikey *k)
+{
+    int64_t now = clock_wall_ms();
+    if (now - k->last_used_at < KEY_TOUCH_INTERVAL_MS)
+        return;
+    struct store_op *op = calloc(1, sizeof(*op));
+    if (op == NULL)
+        return;
+    op->kind = STORE_APIKEY_TOUCH;
+    op->key.id = k->id;
+    op->done = touch_done;
+    if (store_submit(w->app->store, op) != 0)
+        free(op);
+}
+
+static int by_key(struct reqctx *rc, h2o_iovec_t cred)
+{
+    struct principal *p = &rc->principal;
+    unsigned char hash[STORE_KEY_HASH_LEN];
+    if (cred.len > APIKEY_MAX_LEN)
+        return -1;
+    /* Team keys carry a checksum: a malformed one is refused without a lookup. */
+    if (cred.len >= 3 && memcmp(cred.base, TOKEN_APIKEY_PREFIX, 3) == 0 &&
+        !token_apikey_well_formed(cred.base, cred.len))
+        return -1;
+    token_hash(cred.base, cred.len, hash);
+    struct store_apikey k;
+    if (store_apikey_by_hash(rc->w->reader, hash, &k) != STORE_OK)
+        return -1;
+    if (crypto_verify_32(hash, k.hash) != 0 || k.revoked_at != 0 ||
+        (k.expires_at != 0 && k.expires_at <= clock_wall_ms()))
+        return -1;
+    touch_key(rc->w, &k);
+    p->key_id = k.id;
+    if (k.operator_key) {
+        p->kind = PRINCIPAL_OPERATOR;
+        p->team_id = API_INSTANCE_TEAM;
+        p->role = ROLE_ADMIN;
+    } else {
+        p->kind = PRINCIPAL_KEY;
+        p->team_id = k.team_id;
+        p->user_id = k.user_id;
+        p->role = k.role;
+    }
+    return 0;
+}
+
+static int by_jwt(struct reqctx *rc, h2o_iovec_t cred)
+{
+    struct jwt_claims claims;
+    if (jwt_verify(&rc->w->app->jwt, cred.base, cred.len, clock_wall_ms() / 1000, &claims) != 0)
+        return -1;
+    struct store_user u;
+    if (store_user_by_id(rc->w->reader, claims.sub, &u) != STORE_OK || u.disabled_at != 0)
+        return -1;
+    rc->principal.kind = PRINCIPAL_USER;
+    rc->principal.user_id = u.id;
+    rc->principal.team_id = u.personal_team_id;
+    rc->principal.role = ROLE_ADMIN; /* of the personal team; re-resolved if another team is picked */
+    return 0;
+}
+
+int api_select_team(struct reqctx *rc, int64_t team_id)
+{
+    struct principal *p = &rc->principal;
+    struct store_team t;
+    if (team_id <= 0 || store_team_get(rc->w->reader, team_id, &t) != STORE_OK) {
+        respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",
+                        problem_param(NULL, "team_id", "is not one of your teams"));
+        return -1;
+    }
+    switch (p->kind) {
+    case PRINCIPAL_OPERATOR:
+        break;
+    case PRINCIPAL_KEY:
+        if (team_id != p->team_id)
+            goto not_member;
+        break;
+    case PRINCIPAL_USER:
+        if (store_member_role(rc->w->reader, team_id, p->user_id, &p->role) != STORE_OK)
+            goto not_member;
+        break;
+    case PRINCIPAL_ANONYMOUS:
+        goto not_member;
+    }
+    p->team_id = team_id;
+    p->plan = t.plan;
+    return 0;
+not_member:
+    respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",
+                    problem_param(NULL, "team_id", "is not one of your teams"));
+    return -1;
+}
+
+int64_t api_parse_id(const char *s, size_t len)
+{
+    if (len == 0 || len > 19)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v > 0 ? v : -1;
+}
+
+int api_authenticate(struct reqctx *rc, bool anonymous_ok)
+{
+    struct principal *p = &rc->principal;
+    memset(p, 0, sizeof(*p));
+    h2o_iovec_t cred = presented_credential(rc->req);
+    if (cred.len == 0) {
+        if (anonymous_ok)
+            return 0; /* PRINCIPAL_ANONYMOUS */
+        unauthorized(rc, "send an access token or API key as 'Authorization: Bearer ...' (or 'X-Api-Key: ...')");
+        return -1;
+    }
+    bool is_jwt = memchr(cred.base, '.', cred.len) != NULL;
+    if ((is_jwt ? by_jwt(rc, cred) : by_key(rc, cred)) != 0) {
+        unauthorized(rc, is_jwt ? "the access token is invalid or expired" : "the API key is not valid");
+        return -1;
+    }
+    const char *v;
+    size_t vlen;
+    int64_t team = p->team_id;
+    if (query_find(rc->query.base, rc->query.len, "team_id", &v, &vlen)) {
+        team = api_parse_id(v, vlen);
+        if (team < 0) {
+            respond_invalid(rc, 400, "team_id", "must be a team id");
+            return -1;
+        }
+    }
+    if (api_select_team(rc, team) != 0)
+        return -1;
+    if (p->kind == PRINCIPAL_OPERATOR)
+        return 0; /* operators are not rate limited */
+    const struct config *cfg = rc->w->app->cfg;
+    int64_t who = p->kind == PRINCIPAL_KEY ? p->key_id : p->user_id;
+    return api_rate_limit(rc, p->kind == PRINCIPAL_KEY ? "api:k:" : "api:u:", &who, sizeof(who),
+                          p->plan == PLAN_PAID ? cfg->rate_api_paid : cfg->rate_api_free)
+               ? 0
+               : -1;
+}
+
+bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action action, int64_t owner)
+{
+    switch (access_check(&rc->principal, resource_team, action, owner)) {
+    case ACCESS_ALLOW:
+        return true;
+    case ACCESS_UNAUTHENTICATED:
+        unauthorized(rc, "this endpoint needs an access token or API key");
+        return false;
+    case ACCESS_NOT_FOUND:
+        respond_problem(rc, 404, "not-found", "Not found", "no such resource", NULL);
+        return false;
+    case ACCESS_FORBIDDEN:
+        break;
+    }
+    respond_problem(rc, 403, "forbidden", "Forbidden", "your role in this team does not allow this", NULL);
+    return false;
+}

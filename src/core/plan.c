@@ -1,0 +1,19 @@
+#include "core/plan.h"
+
+int64_t plan_max_active_links(enum plan p)
+{
+    return p == PLAN_FREE ? PLAN_FREE_ACTIVE_LINKS : 0;
+}
+
+int64_t plan_expiry(enum plan p, int64_t now_ms, int64_t requested, bool *capped)
+{
+    *capped = false;
+    if (p == PLAN_PAID)
+        return requested;
+    int64_t latest = now_ms + PLAN_FREE_LIFETIME_MS;
+    if (requested == 0 || requested > latest) {
+        *capped = true;
+        return latest;
+    }
+    return requested;
+}

@@ -1,0 +1,26 @@
+/* plan: what each plan allows. Pure; thread-safe.
+ * Free teams: at most PLAN_FREE_ACTIVE_LINKS links that have not expired,
+ * each expiring at the latest PLAN_FREE_LIFETIME_MS after creation. Paid
+ * teams: unlimited and permanent unless the user sets an expiry. The
+ * counting itself happens in the store's writer, inside the transaction
+ * that inserts the link, which is what makes the limit exact. */
+#ifndef LP_CORE_PLAN_H
+#define LP_CORE_PLAN_H
+
+#include "core/access.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PLAN_FREE_ACTIVE_LINKS 50
+#define PLAN_FREE_LIFETIME_MS (183LL * 24 * 3600 * 1000) /* six months */
+#define PLAN_ANON_LIFETIME_MS (7LL * 24 * 3600 * 1000)   /* default expiry of anonymous links */
+
+/* 0 means unlimited. */
+int64_t plan_max_active_links(enum plan p);
+
+/* The expiry a new link gets: the requested one (0: none), capped by the
+ * plan. *capped tells whether the cap changed it. */
+int64_t plan_expiry(enum plan p, int64_t now_ms, int64_t requested, bool *capped);
+
+#endif

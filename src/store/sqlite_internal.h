@@ -1,0 +1,72 @@
+/* sqlite_internal: what the SQLite backend's files share. Not for use
+ * outside src/store/. Threading as in sqlite.c: the writer connection and
+ * its statements belong to the writer thread; each reader to its thread. */
+#ifndef LP_STORE_SQLITE_INTERNAL_H
+#define LP_STORE_SQLITE_INTERNAL_H
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define SQLITE_STMT_CACHE 48 /* distinct statements per connection */
+
+/* Prepared statements of one connection, keyed by the address of their SQL
+ * text (always a string literal), so a lookup is a pointer compare. */
+struct stmt_cache {
+    size_t n;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } items[SQLITE_STMT_CACHE];
+};
+
+struct sqlite_store {
+    struct store base;
+    char *path;
+    sqlite3 *db;
+    pthread_t writer;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct store_op **queue; /* ring of STORE_QUEUE_MAX */
+    size_t head, count;
+    bool stopping;
+    struct stmt_cache stmts;
+};
+
+struct sqlite_reader {
+    struct store_reader_base base;
+    sqlite3 *db;
+    struct stmt_cache stmts;
+};
+
+/* A reset statement for sql on db, prepared on first use; NULL (logged) if
+ * it cannot be prepared. Bindings are cleared. */
+sqlite3_stmt *sqlite_stmt(struct stmt_cache *c, sqlite3 *db, const char *sql);
+void sqlite_stmt_cache_free(struct stmt_cache *c);
+
+/* One step that expects no row: 0 or the SQLite error code. Resets st. */
+int sqlite_exec_stmt(sqlite3_stmt *st);
+void sqlite_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
+
+/* Account operations run by the writer inside the batch transaction. */
+int sqlite_account_op(struct sqlite_store *s, struct store_op *op, int64_t now);
+/* Idempotency around a create: returns 1 when op was answered from the
+ * table (replay or mismatch; op->status set), 0 to go on. */
+int sqlite_idem_before(struct sqlite_store *s, struct store_op *op, int64_t now);
+void sqlite_idem_after(struct sqlite_store *s, struct store_op *op, int64_t now);
+
+/* Account reads, installed in the backend table by sqlite.c. */
+int sqlite_apikeys_each(struct store_reader *r, store_key_cb cb, void *ctx);
+int sqlite_apikey_by_hash(struct store_reader *r, const unsigned char hash[STORE_KEY_HASH_LEN],
+                          struct store_apikey *out);
+int sqlite_apikeys_of_team(struct store_reader *r, int64_t team_id, store_key_cb cb, void *ctx);
+int sqlite_user_by_id(struct store_reader *r, int64_t id, struct store_user *out);
+int sqlite_user_by_email(struct store_reader *r, const char *email_lc, struct store_user *out);
+int sqlite_users_each(struct store_reader *r, store_user_cb cb, void *ctx);
+int sqlite_team_get(struct store_reader *r, int64_t team_id, struct store_team *out);
+int sqlite_teams_of_user(struct store_reader *r, int64_t user_id, store_team_cb cb, void *ctx);
+int sqlite_member_role(struct store_reader *r, int64_t team_id, int64_t user_id, enum role *out);
+int sqlite_members_of_team(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx);
+
+#endif

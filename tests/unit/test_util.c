@@ -1,0 +1,86 @@
+/* Unit tables for the small pure helpers: query strings, JSON escaping in
+ * logs, id ordering, and the metrics text format. */
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "util/id.h"
+#include "util/query.h"
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <string.h>
+
+Test(query, table)
+{
+    static const struct {
+        const char *q, *name;
+        int found;
+        const char *val;
+    } cases[] = {
+        {"limit=5", "limit", 1, "5"},
+        {"a=1&limit=20&cursor=abc", "cursor", 1, "abc"},
+        {"a=1&limit=20&cursor=abc", "limit", 1, "20"},
+        {"limit", "limit", 1, ""},
+        {"limit=", "limit", 1, ""},
+        {"limits=3", "limit", 0, NULL},
+        {"xlimit=3", "limit", 0, NULL},
+        {"", "limit", 0, NULL},
+        {"&&limit=7&", "limit", 1, "7"},
+        {"limit=1&limit=2", "limit", 1, "1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *v = NULL;
+        size_t n = 0;
+        int f = query_find(cases[i].q, strlen(cases[i].q), cases[i].name, &v, &n);
+        cr_expect_eq(f, cases[i].found, "case %zu", i);
+        if (f && cases[i].found)
+            cr_expect(n == strlen(cases[i].val) && memcmp(v, cases[i].val, n) == 0, "case %zu value", i);
+    }
+}
+
+Test(log, json_escape)
+{
+    char buf[64];
+    size_t n = log_json_escape(buf, sizeof(buf), "a\"b\\c\n\x01", 7);
+    cr_assert_eq(n, strlen("a\\\"b\\\\c\\u000a\\u0001"));
+    cr_assert(memcmp(buf, "a\\\"b\\\\c\\u000a\\u0001", n) == 0);
+    cr_assert_eq(log_json_escape(buf, 3, "abcd", 4), 0, "does not fit");
+}
+
+Test(id, strictly_increasing_and_time_ordered)
+{
+    cr_assert(sodium_init() >= 0);
+    int64_t prev = 0;
+    for (int i = 0; i < 100000; i++) {
+        int64_t id = id_next(ID_EPOCH_MS + 1000);
+        cr_assert_gt(id, prev);
+        prev = id;
+    }
+    int64_t later = id_next(ID_EPOCH_MS + 10 * 1000);
+    cr_assert_gt(later >> 22, (int64_t)1000, "the millisecond is in the high bits");
+}
+
+Test(metrics, render_contains_series)
+{
+    static struct metrics_worker w1, w2;
+    static struct metrics_writer wr;
+    metrics_observe_request(&w1, ROUTE_REDIRECT, 302, 80);
+    metrics_observe_request(&w2, ROUTE_REDIRECT, 302, 3000);
+    metrics_observe_request(&w2, ROUTE_LINKS, 201, 900);
+    metrics_observe_request(&w2, ROUTE_LINKS, 299, 900);
+    metrics_observe_batch(&wr, 5, 1500);
+    struct metrics_worker *ws[] = {&w1, &w2};
+    struct metrics_gauges g = {.cache_entries = 7};
+    static char buf[65536];
+    size_t n = metrics_render(buf, sizeof(buf), ws, 2, &wr, &g);
+    cr_assert_gt(n, 0);
+    buf[n] = '\0';
+    cr_assert(strstr(buf, "linkpulse_http_requests_total{route=\"redirect\",status=\"302\"} 2\n"));
+    cr_assert(strstr(buf, "linkpulse_http_requests_total{route=\"links\",status=\"201\"} 1\n"));
+    cr_assert(strstr(buf, "linkpulse_http_requests_total{route=\"links\",status=\"other\"} 1\n"));
+    cr_assert(strstr(buf, "linkpulse_http_request_duration_seconds_bucket{le=\"0.0001\"} 1\n"));
+    cr_assert(strstr(buf, "linkpulse_http_request_duration_seconds_bucket{le=\"+Inf\"} 4\n"));
+    cr_assert(strstr(buf, "linkpulse_writer_batch_size_bucket{le=\"8\"} 1\n"));
+    cr_assert(strstr(buf, "linkpulse_writer_commit_seconds_count 1\n"));
+    cr_assert(strstr(buf, "linkpulse_cache_entries 7\n"));
+    cr_assert_eq(metrics_render(buf, 100, ws, 2, &wr, &g), 0, "too small a buffer is reported, not truncated");
+}
