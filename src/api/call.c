@@ -123,9 +123,10 @@ int api_idem_attach(struct reqctx *rc, struct store_op *op,
         sodium_bin2hex(hex, sizeof(hex), rc->client_ip, 16);
         snprintf(idem->principal, sizeof(idem->principal), "a:%s", hex);
     } else {
-        snprintf(idem->principal, sizeof(idem->principal), "%c:%lld:%lld",
+        /* The caller, not the team: a team switch in the body is part of the request. */
+        snprintf(idem->principal, sizeof(idem->principal), "%c:%lld",
                  p->kind == PRINCIPAL_USER ? 'u' : p->kind == PRINCIPAL_KEY ? 'k' : 'o',
-                 (long long)(p->kind == PRINCIPAL_USER ? p->user_id : p->key_id), (long long)p->team_id);
+                 (long long)(p->kind == PRINCIPAL_USER ? p->user_id : p->key_id));
     }
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);

@@ -393,24 +393,38 @@ static bool code_ok(struct reqctx *rc, h2o_iovec_t code)
 
 void api_link_get(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (!api_allowed(rc, rc->principal.team_id, ACT_LINK_READ, 0) || !code_ok(rc, params[0]))
+    if (!code_ok(rc, params[0]))
         return;
     int st = store_link_get(rc->w->reader, rc->principal.team_id, 0, params[0].base, params[0].len, &rc->w->scratch);
     if (st != STORE_OK)
         reply_store_error(rc, st, "");
-    else
+    else if (api_allowed(rc, rc->w->scratch.team_id, ACT_LINK_READ, 0))
         respond_json(rc, 200, link_json(rc->w->app, &rc->w->scratch));
+}
+
+/* Tenant before role: a code that is not in the caller's team is 404 for
+ * every role, and only then does the role decide (403). */
+static bool may_write(struct reqctx *rc, h2o_iovec_t code)
+{
+    if (!code_ok(rc, code))
+        return false;
+    int st = store_link_get(rc->w->reader, rc->principal.team_id, 0, code.base, code.len, &rc->w->scratch);
+    if (st != STORE_OK) {
+        reply_store_error(rc, st, "");
+        return false;
+    }
+    return api_allowed(rc, rc->w->scratch.team_id, ACT_LINK_WRITE, 0);
 }
 
 void api_link_patch(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (api_allowed(rc, rc->principal.team_id, ACT_LINK_WRITE, 0) && code_ok(rc, params[0]))
+    if (may_write(rc, params[0]))
         update_link(rc, params[0].base, params[0].len);
 }
 
 void api_link_delete(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (!api_allowed(rc, rc->principal.team_id, ACT_LINK_WRITE, 0) || !code_ok(rc, params[0]))
+    if (!may_write(rc, params[0]))
         return;
     struct api_call *call = api_call_new(rc, STORE_LINK_DELETE, deleted);
     if (call != NULL) {

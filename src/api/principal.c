@@ -147,8 +147,7 @@ static int by_key(struct reqctx *rc, h2o_iovec_t cred)
     } else {
         p->kind = PRINCIPAL_KEY;
         p->team_id = k.team_id;
-        p->user_id = k.user_id;
-        p->role = k.role;
+        p->role = k.role; /* user_id stays 0: a key never owns what its maker owns */
     }
     return 0;
 }

@@ -151,9 +151,10 @@ void api_teams_create(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     }
     if (call->op.team.name[0] == '\0' || has_plan) {
+        bool no_name = call->op.team.name[0] == '\0';
         api_call_drop(call);
-        respond_invalid(rc, 422, call->op.team.name[0] == '\0' ? "name" : "plan",
-                        call->op.team.name[0] == '\0' ? "is required" : "is set by the operator, not at creation");
+        respond_invalid(rc, 422, no_name ? "name" : "plan",
+                        no_name ? "is required" : "is set by the operator, not at creation");
         return;
     }
     call->op.user.id = p->kind == PRINCIPAL_USER ? p->user_id : 0;

@@ -65,6 +65,7 @@ struct shard {
     uint32_t used;
     uint32_t lru_head, lru_tail;
     uint64_t evictions;
+    bool lock_made; /* for memory_free after a failed ratelimit_memory_new */
 } __attribute__((aligned(RL_CACHELINE))); /* neighbouring shards' locks must not share a line */
 
 static_assert(sizeof(struct shard) % RL_CACHELINE == 0, "aligned_alloc wants a multiple of the alignment");
@@ -259,7 +260,7 @@ static void memory_free(struct ratelimiter *rl)
     if (m->shards != NULL) {
         for (unsigned i = 0; i < m->nshards; i++) {
             struct shard *s = &m->shards[i];
-            if (s->buckets != NULL)
+            if (s->lock_made)
                 pthread_mutex_destroy(&s->lock);
             free(s->buckets);
             free(s->heads);
@@ -280,6 +281,9 @@ static int shard_init(struct shard *s, uint32_t cap)
     uint32_t nheads = 1;
     while (nheads < cap)
         nheads <<= 1;
+    if (pthread_mutex_init(&s->lock, NULL) != 0)
+        return -ENOMEM;
+    s->lock_made = true;
     s->buckets = calloc(cap, sizeof(*s->buckets));
     s->heads = malloc((size_t)nheads * sizeof(*s->heads));
     if (s->buckets == NULL || s->heads == NULL)
@@ -288,11 +292,6 @@ static int shard_init(struct shard *s, uint32_t cap)
     s->mask = nheads - 1;
     s->cap = cap;
     s->lru_head = s->lru_tail = NIL;
-    if (pthread_mutex_init(&s->lock, NULL) != 0) {
-        free(s->buckets);
-        s->buckets = NULL; /* tells memory_free the mutex was never made */
-        return -ENOMEM;
-    }
     return 0;
 }
 

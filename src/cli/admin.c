@@ -209,7 +209,7 @@ static int print_user(void *ctx, const struct store_user *u)
 
 static int team_set_plan(struct cli *c, int argc, char **argv)
 {
-    const char *team = positional(argc, argv, 1), *plan = positional(argc, argv, 2);
+    const char *team = positional(argc, argv, 2), *plan = positional(argc, argv, 3);
     if (team == NULL || plan == NULL || (strcmp(plan, "free") != 0 && strcmp(plan, "paid") != 0))
         return usage_error("team set-plan TEAM free|paid");
     struct store_op op = {.kind = STORE_TEAM_SET_PLAN};
@@ -266,7 +266,7 @@ static int key_create(struct cli *c, int argc, char **argv)
 
 static int key_revoke(struct cli *c, int argc, char **argv)
 {
-    const char *which = positional(argc, argv, 1);
+    const char *which = positional(argc, argv, 2);
     if (which == NULL)
         return usage_error("key revoke ID|PREFIX");
     struct store_op op = {.kind = STORE_APIKEY_REVOKE};
@@ -323,9 +323,9 @@ int cli_main(int argc, char **argv)
         rc = user_create(&c, argc, argv);
     else if (strcmp(argv[0], "user") == 0 && strcmp(sub, "list") == 0)
         rc = store_users_each(c.reader, print_user, NULL) == 0 ? 0 : 1;
-    else if (strcmp(argv[0], "user") == 0 && strcmp(sub, "disable") == 0 && positional(argc, argv, 1)) {
+    else if (strcmp(argv[0], "user") == 0 && strcmp(sub, "disable") == 0 && positional(argc, argv, 2)) {
         struct store_op op = {.kind = STORE_USER_DISABLE};
-        const char *email = positional(argc, argv, 1);
+        const char *email = positional(argc, argv, 2);
         if (account_check_email(email, strlen(email), op.user.email_lc) != NULL)
             rc = usage_error("user disable EMAIL");
         else if ((rc = store_submit_wait(c.store, &op)) != STORE_OK)

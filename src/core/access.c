@@ -29,7 +29,8 @@ enum access_decision access_check(const struct principal *p, int64_t resource_te
         return ACCESS_NOT_FOUND;
     if (p->role < required_role(action))
         return ACCESS_FORBIDDEN;
-    if (action == ACT_OWN_SECRET && p->role != ROLE_ADMIN && (owner_user == 0 || owner_user != p->user_id))
+    if (action == ACT_OWN_SECRET && p->role != ROLE_ADMIN &&
+        (p->kind != PRINCIPAL_USER || owner_user == 0 || owner_user != p->user_id))
         return ACCESS_FORBIDDEN;
     return ACCESS_ALLOW;
 }

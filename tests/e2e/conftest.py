@@ -234,6 +234,30 @@ class Server:
         self.stop()
         return self.start()
 
+    def assert_alive(self):
+        """Fails if the process died (a crash in the test just run); restarts
+        it first, on the same port and data, so the module's next tests run."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                if requests.get(self.base_url + "/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            try:  # not answering: give a sanitizer report time to finish
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                return
+        rc = self.proc.returncode
+        err = self.stderr()[-6000:]
+        self.proc = None
+        self.http.close()
+        self.http = requests.Session()
+        self.start()
+        pytest.fail("linkpulse died (exit %s) during this test; restarted for the next ones\n"
+                    "stderr:\n%s" % (rc, err), pytrace=False)
+
     def kill(self):
         if self.proc is not None:
             self.proc.kill()

@@ -33,6 +33,13 @@ def srv(module_factory, jwt_key):
     return module_factory(name="acc", args=NO_LIMITS, env={"LINKPULSE_JWT_KEYS": jwt_key[1]})
 
 
+@pytest.fixture(autouse=True)
+def alive(srv):
+    """A crash fails the test that caused it, not every test after it."""
+    yield
+    srv.assert_alive()
+
+
 @pytest.fixture(scope="module")
 def alice(srv):
     return signup(srv, unique_email("alice"), name="Alice Example")

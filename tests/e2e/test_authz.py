@@ -167,6 +167,13 @@ def world(module_factory, route_list):
     return w
 
 
+@pytest.fixture(autouse=True)
+def alive(world):
+    """A crash fails the test that caused it, not every test after it."""
+    yield
+    world.srv.assert_alive()
+
+
 def call(w, method, pattern, resources, cred, via="bearer", team_id=None, body_team=None):
     body = KNOWN[(method, pattern)]
     if isinstance(body, dict):
@@ -312,9 +319,12 @@ def test_bad_credentials_are_401(world, credential):
 def test_viewer_reads_but_cannot_write(world, principal):
     w = world
     cred, via, team = w.principals[principal]
+    # a key of its own to aim at, made by A's admin (who also made the viewer key)
+    target = make_key(w.users.a_admin, "editor", team_id=w.A.team)
+    A = SimpleNamespace(**dict(vars(w.A), key=target["id"]))
     bad = []
     for method, pattern in param_routes(w):
-        r, what = call(w, method, pattern, w.A, cred, via=via, team_id=team)
+        r, what = call(w, method, pattern, A, cred, via=via, team_id=team)
         if method == "GET":
             if r.status_code != 200:
                 bad.append("%s -> %s %s (want 200)" % (what, r.status_code, r.text[:160]))
@@ -322,6 +332,9 @@ def test_viewer_reads_but_cannot_write(world, principal):
             why = problem_mismatch(r, 403, "forbidden")
             if why:
                 bad.append("%s -> %s (want 403 forbidden)" % (what, why))
+    r = w.srv.req("GET", "/api/v1/me", target["key"])
+    if r.status_code != 200:
+        bad.append("the key %s was revoked by the viewer" % target["id"])
     assert not bad, "%s on team A:\n%s" % (principal, "\n".join(bad))
 
 

@@ -23,6 +23,13 @@ def srv(module_factory):
     return module_factory(name="plans", args=NO_LIMITS)
 
 
+@pytest.fixture(autouse=True)
+def alive(srv):
+    """A crash fails the test that caused it, not every test after it."""
+    yield
+    srv.assert_alive()
+
+
 @pytest.fixture(scope="module")
 def user(srv):
     return signup(srv, unique_email("plans"))
@@ -160,7 +167,8 @@ def test_paid_team_is_unlimited(srv, user):
     assert r.status_code == 200 and r.json()["expires_at"] is None, r.text
 
     # back on the free plan with 61 active links: no more
-    srv.cli("team", "set-plan", team, "free")
+    r = srv.req("PATCH", "/api/v1/teams/" + team, srv.admin_key, {"plan": "free"})
+    assert r.status_code == 200 and r.json()["plan"] == "free", r.text
     assert_problem(user.call("POST", "/api/v1/links", {"url": "https://example.com/x", "team_id": team}),
                    403, "plan-limit")
     # and the CLI upgrade takes effect at once

@@ -70,10 +70,10 @@ def test_login_flood(flood_srv):
         statuses[st] = statuses.get(st, 0) + 1
     assert len(answers) == FLOOD
     assert set(statuses) <= {401, 429}, statuses
-    # 20 per minute: one more token every 3 s of flood at most
+    # exactly the bucket's 20; a flood slower than 3 s may see one token per 3 s refilled
     allowed = 20 + int(elapsed / 3.0)
-    assert statuses.get(401, 0) == allowed, "processed %s of %d in %.2fs (want %d): %s" % (
-        statuses.get(401, 0), FLOOD, elapsed, allowed, statuses)
+    assert 20 <= statuses.get(401, 0) <= allowed, "processed %s of %d in %.2fs (want %s): %s" % (
+        statuses.get(401, 0), FLOOD, elapsed, 20 if allowed == 20 else "20-%d" % allowed, statuses)
     assert elapsed < 6, "the flood took %.1fs: were refused log-ins hashed?" % elapsed
     for st, headers, raw in answers:
         if st == 429:
@@ -121,7 +121,8 @@ def test_api_rate_limit(limits_srv):
     srv = limits_srv
     u = signup(srv, unique_email("rl-free"))
     v = signup(srv, unique_email("rl-paid"))
-    srv.cli("team", "set-plan", v.team, "paid")
+    r = srv.req("PATCH", "/api/v1/teams/" + v.team, srv.admin_key, {"plan": "paid"})
+    assert r.status_code == 200, r.text
     k_free = srv.cli("key", "create", "--team", u.team, "--role", "editor").stdout.strip()
     k_paid = srv.cli("key", "create", "--team", v.team, "--role", "editor").stdout.strip()
 

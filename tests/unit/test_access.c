@@ -47,6 +47,9 @@ Test(access, decision_table)
         {PRINCIPAL_USER, ROLE_EDITOR, TEAM_A, ACT_OWN_SECRET, 0, ACCESS_FORBIDDEN},
         {PRINCIPAL_USER, ROLE_ADMIN, TEAM_A, ACT_OWN_SECRET, 8, ACCESS_ALLOW},
         {PRINCIPAL_USER, ROLE_ADMIN, TEAM_B, ACT_OWN_SECRET, 7, ACCESS_NOT_FOUND},
+        /* a key never owns anything, even what its maker owns */
+        {PRINCIPAL_KEY, ROLE_VIEWER, TEAM_A, ACT_OWN_SECRET, 7, ACCESS_FORBIDDEN},
+        {PRINCIPAL_KEY, ROLE_ADMIN, TEAM_A, ACT_OWN_SECRET, 8, ACCESS_ALLOW},
         /* no role at all (not a member) */
         {PRINCIPAL_USER, ROLE_NONE, TEAM_A, ACT_LINK_READ, 0, ACCESS_FORBIDDEN},
     };
