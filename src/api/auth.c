@@ -48,6 +48,18 @@ static json_t *tokens_json(struct reqctx *rc, int64_t user_id, const char *refre
                      "refresh_token", refresh);
 }
 
+/* The answer to a successful sign-up, log-in or refresh. */
+static void respond_session(struct reqctx *rc, int status, const struct store_user *u, const char *refresh)
+{
+    json_t *body = tokens_json(rc, u->id, refresh);
+    if (body == NULL) {
+        respond_problem(rc, 500, "internal", "Internal error", "the access token could not be signed", NULL);
+        return;
+    }
+    json_object_set_new(body, "user", user_json(u));
+    respond_json(rc, status, body);
+}
+
 static void new_refresh(struct pw_call *pc, struct store_op *op)
 {
     token_refresh_generate(pc->refresh);
@@ -58,6 +70,20 @@ static void new_refresh(struct pw_call *pc, struct store_op *op)
 static struct pw_call *pw_call_new(struct reqctx *rc, enum store_op_kind kind, api_reply_fn reply)
 {
     return (struct pw_call *)api_call_new_sized(rc, sizeof(struct pw_call), kind, reply);
+}
+
+/* The second leg of sign-up and log-in: the writer stores the user (for a
+ * sign-up) and the first refresh token of a new session. */
+static void submit_session(struct reqctx *rc, enum store_op_kind kind, api_reply_fn reply, const struct store_user *u)
+{
+    struct pw_call *next = pw_call_new(rc, kind, reply);
+    if (next == NULL) {
+        respond_unavailable(rc, "out of memory");
+        return;
+    }
+    next->call.op.user = *u;
+    new_refresh(next, &next->call.op);
+    api_submit(&next->call);
 }
 
 static void pw_call_free(struct pw_call *pc)
@@ -129,17 +155,10 @@ static void signup_done(struct api_call *call, struct reqctx *rc)
                         problem_param(NULL, "email", "is already registered"));
         return;
     }
-    if (call->op.status != STORE_OK) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the account could not be created", NULL);
-        return;
-    }
-    json_t *body = tokens_json(rc, call->op.user.id, pc->refresh);
-    if (body == NULL) {
-        respond_problem(rc, 500, "internal", "Internal error", "the access token could not be signed", NULL);
-        return;
-    }
-    json_object_set_new(body, "user", user_json(&call->op.user));
-    respond_json(rc, 201, body);
+    if (call->op.status != STORE_OK)
+        respond_unavailable(rc, "the account could not be created");
+    else
+        respond_session(rc, 201, &call->op.user, pc->refresh);
 }
 
 static void signup_hash(struct api_call *call)
@@ -154,25 +173,17 @@ static void signup_hash(struct api_call *call)
 static void signup_hashed(struct api_call *call, struct reqctx *rc)
 {
     if (call->op.status != STORE_OK) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the password could not be hashed", NULL);
+        respond_unavailable(rc, "the password could not be hashed");
         return;
     }
-    /* Second leg: the same call goes on to the writer. */
-    struct pw_call *next = pw_call_new(rc, STORE_USER_CREATE, signup_done);
-    if (next == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
-        return;
-    }
-    next->call.op.user = call->op.user;
-    new_refresh(next, &next->call.op);
-    api_submit(&next->call);
+    submit_session(rc, STORE_USER_CREATE, signup_done, &call->op.user);
 }
 
 void api_auth_signup(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_USER_CREATE, signup_hashed);
     if (pc == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     if (read_credentials(rc, pc, true) == NULL) {
@@ -194,17 +205,10 @@ void api_auth_signup(struct reqctx *rc, const h2o_iovec_t *params)
 static void login_done(struct api_call *call, struct reqctx *rc)
 {
     struct pw_call *pc = (struct pw_call *)call;
-    if (call->op.status != STORE_OK) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the session could not be created", NULL);
-        return;
-    }
-    json_t *body = tokens_json(rc, call->op.user.id, pc->refresh);
-    if (body == NULL) {
-        respond_problem(rc, 500, "internal", "Internal error", "the access token could not be signed", NULL);
-        return;
-    }
-    json_object_set_new(body, "user", user_json(&call->op.user));
-    respond_json(rc, 200, body);
+    if (call->op.status != STORE_OK)
+        respond_unavailable(rc, "the session could not be created");
+    else
+        respond_session(rc, 200, &call->op.user, pc->refresh);
 }
 
 /* A fixed hash to verify against when the e-mail is unknown, so that an
@@ -241,21 +245,14 @@ static void login_verified(struct api_call *call, struct reqctx *rc)
         respond_problem(rc, 401, "unauthorized", "Authentication failed", "wrong e-mail or password", NULL);
         return;
     }
-    struct pw_call *next = pw_call_new(rc, STORE_REFRESH_CREATE, login_done);
-    if (next == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
-        return;
-    }
-    next->call.op.user = call->op.user;
-    new_refresh(next, &next->call.op);
-    api_submit(&next->call);
+    submit_session(rc, STORE_REFRESH_CREATE, login_done, &call->op.user);
 }
 
 void api_auth_login(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_REFRESH_CREATE, login_verified);
     if (pc == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     if (read_credentials(rc, pc, false) == NULL) {
@@ -268,7 +265,7 @@ void api_auth_login(struct reqctx *rc, const h2o_iovec_t *params)
     int st = store_user_by_email(rc->w->reader, email_lc, u);
     if (st == STORE_ERROR) {
         pw_call_free(pc);
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the account store cannot be read", NULL);
+        respond_unavailable(rc, "the account store cannot be read");
         return;
     }
     if (st == STORE_NOT_FOUND)
@@ -303,7 +300,7 @@ static void refreshed(struct api_call *call, struct reqctx *rc)
         return;
     }
     if (call->op.status == STORE_ERROR) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the token could not be refreshed", NULL);
+        respond_unavailable(rc, "the token could not be refreshed");
         return;
     }
     if (call->op.status != STORE_OK) {
@@ -311,22 +308,18 @@ static void refreshed(struct api_call *call, struct reqctx *rc)
                         "the refresh token is invalid, expired or revoked", NULL);
         return;
     }
-    json_t *body = tokens_json(rc, call->op.user.id, pc->refresh);
-    if (body == NULL) {
-        respond_problem(rc, 500, "internal", "Internal error", "the access token could not be signed", NULL);
-        return;
-    }
     struct store_user u;
-    if (store_user_by_id(rc->w->reader, call->op.user.id, &u) == STORE_OK)
-        json_object_set_new(body, "user", user_json(&u));
-    respond_json(rc, 200, body);
+    if (store_user_by_id(rc->w->reader, call->op.user.id, &u) != STORE_OK)
+        respond_unavailable(rc, "the account cannot be read");
+    else
+        respond_session(rc, 200, &u, pc->refresh);
 }
 
 void api_auth_refresh(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_REFRESH_ROTATE, refreshed);
     if (pc == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     if (!read_refresh(rc, pc)) {
@@ -342,7 +335,7 @@ void api_auth_refresh(struct reqctx *rc, const h2o_iovec_t *params)
 static void logged_out(struct api_call *call, struct reqctx *rc)
 {
     if (call->op.status == STORE_ERROR)
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the session could not be revoked", NULL);
+        respond_unavailable(rc, "the session could not be revoked");
     else
         respond_empty(rc, 204); /* also for unknown tokens: nothing to reveal */
 }
@@ -351,7 +344,7 @@ void api_auth_logout(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_REFRESH_REVOKE, logged_out);
     if (pc == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     if (!read_refresh(rc, pc)) {
@@ -378,7 +371,7 @@ void api_me(struct reqctx *rc, const h2o_iovec_t *params)
     if (p->kind == PRINCIPAL_USER) {
         struct store_user u;
         if (store_user_by_id(rc->w->reader, p->user_id, &u) != STORE_OK) {
-            respond_problem(rc, 503, "unavailable", "Service unavailable", "the account cannot be read", NULL);
+            respond_unavailable(rc, "the account cannot be read");
             return;
         }
         json_t *teams = json_array();

@@ -150,8 +150,7 @@ void api_submit(struct api_call *call)
     call->w->ops_pending--;
     struct reqctx *rc = call->rc;
     api_call_drop(call);
-    respond_problem(rc, 503, "unavailable", "Service unavailable",
-                    "the store is not accepting writes (queue full or shutting down)", NULL);
+    respond_unavailable(rc, "the store is not accepting writes (queue full or shutting down)");
 }
 
 void api_ops_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -246,5 +245,5 @@ void api_run_job(struct api_call *call, void (*fn)(struct api_call *call))
     call->w->ops_pending--;
     struct reqctx *rc = call->rc;
     api_call_drop(call);
-    respond_problem(rc, 503, "unavailable", "Service unavailable", "too many requests are waiting", NULL);
+    respond_unavailable(rc, "too many requests are waiting");
 }

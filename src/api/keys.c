@@ -45,7 +45,7 @@ void api_keys_list(struct reqctx *rc, const h2o_iovec_t *params)
     struct list_ctx l = {json_array(), rc->principal.team_id};
     if (store_apikeys_of_team(rc->w->reader, l.team, add_key, &l) != 0) {
         json_decref(l.items);
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "keys cannot be read", NULL);
+        respond_unavailable(rc, "keys cannot be read");
         return;
     }
     respond_json(rc, 200, json_pack("{s:o}", "items", l.items));
@@ -56,7 +56,7 @@ static void key_created(struct api_call *call, struct reqctx *rc)
     struct key_call *kc = (struct key_call *)call;
     if (call->op.status != STORE_OK) {
         sodium_memzero(kc->secret, sizeof(kc->secret));
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the key could not be stored", NULL);
+        respond_unavailable(rc, "the key could not be stored");
         return;
     }
     json_t *body = key_json(&call->op.key, call->op.team_id);
@@ -70,10 +70,8 @@ static size_t render_key(struct store_op *op, char *buf, size_t cap, int *status
 {
     json_t *body = key_json(&op->key, op->team_id);
     json_object_set_new(body, "key", json_null());
-    size_t n = json_dumpb(body, buf, cap, JSON_COMPACT);
-    json_decref(body);
     *status = 201;
-    return n <= cap ? n : 0;
+    return respond_render(body, buf, cap);
 }
 
 void api_keys_create(struct reqctx *rc, const h2o_iovec_t *params)
@@ -84,7 +82,7 @@ void api_keys_create(struct reqctx *rc, const h2o_iovec_t *params)
     struct key_call *kc = (struct key_call *)api_call_new_sized(rc, sizeof(*kc), STORE_APIKEY_CREATE, key_created);
     if (kc == NULL) {
         json_decref(obj);
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     struct store_apikey *k = &kc->call.op.key;
@@ -168,7 +166,7 @@ static void key_revoked(struct api_call *call, struct reqctx *rc)
     else if (call->op.status == STORE_NOT_FOUND)
         respond_problem(rc, 404, "not-found", "Key not found", "no active key with this id in the team", NULL);
     else
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the key could not be revoked", NULL);
+        respond_unavailable(rc, "the key could not be revoked");
 }
 
 void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params)
@@ -183,7 +181,7 @@ void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     struct api_call *call = api_call_new(rc, STORE_APIKEY_REVOKE, key_revoked);
     if (call == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     call->op.team_id = rc->principal.team_id;

@@ -137,7 +137,7 @@ static void reply_store_error(struct reqctx *rc, int status, const char *code)
                         "the free plan allows at most 50 active links; delete some or upgrade the team", NULL);
         break;
     default:
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the change could not be committed", NULL);
+        respond_unavailable(rc, "the change could not be committed");
     }
 }
 
@@ -165,10 +165,8 @@ static size_t render_created(struct store_op *op, char *buf, size_t cap, int *st
     json_t *body = link_json(call->w->app, &op->link);
     if (op->set & LINK_F_CAPPED)
         json_object_set_new(body, "expires_at_capped", json_true());
-    size_t n = json_dumpb(body, buf, cap, JSON_COMPACT);
-    json_decref(body);
     *status = 201;
-    return n <= cap ? n : 0;
+    return respond_render(body, buf, cap);
 }
 
 static void updated(struct api_call *call, struct reqctx *rc)
@@ -192,7 +190,7 @@ static void deleted(struct api_call *call, struct reqctx *rc)
 static bool submit_or_503(struct reqctx *rc, struct api_call *call)
 {
     if (call == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return false;
     }
     api_submit(call);
@@ -320,7 +318,7 @@ static void list_links(struct reqctx *rc)
                              list_row, &st);
     if (n < 0) {
         json_decref(st.items);
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the link store cannot be read", NULL);
+        respond_unavailable(rc, "the link store cannot be read");
         return;
     }
     json_t *next = json_null();

@@ -41,7 +41,7 @@ static void consume_reply(struct api_call *call, struct reqctx *rc)
         respond_page(rc, 410);
         break;
     default:
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the visit could not be recorded", NULL);
+        respond_unavailable(rc, "the visit could not be recorded");
     }
 }
 
@@ -86,7 +86,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
             not_found(rc);
             return;
         default:
-            respond_problem(rc, 503, "unavailable", "Service unavailable", "the link store cannot be read", NULL);
+            respond_unavailable(rc, "the link store cannot be read");
             return;
         }
         break;
@@ -111,7 +111,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     } else if (s.max_visits != 0) {
         struct api_call *call = api_call_new(rc, STORE_LINK_CONSUME, consume_reply);
         if (call == NULL) {
-            respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+            respond_unavailable(rc, "out of memory");
             return;
         }
         call->op.link.id = s.id;

@@ -45,7 +45,7 @@ static void store_failed(struct reqctx *rc, int status, const char *what)
                         "this change would leave the team without an admin", NULL);
         break;
     default:
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "the change could not be committed", NULL);
+        respond_unavailable(rc, "the change could not be committed");
     }
 }
 
@@ -64,7 +64,7 @@ void api_teams_list(struct reqctx *rc, const h2o_iovec_t *params)
     if (p->kind == PRINCIPAL_USER) {
         if (store_teams_of_user(rc->w->reader, p->user_id, add_team, items) != 0) {
             json_decref(items);
-            respond_problem(rc, 503, "unavailable", "Service unavailable", "teams cannot be read", NULL);
+            respond_unavailable(rc, "teams cannot be read");
             return;
         }
     } else {
@@ -85,11 +85,8 @@ static void team_created(struct api_call *call, struct reqctx *rc)
 
 static size_t render_team(struct store_op *op, char *buf, size_t cap, int *status)
 {
-    json_t *body = team_json(&op->team, ROLE_ADMIN);
-    size_t n = json_dumpb(body, buf, cap, JSON_COMPACT);
-    json_decref(body);
     *status = 201;
-    return n <= cap ? n : 0;
+    return respond_render(team_json(&op->team, ROLE_ADMIN), buf, cap);
 }
 
 /* Reads {"name": ...} (and for PATCH "plan"); NULL after answering. */
@@ -142,7 +139,7 @@ void api_teams_create(struct reqctx *rc, const h2o_iovec_t *params)
     }
     struct api_call *call = api_call_new(rc, STORE_TEAM_CREATE, team_created);
     if (call == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     bool has_plan;
@@ -194,7 +191,7 @@ void api_team_patch(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     struct api_call *call = api_call_new(rc, STORE_TEAM_SET_PLAN, team_patched);
     if (call == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     bool has_plan;
@@ -243,7 +240,7 @@ void api_members_list(struct reqctx *rc, const h2o_iovec_t *params)
     json_t *items = json_array();
     if (store_members_of_team(rc->w->reader, rc->principal.team_id, add_member, items) != 0) {
         json_decref(items);
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "members cannot be read", NULL);
+        respond_unavailable(rc, "members cannot be read");
         return;
     }
     respond_json(rc, 200, json_pack("{s:o}", "items", items));
@@ -260,11 +257,8 @@ static void member_put(struct api_call *call, struct reqctx *rc)
 
 static size_t render_member(struct store_op *op, char *buf, size_t cap, int *status)
 {
-    json_t *body = member_json(&op->member);
-    size_t n = json_dumpb(body, buf, cap, JSON_COMPACT);
-    json_decref(body);
     *status = 201;
-    return n <= cap ? n : 0;
+    return respond_render(member_json(&op->member), buf, cap);
 }
 
 /* Reads {"role"} and, when adding, {"email"}. */
@@ -311,7 +305,7 @@ void api_members_add(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     struct api_call *call = api_call_new(rc, STORE_MEMBER_PUT, member_put);
     if (call == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     call->op.team_id = rc->principal.team_id;
@@ -343,7 +337,7 @@ void api_member_patch(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     struct api_call *call = api_call_new(rc, STORE_MEMBER_PUT, member_put);
     if (call == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     call->op.team_id = rc->principal.team_id;
@@ -382,7 +376,7 @@ void api_member_delete(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     struct api_call *call = api_call_new(rc, STORE_MEMBER_DELETE, member_deleted);
     if (call == NULL) {
-        respond_problem(rc, 503, "unavailable", "Service unavailable", "out of memory", NULL);
+        respond_unavailable(rc, "out of memory");
         return;
     }
     call->op.team_id = team;

@@ -181,3 +181,15 @@ void respond_ratelimit_headers(struct reqctx *rc, uint32_t limit, uint32_t remai
     if (retry_after_s > 0)
         add_uint_header(rc, H2O_STRLIT("retry-after"), retry_after_s);
 }
+
+void respond_unavailable(struct reqctx *rc, const char *detail)
+{
+    respond_problem(rc, 503, "unavailable", "Service unavailable", detail, NULL);
+}
+
+size_t respond_render(json_t *body, char *buf, size_t cap)
+{
+    size_t n = json_dumpb(body, buf, cap, JSON_COMPACT);
+    json_decref(body);
+    return n <= cap ? n : 0;
+}

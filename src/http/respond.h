@@ -37,6 +37,11 @@ void respond_json(struct reqctx *rc, int status, json_t *body);
  * invalid_params: a JSON array of {"name","reason"}, stolen, may be NULL. */
 void respond_problem(struct reqctx *rc, int status, const char *name, const char *title, const char *detail,
                      json_t *invalid_params);
+/* 503 problem: the store or a queue cannot take the request now. */
+void respond_unavailable(struct reqctx *rc, const char *detail);
+/* Serialises body (taking it) into buf for an idempotency record; 0 if it
+ * does not fit. */
+size_t respond_render(json_t *body, char *buf, size_t cap);
 /* A problem with one invalid parameter. */
 void respond_invalid(struct reqctx *rc, int status, const char *param, const char *reason);
 void respond_redirect(struct reqctx *rc, int status, const char *url, size_t len);

@@ -46,8 +46,13 @@ def free_port():
 
 
 def clean_env(**extra):
-    """The caller's environment minus any LINKPULSE_* settings, plus extra."""
+    """The caller's environment minus any LINKPULSE_* settings, plus extra.
+    Sanitizer options default to those of `make e2e` (leak detection off:
+    libh2o cannot free its event loops at exit), so running pytest directly
+    judges the binary the same way; set ASAN_OPTIONS to override."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINKPULSE_")}
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     env.update({k: str(v) for k, v in extra.items() if v is not None})
     return env
 

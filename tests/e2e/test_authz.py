@@ -23,7 +23,7 @@ import pytest
 
 from conftest import (NO_LIMITS, PROBLEM_BASE, add_member, b64u, create_link, jwt_claims,
                       jwt_decode, jwt_encode, jwt_keyring, make_key, make_team, routes, signup,
-                      unique, unique_email)
+                      unique, unique_email, utc_in, wait_until)
 
 # Path pattern -> the path parameters, taken from a team's resources (R).
 FILL = {
@@ -66,7 +66,7 @@ PUBLIC = {
 
 A_PRINCIPALS = ["admin-jwt", "editor-jwt", "viewer-jwt", "admin-jwt@A", "editor-jwt@A",
                 "viewer-jwt@A", "admin-key", "editor-key", "viewer-key", "viewer-key-x-api-key"]
-BAD_CREDENTIALS = ["anonymous", "expired-jwt", "revoked-key", "changed-payload", "alg-none",
+BAD_CREDENTIALS = ["anonymous", "expired-jwt", "revoked-key", "expired-key", "changed-payload", "alg-none",
                    "alg-none-signed", "wrong-key", "unknown-kid", "forged-key", "garbage",
                    "disabled-user"]
 
@@ -133,6 +133,7 @@ def world(module_factory, route_list):
     }
 
     # credentials that must not work anywhere
+    w.expiring = make_key(a_admin, "admin", team_id=w.A.team, expires_at=utc_in(2))
     revoked = make_key(a_admin, "admin", team_id=w.A.team)
     r = a_admin.call("DELETE", "/api/v1/api-keys/" + revoked["id"], params={"team_id": w.A.team})
     assert r.status_code == 204, r.text
@@ -150,6 +151,7 @@ def world(module_factory, route_list):
         "anonymous": None,
         "expired-jwt": jwt_encode(key, jwt_claims(a_admin.id, ttl=60, iat=int(time.time()) - 7200)),
         "revoked-key": revoked["key"],
+        "expired-key": w.expiring["key"],
         "changed-payload": h + "." + hdr(as_b) + "." + s,
         "alg-none": hdr({"alg": "none", "typ": "JWT"}) + "." + hdr(as_b) + ".",
         "alg-none-signed": jwt_encode(key, jwt_claims(b_admin.id), {"alg": "none", "typ": "JWT", "kid": "t1"}),
@@ -300,6 +302,9 @@ def test_bad_credentials_are_401(world, credential):
     cred = w.bad[credential]
     if credential == "disabled-user":
         assert w.disabled.returncode == 0, "linkpulse user disable failed: %s" % w.disabled.stderr[:300]
+    if credential == "expired-key":
+        wait_until(lambda: w.srv.req("GET", "/api/v1/me", cred).status_code == 401, timeout=15,
+                   what="key past its expires_at refused")
     bad = []
     for method, pattern in api_routes(w):
         for resources, team in ((w.B, None), (w.A, None), (w.A, w.A.team)):
@@ -332,10 +337,45 @@ def test_viewer_reads_but_cannot_write(world, principal):
             why = problem_mismatch(r, 403, "forbidden")
             if why:
                 bad.append("%s -> %s (want 403 forbidden)" % (what, why))
+    # the writes without path parameters: a link, a key
+    for method, pattern in (("POST", "/api/v1/links"), ("POST", "/api/v1/api-keys")):
+        r, what = call(w, method, pattern, A, cred, via=via, team_id=team)
+        why = problem_mismatch(r, 403, "forbidden")
+        if why:
+            bad.append("%s -> %s (want 403 forbidden)" % (what, why))
     r = w.srv.req("GET", "/api/v1/me", target["key"])
     if r.status_code != 200:
         bad.append("the key %s was revoked by the viewer" % target["id"])
     assert not bad, "%s on team A:\n%s" % (principal, "\n".join(bad))
+
+
+ADMIN_WORK = [
+    ("PATCH", "/api/v1/teams/{id}"),
+    ("POST", "/api/v1/teams/{id}/members"),
+    ("PATCH", "/api/v1/teams/{id}/members/{user_id}"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}"),
+    ("GET", "/api/v1/api-keys"),
+    ("POST", "/api/v1/api-keys"),
+    ("DELETE", "/api/v1/api-keys/{id}"),
+]
+
+
+@pytest.mark.parametrize("principal", ["editor-jwt@A", "editor-key", "viewer-jwt@A", "viewer-key"])
+def test_only_admins_administer(world, principal):
+    """Team administration on A's own resources is 403 below admin (the
+    member aimed at is A's viewer or editor, never the caller)."""
+    w = world
+    cred, via, team = w.principals[principal]
+    target = make_key(w.users.a_admin, "viewer", team_id=w.A.team)
+    member = w.users.a_viewer.id if principal.startswith("editor") else w.users.a_editor.id
+    A = SimpleNamespace(**dict(vars(w.A), key=target["id"], member=member))
+    bad = []
+    for method, pattern in ADMIN_WORK:
+        r, what = call(w, method, pattern, A, cred, via=via, team_id=team)
+        why = problem_mismatch(r, 403, "forbidden")
+        if why:
+            bad.append("%s -> %s (want 403 forbidden)" % (what, why))
+    assert not bad, "%s administered team A:\n%s" % (principal, "\n".join(bad))
 
 
 # -- nothing changed -------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import (HTTP_TIMEOUT, NO_LIMITS, assert_link, assert_problem, assert_unauthorized,
-                      count_links, create_link, make_team, parallel, parse_ts, signup, unique,
+                      count_links, create_link, make_team, parallel, parse_ts, routes, signup, unique,
                       unique_email, utc_in, wait_until)
 
 FREE_MAX = 50
@@ -216,6 +216,15 @@ def test_anonymous_create(anon):
     assert_unauthorized(anon.req("DELETE", "/api/v1/links/" + code, None))
     assert_unauthorized(anon.req("GET", "/api/v1/links", None))
     assert anon.get("/" + code).status_code == 302
+
+    # every other route still needs a credential
+    for route in routes():
+        if route["auth"] != "required":
+            continue
+        path = route["path"].replace("{code}", code).replace("{id}", "1").replace("{user_id}", "1")
+        r = anon.req(route["method"], path, None, {} if route["method"] in ("POST", "PATCH") else None)
+        assert r.status_code == 401, "anonymous %s %s -> %s" % (route["method"], path, r.status_code)
+        assert_unauthorized(r)
 
     # credentials still count: a bad one is not taken for anonymous
     assert_unauthorized(anon.req("POST", "/api/v1/links", "not-a-key", {"url": "https://example.com/x"}))
