@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libh2o-evloop-dev libssl-dev libuv1-dev
-            libsqlite3-dev libjansson-dev libsodium-dev libidn2-dev zlib1g-dev)
+            libsqlite3-dev libjansson-dev libsodium-dev libidn2-dev zlib1g-dev libmaxminddb-dev)
 test_pkgs=(libcriterion-dev python3 python3-pytest python3-requests curl
            nghttp2-client clang)
 bench_pkgs=(wrk nginx-light)

@@ -146,6 +146,19 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "linkpulse: cannot allocate the link cache\n");
         return 1;
     }
+    if (cfg.geoip[0] != '\0' && (app.geo = geoip_open(cfg.geoip, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "linkpulse: --geoip: %s\n", err);
+        return 1;
+    }
+    struct sink_config sc = {.flush_ms = cfg.visit_flush_ms,
+                             .retention_days = cfg.retention_days,
+                             .ip_mode = (enum sink_ip_mode)cfg.ip_tracking,
+                             .full_referrer = cfg.full_referrer};
+    app.sink = sink_new(app.store, cfg.workers, &sc, app.geo);
+    if (app.sink == NULL) {
+        fprintf(stderr, "linkpulse: cannot start the visit sink\n");
+        return 1;
+    }
     if (server_start(&app, err, sizeof(err)) != 0) {
         fprintf(stderr, "linkpulse: %s\n", err);
         return 1;
@@ -157,8 +170,10 @@ static int serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("received %s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     server_stop(&app);
+    sink_free(app.sink); /* every visit of every answered redirect reaches the store */
     api_jobs_stop();
     store_close(app.store);
+    geoip_close(app.geo);
     ratelimit_free(app.limiter);
     cache_free(app.cache);
     log_info("stopped cleanly");

@@ -100,6 +100,8 @@ bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action ac
 bool api_rate_limit(struct reqctx *rc, const char *scope, const void *id, size_t idlen, uint32_t per_minute);
 /* Resolves rc->client_ip (peer, or X-Forwarded-For from a trusted proxy). */
 void api_client_ip(struct reqctx *rc);
+/* The client's rate-limit identity: its IPv4 address, or its IPv6 /64. */
+void api_client_bucket(struct reqctx *rc, uint8_t out[16]);
 /* A positive decimal id, or -1. */
 int64_t api_parse_id(const char *s, size_t len);
 
@@ -119,6 +121,10 @@ void api_links(struct reqctx *rc, const h2o_iovec_t *params);      /* GET, POST 
 void api_link_get(struct reqctx *rc, const h2o_iovec_t *params);   /* /api/v1/links/{code} */
 void api_link_patch(struct reqctx *rc, const h2o_iovec_t *params);
 void api_link_delete(struct reqctx *rc, const h2o_iovec_t *params);
+void api_link_stats(struct reqctx *rc, const h2o_iovec_t *params);
+void api_link_visits(struct reqctx *rc, const h2o_iovec_t *params);
+void api_team_stats(struct reqctx *rc, const h2o_iovec_t *params);
+void api_orphan_visits(struct reqctx *rc, const h2o_iovec_t *params);
 void api_auth_signup(struct reqctx *rc, const h2o_iovec_t *params);
 void api_auth_login(struct reqctx *rc, const h2o_iovec_t *params);
 void api_auth_refresh(struct reqctx *rc, const h2o_iovec_t *params);
@@ -137,6 +143,11 @@ void api_keys_create(struct reqctx *rc, const h2o_iovec_t *params);
 void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params);
 
 void api_redirect(struct reqctx *rc, const char *code, size_t len); /* /{code} */
+
+/* Pushes a visit to the worker's ring (see events/sink.h). link is the
+ * cache snapshot of the link redirected to, NULL for orphan visits. */
+struct link_snap;
+void api_capture(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link);
 void api_healthz(struct reqctx *rc);
 void api_readyz(struct reqctx *rc);
 void api_metrics(struct reqctx *rc);

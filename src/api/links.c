@@ -23,11 +23,16 @@ static json_t *link_json(const struct app *app, const struct link *l)
     memcpy(short_url, app->cfg->base_url, blen);
     short_url[blen] = '/';
     memcpy(short_url + blen + 1, l->code, clen);
-    return json_pack("{s:s, s:s%, s:s, s:o, s:o, s:o, s:o, s:o, s:i}", "code", l->code, "short_url", short_url,
-                     blen + 1 + clen, "url", l->url, "title", l->has_title ? json_string(l->title) : json_null(),
-                     "created_at", api_time_json(l->created_at), "updated_at", api_time_json(l->updated_at),
-                     "expires_at", api_time_json(l->expires_at), "max_visits",
-                     l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type", l->redirect_type);
+    json_t *o = json_pack("{s:s, s:s%, s:s, s:o, s:o, s:o, s:o, s:o, s:i}", "code", l->code, "short_url", short_url,
+                          blen + 1 + clen, "url", l->url, "title", l->has_title ? json_string(l->title) : json_null(),
+                          "created_at", api_time_json(l->created_at), "updated_at", api_time_json(l->updated_at),
+                          "expires_at", api_time_json(l->expires_at), "max_visits",
+                          l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type",
+                          l->redirect_type);
+    json_object_set_new(o, "visits",
+                        json_pack("{s:I, s:I, s:I}", "total", (json_int_t)l->visits_total, "non_bots",
+                                  (json_int_t)(l->visits_total - l->visits_bots), "bots", (json_int_t)l->visits_bots));
+    return o;
 }
 
 /* ---- decoding ------------------------------------------------------------- */
@@ -171,10 +176,14 @@ static size_t render_created(struct store_op *op, char *buf, size_t cap, int *st
 
 static void updated(struct api_call *call, struct reqctx *rc)
 {
-    if (call->op.status != STORE_OK)
+    if (call->op.status != STORE_OK) {
         reply_store_error(rc, call->op.status, call->op.link.code);
-    else
-        respond_json(rc, 200, link_json(rc->w->app, &call->op.link));
+        return;
+    }
+    json_t *body = link_json(rc->w->app, &call->op.link);
+    if (call->op.set & LINK_F_CAPPED)
+        json_object_set_new(body, "expires_at_capped", json_true());
+    respond_json(rc, 200, body);
 }
 
 static void deleted(struct api_call *call, struct reqctx *rc)
@@ -252,7 +261,7 @@ static void create_link(struct reqctx *rc)
         /* Anonymous links: the free plan's limits per client IP, and a
          * short life unless an earlier one is asked for. */
         op->per_ip_limit = true;
-        memcpy(op->creator_ip, rc->client_ip, 16);
+        api_client_bucket(rc, op->creator_ip);
         if (wanted == 0 || wanted > now + PLAN_ANON_LIFETIME_MS) {
             wanted = now + PLAN_ANON_LIFETIME_MS;
             op->set |= LINK_F_CAPPED;
@@ -364,19 +373,9 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
         invalid_fields(rc, errs);
         return;
     }
-    if ((op->set & LINK_F_EXPIRES) && op->link.expires_at == 0 && rc->principal.plan == PLAN_FREE &&
-        rc->principal.kind != PRINCIPAL_OPERATOR) {
-        api_call_drop(call);
-        respond_invalid(rc, 422, "expires_at", "cannot be removed on the free plan");
-        return;
-    }
-    if ((op->set & LINK_F_EXPIRES) && op->link.expires_at != 0 && rc->principal.plan == PLAN_FREE) {
-        /* The cap counts from now: a free link never lives past six months from its last change. */
-        bool capped;
-        op->link.expires_at = plan_expiry(PLAN_FREE, clock_wall_ms(), op->link.expires_at, &capped);
-        if (capped)
-            op->set |= LINK_F_CAPPED;
-    }
+    /* The writer caps the expiry at creation + six months and counts a
+     * revived link against the plan (it knows created_at and the count). */
+    op->max_active = plan_max_active_links(rc->principal.plan);
     submit_or_503(rc, call);
 }
 

@@ -34,6 +34,7 @@ void api_metrics(struct reqctx *rc)
         .cache_evictions = cs.evictions,
         .cache_stale_fills_refused = cs.stale_fills_refused,
         .writer_queue_depth = store_queue_depth(app->store),
+        .visits_recorded = sink_recorded(app->sink),
     };
     char *buf = h2o_mem_alloc_pool(&rc->req->pool, METRICS_BUF);
     size_t n = metrics_render(buf, METRICS_BUF, workers, app->nworkers, &app->writer_metrics, &g);

@@ -26,6 +26,9 @@
 
 void api_client_ip(struct reqctx *rc)
 {
+    if (rc->client_ip_set)
+        return;
+    rc->client_ip_set = true;
     h2o_req_t *req = rc->req;
     struct sockaddr_storage ss;
     struct ipaddr peer = {0}, client;
@@ -33,16 +36,20 @@ void api_client_ip(struct reqctx *rc)
         ipaddr_from_sockaddr((struct sockaddr *)&ss, &peer) != 0)
         peer.family = 4; /* 0.0.0.0: no peer (cannot happen on TCP) */
     const struct ipaddr_cidr_list *trusted = &rc->w->app->cfg->trusted_proxies;
-    if (trusted->n == 0) {
+    rc->peer_trusted = trusted->n > 0 && ipaddr_in_list(trusted, &peer);
+    if (!rc->peer_trusted) {
         client = peer;
     } else {
-        /* Several X-Forwarded-For fields are one list in order; join them. */
-        char xff[2048];
+        /* Several X-Forwarded-For fields are one list in order; join them
+         * whole (headers are capped at 16 KiB): the right end, written by
+         * our own proxies, must never be the part that is cut. */
+        size_t total = 0;
+        for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1;)
+            total += req->headers.entries[i].value.len + 1;
+        char *xff = h2o_mem_alloc_pool(&req->pool, total + 1);
         size_t n = 0;
         for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1;) {
             h2o_iovec_t v = req->headers.entries[i].value;
-            if (n + v.len + 1 >= sizeof(xff))
-                break;
             if (n > 0)
                 xff[n++] = ',';
             memcpy(xff + n, v.base, v.len);
@@ -57,6 +64,15 @@ void api_client_ip(struct reqctx *rc)
     } else {
         memcpy(rc->client_ip, client.bytes, 16);
     }
+}
+
+void api_client_bucket(struct reqctx *rc, uint8_t out[16])
+{
+    api_client_ip(rc);
+    memcpy(out, rc->client_ip, 16);
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(out, v4mapped, 12) != 0)
+        memset(out + 8, 0, 8); /* one IPv6 client usually holds a whole /64 */
 }
 
 bool api_rate_limit(struct reqctx *rc, const char *scope, const void *id, size_t idlen, uint32_t per_minute)

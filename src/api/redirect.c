@@ -1,20 +1,24 @@
 /* redirect: GET/HEAD /{code}, the hot path.
  * A cache hit reads no database and allocates only the Location value from
- * the request's pool. Links with a visit limit take one trip through the
- * writer, which counts the visit and refuses it past the limit, so the limit
- * holds exactly however many workers serve the link; HEAD only looks.
+ * the request's pool; the visit is copied into the worker's ring for the
+ * sink (events/sink.h), never written here. Links with a visit limit take
+ * one trip through the writer, which counts the visit and refuses it past
+ * the limit, so the limit holds exactly however many workers serve the
+ * link; HEAD requests and link-preview fetchers only look, spending nothing.
  * Unknown codes spend a per-IP budget (--rate-miss) so that scanning the
  * code space is slow; hits never touch it. */
 #include "api/api.h"
 
+#include "analytics/ua.h"
 #include "http/server.h"
 #include "util/clock.h"
 
 #include <string.h>
 
 /* What the cache holds for a link: enough to redirect, nothing more. */
-struct snap {
+struct link_snap {
     int64_t id;
+    int64_t team_id;
     int64_t expires_at;
     int64_t max_visits;
     uint16_t redirect_type;
@@ -24,17 +28,87 @@ struct snap {
 
 static size_t snap_encode(char *buf, const struct link *l)
 {
-    struct snap s = {l->id, l->expires_at, l->max_visits, (uint16_t)l->redirect_type, (uint16_t)strlen(l->url)};
+    struct link_snap s = {l->id, l->team_id, l->expires_at, l->max_visits, (uint16_t)l->redirect_type,
+                          (uint16_t)strlen(l->url)};
     memcpy(buf, &s, sizeof(s));
     memcpy(buf + sizeof(s), l->url, s.url_len);
     return sizeof(s) + s.url_len;
 }
 
+static uint16_t copy_header(h2o_req_t *req, const h2o_token_t *token, char *dst, size_t cap)
+{
+    ssize_t i = h2o_find_header(&req->headers, token, -1);
+    if (i < 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t n = v.len < cap ? v.len : cap;
+    memcpy(dst, v.base, n);
+    return (uint16_t)n;
+}
+
+static bool header_is_1(h2o_req_t *req, const char *name, size_t nlen)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, nlen, -1);
+    return i >= 0 && h2o_memis(req->headers.entries[i].value.base, req->headers.entries[i].value.len, "1", 1);
+}
+
+void api_capture(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link)
+{
+    struct worker *w = rc->w;
+    const struct config *cfg = w->app->cfg;
+    h2o_req_t *req = rc->req;
+    struct visit_event ev; /* filled field by field: no 1 KB memset per redirect */
+    ev.ts = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
+    ev.kind = (uint8_t)kind;
+    ev.link_id = link ? link->id : 0;
+    ev.team_id = link ? link->team_id : 0;
+    ev.flags = 0;
+    if (!cfg->tracking || (cfg->respect_dnt && (header_is_1(req, H2O_STRLIT("dnt")) ||
+                                                 header_is_1(req, H2O_STRLIT("sec-gpc")))))
+        ev.flags |= VISIT_F_NO_DETAIL;
+    api_client_ip(rc);
+    memcpy(ev.ip, rc->client_ip, 16);
+    ev.country[0] = ev.country[1] = 0;
+    if (cfg->geoip_header[0] != '\0' && rc->peer_trusted) {
+        ssize_t i = h2o_find_header_by_str(&req->headers, cfg->geoip_header, strlen(cfg->geoip_header), -1);
+        if (i >= 0 && req->headers.entries[i].value.len == 2) {
+            const char *c = req->headers.entries[i].value.base;
+            if (c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z') {
+                ev.country[0] = c[0];
+                ev.country[1] = c[1];
+            }
+        }
+    }
+    ev.ua_len = copy_header(req, H2O_TOKEN_USER_AGENT, ev.ua, sizeof(ev.ua));
+    ev.ref_len = copy_header(req, H2O_TOKEN_REFERER, ev.ref, sizeof(ev.ref));
+    ev.lang_len = copy_header(req, H2O_TOKEN_ACCEPT_LANGUAGE, ev.lang, sizeof(ev.lang));
+    ev.url_len = (uint16_t)(req->path.len < sizeof(ev.url) ? req->path.len : sizeof(ev.url));
+    memcpy(ev.url, req->path.base, ev.url_len);
+    ev.target_len = 0;
+    if (link != NULL) {
+        ev.target_len = link->url_len < sizeof(ev.target) ? link->url_len : (uint16_t)sizeof(ev.target);
+        memcpy(ev.target, (const char *)(link + 1), ev.target_len);
+    }
+    if (!sink_push(w->app->sink, w->index, &ev))
+        metric_add(&w->metrics.visits_dropped, 1);
+}
+
+struct consume_call {
+    struct api_call call; /* first */
+    struct link_snap snap;
+    char url[URL_MAX_LEN + 1];
+};
+/* api_capture finds the target URL right after the snapshot, as in the cache. */
+_Static_assert(offsetof(struct consume_call, url) == offsetof(struct consume_call, snap) + sizeof(struct link_snap),
+               "url follows snap");
+
 static void consume_reply(struct api_call *call, struct reqctx *rc)
 {
+    struct consume_call *cc = (struct consume_call *)call;
     switch (call->op.status) {
     case STORE_OK:
-        respond_redirect(rc, call->op.link.redirect_type, call->op.link.url, strlen(call->op.link.url));
+        api_capture(rc, VISIT_REDIRECT, &cc->snap);
+        respond_redirect(rc, cc->snap.redirect_type, cc->url, cc->snap.url_len);
         break;
     case STORE_REFUSED:
     case STORE_NOT_FOUND:
@@ -47,17 +121,38 @@ static void consume_reply(struct api_call *call, struct reqctx *rc)
 
 static void not_found(struct reqctx *rc)
 {
-    api_client_ip(rc);
-    if (api_rate_limit(rc, "miss:", rc->client_ip, 16, rc->w->app->cfg->rate_miss))
+    api_capture(rc, VISIT_INVALID_SHORT_URL, NULL);
+    uint8_t bucket[16];
+    api_client_bucket(rc, bucket);
+    if (api_rate_limit(rc, "miss:", bucket, 16, rc->w->app->cfg->rate_miss))
         respond_page(rc, 404);
+}
+
+/* HEAD and previews: is there a visit left? One read, nothing spent. */
+static bool has_visits_left(struct worker *w, const char *code, size_t len, int64_t now)
+{
+    return store_link_resolve(w->reader, 0, code, len, &w->scratch) == STORE_OK &&
+           link_state_at(0, w->scratch.max_visits, w->scratch.visits, now) == LINK_ACTIVE;
+}
+
+/* Link-preview fetchers (Slackbot, WhatsApp, ...) must not spend a visit. */
+static bool is_preview(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
+    struct ua_info ua;
+    if (i < 0)
+        ua_parse("", 0, &ua);
+    else
+        ua_parse(req->headers.entries[i].value.base, req->headers.entries[i].value.len, &ua);
+    return ua.preview;
 }
 
 void api_redirect(struct reqctx *rc, const char *code, size_t len)
 {
     h2o_req_t *req = rc->req;
     struct worker *w = rc->w;
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
-        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+    bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+    if (!head && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
         respond_problem(rc, 405, "method-not-allowed", "Method not allowed", "short links answer GET and HEAD", NULL);
         return;
     }
@@ -92,36 +187,35 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         break;
     }
 
-    struct snap s;
-    memcpy(&s, val, sizeof(s));
-    const char *url = val + sizeof(s);
+    const struct link_snap *s = (const struct link_snap *)val;
+    const char *url = val + sizeof(*s);
     int64_t now = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
-    if (s.expires_at != 0 && now >= s.expires_at) {
+    if (s->expires_at != 0 && now >= s->expires_at) {
         respond_page(rc, 410);
         return;
     }
-    bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
-    if (s.max_visits != 0 && head) {
-        /* HEAD (link checkers, previews) looks without spending a visit. */
-        if (store_link_resolve(w->reader, 0, code, len, &w->scratch) != STORE_OK ||
-            link_state_at(0, w->scratch.max_visits, w->scratch.visits, now) != LINK_ACTIVE) {
+    if (s->max_visits != 0 && (head || is_preview(req))) {
+        if (!has_visits_left(w, code, len, now)) {
             respond_page(rc, 410);
             return;
         }
-    } else if (s.max_visits != 0) {
-        struct api_call *call = api_call_new(rc, STORE_LINK_CONSUME, consume_reply);
-        if (call == NULL) {
+    } else if (s->max_visits != 0) {
+        struct consume_call *cc = (struct consume_call *)api_call_new_sized(rc, sizeof(*cc), STORE_LINK_CONSUME,
+                                                                            consume_reply);
+        if (cc == NULL) {
             respond_unavailable(rc, "out of memory");
             return;
         }
-        call->op.link.id = s.id;
-        call->op.link.redirect_type = s.redirect_type;
-        memcpy(call->op.link.url, url, s.url_len);
-        call->op.link.url[s.url_len] = '\0';
-        api_submit(call);
+        cc->call.op.link.id = s->id;
+        cc->snap = *s;
+        memcpy(cc->url, url, s->url_len);
+        cc->url[s->url_len] = '\0';
+        api_submit(&cc->call);
         return;
     }
-    char *loc = h2o_mem_alloc_pool(&req->pool, s.url_len);
-    memcpy(loc, url, s.url_len);
-    respond_redirect(rc, s.redirect_type, loc, s.url_len);
+    if (!head)
+        api_capture(rc, VISIT_REDIRECT, s);
+    char *loc = h2o_mem_alloc_pool(&req->pool, s->url_len);
+    memcpy(loc, url, s->url_len);
+    respond_redirect(rc, s->redirect_type, loc, s->url_len);
 }

@@ -19,6 +19,10 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_get},
     {"PATCH", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_patch},
     {"DELETE", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_delete},
+    {"GET", "/api/v1/links/{code}/stats", ROUTE_STATS, API_AUTH_REQUIRED, api_link_stats},
+    {"GET", "/api/v1/links/{code}/visits", ROUTE_STATS, API_AUTH_REQUIRED, api_link_visits},
+    {"GET", "/api/v1/stats", ROUTE_STATS, API_AUTH_REQUIRED, api_team_stats},
+    {"GET", "/api/v1/visits/orphan", ROUTE_STATS, API_AUTH_REQUIRED, api_orphan_visits},
     {"GET", "/api/v1/teams", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_teams_list},
     {"POST", "/api/v1/teams", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_teams_create},
     {"GET", "/api/v1/teams/{id}", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_team_get},
@@ -88,12 +92,13 @@ void api_dispatch(struct reqctx *rc)
         }
         return;
     }
-    api_client_ip(rc);
+    uint8_t bucket[16];
+    api_client_bucket(rc, bucket);
     const struct config *cfg = rc->w->app->cfg;
     switch (route->auth) {
     case API_AUTH_PUBLIC:
         /* Before any parsing or hashing: a flood costs one bucket lookup. */
-        if (!api_rate_limit(rc, "auth:", rc->client_ip, 16, cfg->rate_auth))
+        if (!api_rate_limit(rc, "auth:", bucket, 16, cfg->rate_auth))
             return;
         memset(&rc->principal, 0, sizeof(rc->principal));
         break;
@@ -101,7 +106,7 @@ void api_dispatch(struct reqctx *rc)
         if (api_authenticate(rc, cfg->allow_anonymous) != 0)
             return;
         if (rc->principal.kind == PRINCIPAL_ANONYMOUS &&
-            !api_rate_limit(rc, "anon:", rc->client_ip, 16, cfg->rate_api_free))
+            !api_rate_limit(rc, "anon:", bucket, 16, cfg->rate_api_free))
             return;
         break;
     case API_AUTH_REQUIRED:

@@ -64,8 +64,9 @@ struct shard {
     uint32_t cap;
     uint32_t used;
     uint32_t lru_head, lru_tail;
-    uint64_t evictions;
-    bool lock_made; /* for memory_free after a failed ratelimit_memory_new */
+    /* Whether lock was initialised: memory_free also cleans up after a
+     * ratelimit_memory_new that failed half-way. */
+    bool lock_made;
 } __attribute__((aligned(RL_CACHELINE))); /* neighbouring shards' locks must not share a line */
 
 static_assert(sizeof(struct shard) % RL_CACHELINE == 0, "aligned_alloc wants a multiple of the alignment");
@@ -175,7 +176,6 @@ static uint32_t claim(struct shard *s)
     uint32_t i = s->lru_tail;
     lru_unlink(s, i);
     chain_unlink(s, i);
-    s->evictions++;
     return i;
 }
 

@@ -28,7 +28,9 @@ struct link {
     int64_t updated_at;
     int64_t expires_at; /* 0: never */
     int64_t max_visits; /* 0: unlimited */
-    int64_t visits;     /* counted only for links with max_visits */
+    int64_t visits;     /* visits spent against max_visits (bots and HEAD excluded) */
+    int64_t visits_total; /* every recorded visit, bots included */
+    int64_t visits_bots;
     int redirect_type;
     bool has_title;
     char code[LINK_CODE_MAX + 1];

@@ -23,6 +23,8 @@ struct reqctx {
     h2o_iovec_t query; /* after '?', empty if none */
     struct principal principal; /* set by api_authenticate */
     uint8_t client_ip[16];      /* IPv4-mapped when IPv4; resolved through --trusted-proxies */
+    bool client_ip_set;
+    bool peer_trusted;          /* the TCP peer is one of --trusted-proxies */
 };
 
 /* Adds RateLimit-Limit/-Remaining/-Reset (and Retry-After on a refusal). */

@@ -79,6 +79,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     rc->req = req;
     rc->w = worker_of(req);
     rc->route = ROUTE_OTHER;
+    rc->client_ip_set = false;
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     rc->path = h2o_iovec_init(req->path.base, plen);
     rc->query = req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + plen + 1, req->path.len - plen - 1)
@@ -115,6 +116,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         api_dispatch(rc);
         return 0;
     }
+    /* Orphan visits: the bare domain, and paths that cannot be a code. */
+    api_capture(rc, n == 1 ? VISIT_BASE_URL : VISIT_REGULAR_404, NULL);
     respond_page(rc, 404);
     return 0;
 }

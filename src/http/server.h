@@ -13,6 +13,7 @@
 #include "auth/jwt.h"
 #include "auth/ratelimit.h"
 #include "cache/cache.h"
+#include "events/sink.h"
 #include "core/link.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
@@ -38,6 +39,8 @@ struct app {
     struct cache *cache;
     struct jwt_keyring jwt;
     struct ratelimiter *limiter;
+    struct geoip *geo;  /* NULL without --geoip */
+    struct sink *sink;
     struct link_policy policy;
     struct accesslog *alog;
     struct metrics_writer writer_metrics;

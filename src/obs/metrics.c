@@ -7,7 +7,7 @@
 static const int statuses[] = {METRICS_STATUSES};
 static const uint64_t latency_bounds[] = {METRICS_LATENCY_BOUNDS_US};
 static const uint64_t batch_bounds[] = {METRICS_BATCH_BOUNDS};
-static const char *const route_names[ROUTE_COUNT] = {"redirect", "links", "link", "auth", "account", "health", "metrics", "other"};
+static const char *const route_names[ROUTE_COUNT] = {"redirect", "links", "link", "auth", "account", "stats", "health", "metrics", "other"};
 
 _Static_assert(sizeof(statuses) / sizeof(statuses[0]) + 1 == METRICS_STATUS_SLOTS, "status slots");
 _Static_assert(sizeof(latency_bounds) / sizeof(latency_bounds[0]) + 1 == METRICS_LATENCY_BUCKETS, "latency buckets");
@@ -151,6 +151,10 @@ size_t metrics_render(char *buf, size_t cap, struct metrics_worker *const *worke
     put_gauge(&o, "linkpulse_cache_max_bytes", "Link cache budget (--cache-mb).", g->cache_max_bytes);
     put_counter(&o, "linkpulse_access_log_dropped_total", "Access log lines dropped because the log writer fell behind.",
                 SUM_WORKERS(access_log_dropped));
+
+    put_counter(&o, "linkpulse_visits_dropped_total", "Visits dropped because a worker's ring was full.",
+                SUM_WORKERS(visits_dropped));
+    put_counter(&o, "linkpulse_visits_recorded_total", "Visits committed to the store.", g->visits_recorded);
 
     put(&o, "# HELP linkpulse_writer_batch_size Store operations committed per transaction (group commit).\n"
             "# TYPE linkpulse_writer_batch_size histogram\n");

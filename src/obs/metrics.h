@@ -29,6 +29,7 @@ enum metrics_route {
     ROUTE_LINK,       /* /api/v1/links/{code} */
     ROUTE_AUTH,       /* /api/v1/auth/... */
     ROUTE_ACCOUNT,    /* /api/v1/me, teams, api-keys */
+    ROUTE_STATS,      /* stats and visits */
     ROUTE_HEALTH,     /* /healthz, /readyz */
     ROUTE_METRICS,
     ROUTE_OTHER,
@@ -55,6 +56,7 @@ struct metrics_worker {
     struct metrics_hist_latency latency;
     metric_t cache_hits, cache_negative_hits, cache_misses;
     metric_t access_log_dropped;
+    metric_t visits_dropped;
 };
 
 struct metrics_writer {
@@ -72,6 +74,7 @@ void metrics_observe_batch(struct metrics_writer *m, size_t batch, uint64_t comm
 struct metrics_gauges {
     uint64_t cache_entries, cache_bytes, cache_max_bytes, cache_evictions, cache_stale_fills_refused;
     uint64_t writer_queue_depth;
+    uint64_t visits_recorded;
 };
 
 /* Renders the Prometheus text format into buf; returns the length, or 0 when

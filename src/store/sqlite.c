@@ -13,6 +13,8 @@
 #include "store/sqlite_internal.h"
 #include "store/sqlite_schema.h"
 
+#include "core/plan.h"
+
 #include "obs/log.h"
 #include "util/base62.h"
 #include "util/clock.h"
@@ -32,9 +34,6 @@
 #define CODE_ATTEMPTS 8         /* random code collisions tolerated per create */
 #define BUSY_TIMEOUT_MS 5000
 #define DB_FILE "linkpulse.db"
-
-#define LINK_COLUMNS                                                                                                   \
-    "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type"
 
 static const char SQL_INSERT_LINK[] =
     "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
@@ -115,7 +114,7 @@ void sqlite_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
     dst[n] = '\0';
 }
 
-static void row_to_link(sqlite3_stmt *st, struct link *l)
+void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
 {
     l->id = sqlite3_column_int64(st, 0);
     l->team_id = sqlite3_column_int64(st, 1);
@@ -130,6 +129,8 @@ static void row_to_link(sqlite3_stmt *st, struct link *l)
     l->max_visits = sqlite3_column_int64(st, 9);
     l->visits = sqlite3_column_int64(st, 10);
     l->redirect_type = sqlite3_column_int(st, 11);
+    l->visits_total = sqlite3_column_int64(st, 12);
+    l->visits_bots = sqlite3_column_int64(st, 13);
 }
 
 static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
@@ -207,23 +208,32 @@ fail_db:
 
 /* ---- the writer --------------------------------------------------------- */
 
+/* STORE_LIMIT when the team (or, for anonymous links, the client) already
+ * holds op->max_active links that have not expired. Runs in the writer's
+ * transaction, which is what makes the limit exact. */
+static int over_limit(struct sqlite_store *s, struct store_op *op, int64_t now)
+{
+    sqlite3_stmt *c = op->per_ip_limit ? W(SQL_COUNT_ACTIVE_IP) : W(SQL_COUNT_ACTIVE);
+    if (c == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(c, 1, op->team_id);
+    sqlite3_bind_int64(c, 2, now);
+    if (op->per_ip_limit)
+        sqlite3_bind_blob(c, 3, op->creator_ip, sizeof(op->creator_ip), SQLITE_STATIC);
+    int64_t active = sqlite3_step(c) == SQLITE_ROW ? sqlite3_column_int64(c, 0) : -1;
+    sqlite3_reset(c);
+    if (active < 0)
+        return STORE_ERROR;
+    return active >= op->max_active ? STORE_LIMIT : STORE_OK;
+}
+
 static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
     struct link *l = &op->link;
     if (op->max_active > 0) {
-        sqlite3_stmt *c = op->per_ip_limit ? W(SQL_COUNT_ACTIVE_IP) : W(SQL_COUNT_ACTIVE);
-        if (c == NULL)
-            return STORE_ERROR;
-        sqlite3_bind_int64(c, 1, op->team_id);
-        sqlite3_bind_int64(c, 2, now);
-        if (op->per_ip_limit)
-            sqlite3_bind_blob(c, 3, op->creator_ip, sizeof(op->creator_ip), SQLITE_STATIC);
-        int64_t active = sqlite3_step(c) == SQLITE_ROW ? sqlite3_column_int64(c, 0) : -1;
-        sqlite3_reset(c);
-        if (active < 0)
-            return STORE_ERROR;
-        if (active >= op->max_active)
-            return STORE_LIMIT;
+        int rc = over_limit(s, op, now);
+        if (rc != STORE_OK)
+            return rc;
     }
     sqlite3_stmt *st = W(SQL_INSERT_LINK);
     if (st == NULL)
@@ -285,7 +295,7 @@ static int select_by_key(struct sqlite_store *s, struct store_op *op, struct lin
     sqlite3_bind_text(st, 3, op->key_code, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        row_to_link(st, out);
+        sqlite_row_to_link(st, out);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
 }
@@ -305,13 +315,28 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
         cur.has_title = in->has_title;
         memcpy(cur.title, in->title, sizeof(cur.title));
     }
-    if (op->set & LINK_F_EXPIRES)
+    bool was_active = cur.expires_at == 0 || cur.expires_at > now;
+    if (op->set & LINK_F_EXPIRES) {
         cur.expires_at = in->expires_at;
+        /* Free plan: a link lives at most six months from its creation,
+         * whatever later changes ask for. */
+        int64_t latest = cur.created_at + PLAN_FREE_LIFETIME_MS;
+        if (op->max_active > 0 && (cur.expires_at == 0 || cur.expires_at > latest)) {
+            cur.expires_at = latest;
+            op->set |= LINK_F_CAPPED;
+        }
+    }
     if (op->set & LINK_F_MAX_VISITS)
         cur.max_visits = in->max_visits;
     if (op->set & LINK_F_REDIRECT)
         cur.redirect_type = in->redirect_type;
     cur.updated_at = now > cur.updated_at ? now : cur.updated_at + 1;
+    /* Bringing an expired link back counts against the plan like a new one. */
+    if (op->max_active > 0 && !was_active && (cur.expires_at == 0 || cur.expires_at > now)) {
+        rc = over_limit(s, op, now);
+        if (rc != STORE_OK)
+            return rc;
+    }
 
     sqlite3_stmt *st = W(SQL_UPDATE_LINK);
     if (st == NULL)
@@ -373,6 +398,10 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
         return op_delete(s, op);
     case STORE_LINK_CONSUME:
         return op_consume(s, op);
+    case STORE_VISITS_INSERT:
+        return sqlite_visits_insert(s, op);
+    case STORE_VISITS_PURGE:
+        return sqlite_visits_purge(s, op);
     default:
         return sqlite_account_op(s, op, now);
     }
@@ -573,7 +602,7 @@ static int fetch_one(sqlite3_stmt *st, struct link *out)
         return STORE_ERROR;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        row_to_link(st, out);
+        sqlite_row_to_link(st, out);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
 }
@@ -619,7 +648,7 @@ static int sqlite_links_list(struct store_reader *base, int64_t team_id, int64_t
     sqlite3_bind_int(st, i, limit);
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        row_to_link(st, scratch);
+        sqlite_row_to_link(st, scratch);
         n++;
         if (cb(ctx, scratch) != 0)
             break;
@@ -649,4 +678,8 @@ static const struct store_backend sqlite_backend = {
     .teams_of_user = sqlite_teams_of_user,
     .member_role = sqlite_member_role,
     .members_of_team = sqlite_members_of_team,
+    .stats_series = sqlite_stats_series,
+    .stats_dim = sqlite_stats_dim,
+    .visits_list = sqlite_visits_list,
+    .top_links = sqlite_top_links,
 };

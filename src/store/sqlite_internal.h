@@ -9,7 +9,11 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#define SQLITE_STMT_CACHE 48 /* distinct statements per connection */
+#define SQLITE_STMT_CACHE 64 /* distinct statements per connection */
+
+#define LINK_COLUMNS                                                                                                   \
+    "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
+    " visits_total, visits_bots"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */
@@ -56,6 +60,10 @@ int sqlite_account_op(struct sqlite_store *s, struct store_op *op, int64_t now);
 int sqlite_idem_before(struct sqlite_store *s, struct store_op *op, int64_t now);
 void sqlite_idem_after(struct sqlite_store *s, struct store_op *op, int64_t now);
 
+/* Visits (sqlite_visits.c), run by the writer. */
+int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op);
+int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
+
 /* Account reads, installed in the backend table by sqlite.c. */
 int sqlite_apikeys_each(struct store_reader *r, store_key_cb cb, void *ctx);
 int sqlite_apikey_by_hash(struct store_reader *r, const unsigned char hash[STORE_KEY_HASH_LEN],
@@ -68,5 +76,15 @@ int sqlite_team_get(struct store_reader *r, int64_t team_id, struct store_team *
 int sqlite_teams_of_user(struct store_reader *r, int64_t user_id, store_team_cb cb, void *ctx);
 int sqlite_member_role(struct store_reader *r, int64_t team_id, int64_t user_id, enum role *out);
 int sqlite_members_of_team(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx);
+int sqlite_stats_series(struct store_reader *r, int64_t link_id, int64_t team_id, bool hourly, int64_t from,
+                        int64_t to, store_period_cb cb, void *ctx);
+int sqlite_stats_dim(struct store_reader *r, int64_t link_id, const char *dim, int64_t from, int64_t to,
+                     bool exclude_bots, store_count_cb cb, void *ctx);
+int sqlite_visits_list(struct store_reader *r, int64_t link_id, int64_t before_id, int limit, store_visit_cb cb,
+                       void *ctx);
+/* Shared with sqlite.c: one row of links into l. */
+void sqlite_row_to_link(sqlite3_stmt *st, struct link *l);
+int sqlite_top_links(struct store_reader *r, int64_t team_id, int limit, struct link *scratch, store_link_cb cb,
+                     void *ctx);
 
 #endif

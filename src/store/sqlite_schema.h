@@ -43,8 +43,9 @@ static const char *const sqlite_migrations[] = {
     "  personal INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL"
     ");"
-    "INSERT INTO teams (id, name, plan, personal, created_at) VALUES (1, 'instance', 'paid', 0, 0),"
-    "  (2, 'anonymous', 'free', 0, 0);"
+    "INSERT INTO teams (id, name, plan, personal, created_at) VALUES"
+    "  (1, 'instance', 'paid', 0, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),"
+    "  (2, 'anonymous', 'free', 0, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));"
     "CREATE TABLE users ("
     "  id INTEGER PRIMARY KEY,"
     "  email TEXT NOT NULL,"
@@ -92,6 +93,46 @@ static const char *const sqlite_migrations[] = {
     "  PRIMARY KEY (principal, key)"
     ") WITHOUT ROWID;"
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);",
+
+    /* 3: visits (raw, kept for the retention period) and their rollups
+     * (kept). Counting always reads rollups, never COUNT(*) over visits. */
+    "ALTER TABLE links ADD COLUMN visits_total INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE links ADD COLUMN visits_bots INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE visits ("
+    "  id INTEGER PRIMARY KEY,"
+    "  link_id INTEGER,"          /* NULL for orphan visits */
+    "  team_id INTEGER,"
+    "  domain_id INTEGER NOT NULL DEFAULT 0,"
+    "  ts INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"       /* redirect, invalid_short_url, base_url, regular_404 */
+    "  ip TEXT,"
+    "  country TEXT, city TEXT,"
+    "  referrer_host TEXT, referrer TEXT,"
+    "  browser TEXT, browser_major INTEGER, os TEXT, device TEXT,"
+    "  bot INTEGER NOT NULL DEFAULT 0,"
+    "  language TEXT,"
+    "  utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, utm_term TEXT, utm_content TEXT,"
+    "  visited_url TEXT, target_url TEXT"
+    ");"
+    "CREATE INDEX links_team_visits ON links (team_id, visits_total);"
+    "CREATE INDEX visits_link ON visits (link_id, id);"
+    "CREATE INDEX visits_team ON visits (team_id, id);"
+    "CREATE INDEX visits_ts ON visits (ts);"
+    "CREATE TABLE rollup_hour ("
+    "  link_id INTEGER NOT NULL, t INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL DEFAULT 0, bots INTEGER NOT NULL DEFAULT 0, uniques INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (link_id, t)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_day ("
+    "  link_id INTEGER NOT NULL, t INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL DEFAULT 0, bots INTEGER NOT NULL DEFAULT 0, uniques INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (link_id, t)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_dim ("
+    "  link_id INTEGER NOT NULL, t INTEGER NOT NULL, dim TEXT NOT NULL, name TEXT NOT NULL,"
+    "  total INTEGER NOT NULL DEFAULT 0, bots INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (link_id, dim, t, name)) WITHOUT ROWID;"
+    "CREATE TABLE uniques_seen ("
+    "  link_id INTEGER NOT NULL, t INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  PRIMARY KEY (link_id, t, hash)) WITHOUT ROWID;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

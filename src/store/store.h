@@ -49,6 +49,8 @@ enum store_op_kind {
     STORE_REFRESH_CREATE, /* in: user.id, refresh.hash, refresh.expires_at: a new token family */
     STORE_REFRESH_ROTATE, /* in: refresh.hash (presented), refresh.new_hash, expires; out: user.id, refresh.reused */
     STORE_REFRESH_REVOKE, /* in: refresh.hash: revokes its whole family */
+    STORE_VISITS_INSERT,  /* in: visits, nvisits: raw rows + rollups + link counters, one transaction */
+    STORE_VISITS_PURGE,   /* in: before, uniques_before (Unix ms): deletes up to 1,000 older raw visits */
 };
 
 #define STORE_KEY_HASH_LEN 32
@@ -125,6 +127,38 @@ struct store_idem {
     size_t (*render)(struct store_op *op, char *buf, size_t cap, int *status);
 };
 
+enum store_visit_kind { VISIT_REDIRECT, VISIT_INVALID_SHORT_URL, VISIT_BASE_URL, VISIT_REGULAR_404 };
+
+#define STORE_VISIT_TEXT 256
+
+/* One enriched visit, as the sink hands it to the store. Strings are
+ * NUL-terminated and empty when unknown. detail == false keeps only the
+ * counts (tracking off, or Do-Not-Track honoured). */
+struct store_visit {
+    int64_t ts;      /* Unix ms */
+    int64_t link_id; /* 0 for orphan visits */
+    int64_t team_id;
+    int64_t domain_id;
+    enum store_visit_kind kind;
+    bool bot;
+    bool detail;
+    bool has_unique;
+    unsigned char unique[16]; /* salted hash of (IP, UA, link), salt rotates daily */
+    int browser_major;
+    char ip[48];
+    char country[3];
+    char city[64];
+    char referrer_host[128];
+    char referrer[STORE_VISIT_TEXT];
+    char browser[24];
+    char os[16];
+    char device[8];
+    char language[16];
+    char utm[5][64]; /* source, medium, campaign, term, content */
+    char visited_url[STORE_VISIT_TEXT];
+    char target_url[STORE_VISIT_TEXT];
+};
+
 struct store_op {
     enum store_op_kind kind;
     int status; /* enum store_status, set before done() */
@@ -146,6 +180,10 @@ struct store_op {
     struct store_apikey key;
     struct store_refresh refresh;
     struct store_idem idem;
+    struct store_visit *visits; /* VISITS_INSERT: owned by the op's owner */
+    size_t nvisits;
+    int64_t before, uniques_before; /* VISITS_PURGE */
+    int64_t purged;                 /* VISITS_PURGE: rows deleted */
 };
 
 struct store;
@@ -157,6 +195,14 @@ typedef int (*store_key_cb)(void *ctx, const struct store_apikey *key);
 typedef int (*store_team_cb)(void *ctx, const struct store_team *team);
 typedef int (*store_member_cb)(void *ctx, const struct store_member *member);
 typedef int (*store_user_cb)(void *ctx, const struct store_user *user);
+
+/* One rollup period (an hour or a day starting at t, Unix ms). */
+struct store_period {
+    int64_t t, total, bots, uniques;
+};
+typedef int (*store_period_cb)(void *ctx, const struct store_period *p);
+typedef int (*store_count_cb)(void *ctx, const char *name, int64_t count);
+typedef int (*store_visit_cb)(void *ctx, int64_t id, const struct store_visit *v);
 
 struct store_backend {
     const char *name;
@@ -181,6 +227,14 @@ struct store_backend {
     int (*teams_of_user)(struct store_reader *r, int64_t user_id, store_team_cb cb, void *ctx);
     int (*member_role)(struct store_reader *r, int64_t team_id, int64_t user_id, enum role *out);
     int (*members_of_team)(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx);
+    int (*stats_series)(struct store_reader *r, int64_t link_id, int64_t team_id, bool hourly, int64_t from,
+                        int64_t to, store_period_cb cb, void *ctx);
+    int (*stats_dim)(struct store_reader *r, int64_t link_id, const char *dim, int64_t from, int64_t to,
+                     bool exclude_bots, store_count_cb cb, void *ctx);
+    int (*visits_list)(struct store_reader *r, int64_t link_id, int64_t before_id, int limit, store_visit_cb cb,
+                       void *ctx);
+    int (*top_links)(struct store_reader *r, int64_t team_id, int limit, struct link *scratch, store_link_cb cb,
+                     void *ctx);
 };
 
 struct store {
@@ -287,6 +341,32 @@ static inline int store_member_role(struct store_reader *r, int64_t team_id, int
 static inline int store_members_of_team(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx)
 {
     return STORE_R(r)->members_of_team(r, team_id, cb, ctx);
+}
+
+/* Rollup periods of one link (link_id > 0), or summed over a team's links
+ * (link_id == 0, team_id > 0), or of orphan visits (both 0); from <= t < to. */
+static inline int store_stats_series(struct store_reader *r, int64_t link_id, int64_t team_id, bool hourly,
+                                     int64_t from, int64_t to, store_period_cb cb, void *ctx)
+{
+    return STORE_R(r)->stats_series(r, link_id, team_id, hourly, from, to, cb, ctx);
+}
+/* Daily breakdown of one link by dim ("referrer", "country", "city",
+ * "browser", "os", "device"; "kind" for orphans), largest first. */
+static inline int store_stats_dim(struct store_reader *r, int64_t link_id, const char *dim, int64_t from, int64_t to,
+                                  bool exclude_bots, store_count_cb cb, void *ctx)
+{
+    return STORE_R(r)->stats_dim(r, link_id, dim, from, to, exclude_bots, cb, ctx);
+}
+/* Raw visits of a link (0: orphan visits), newest first, ids < before_id. */
+static inline int store_visits_list(struct store_reader *r, int64_t link_id, int64_t before_id, int limit,
+                                    store_visit_cb cb, void *ctx)
+{
+    return STORE_R(r)->visits_list(r, link_id, before_id, limit, cb, ctx);
+}
+static inline int store_top_links(struct store_reader *r, int64_t team_id, int limit, struct link *scratch,
+                                  store_link_cb cb, void *ctx)
+{
+    return STORE_R(r)->top_links(r, team_id, limit, scratch, cb, ctx);
 }
 
 /* Submits op and blocks until it is done: for start-up and the CLI only,

@@ -28,6 +28,14 @@ const char config_usage[] =
     "  --rate-api-free N         API requests per minute, free teams      LINKPULSE_RATE_API_FREE (600)\n"
     "  --rate-api-paid N         API requests per minute, paid teams      LINKPULSE_RATE_API_PAID (6000)\n"
     "  --rate-miss N             unknown-code lookups per IP per minute   LINKPULSE_RATE_MISS (120)\n"
+    "  --tracking on|off         record visit details (off: counts only)  LINKPULSE_TRACKING (on)\n"
+    "  --ip-tracking anonymized|full|off                                  LINKPULSE_IP_TRACKING (anonymized)\n"
+    "  --respect-dnt             honour DNT: 1 and Sec-GPC: 1             LINKPULSE_RESPECT_DNT (off)\n"
+    "  --visits-retention-days N keep raw visits this long (rollups stay) LINKPULSE_VISITS_RETENTION_DAYS (90)\n"
+    "  --visit-flush-ms N        visit batches reach the store this often LINKPULSE_VISIT_FLUSH_MS (200)\n"
+    "  --full-referrer           store the whole referrer, not just host  LINKPULSE_FULL_REFERRER (off)\n"
+    "  --geoip PATH              MaxMind country/city database            LINKPULSE_GEOIP (none)\n"
+    "  --geoip-header NAME       country header from a trusted proxy      LINKPULSE_GEOIP_HEADER (none)\n"
     "\n"
     "LINKPULSE_ADMIN_KEY=KEY ensures an admin API key with that value exists.\n";
 
@@ -169,6 +177,83 @@ static int set_anonymous(struct config *c, const char *v, char *err, size_t errc
     return -1;
 }
 
+static int parse_bool(const char *v, bool *out)
+{
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+#define BOOL_SETTER(fn, field, flag)                                                                                   \
+    static int fn(struct config *c, const char *v, char *err, size_t errcap)                                          \
+    {                                                                                                                  \
+        if (parse_bool(v, &c->field) == 0)                                                                             \
+            return 0;                                                                                                  \
+        snprintf(err, errcap, flag ": expected on or off, got \"%s\"", v);                                             \
+        return -1;                                                                                                     \
+    }
+BOOL_SETTER(set_tracking, tracking, "--tracking")
+BOOL_SETTER(set_dnt, respect_dnt, "--respect-dnt")
+BOOL_SETTER(set_full_referrer, full_referrer, "--full-referrer")
+
+static int set_ip_tracking(struct config *c, const char *v, char *err, size_t errcap)
+{
+    static const char *const modes[] = {"anonymized", "full", "off"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(v, modes[i]) == 0) {
+            c->ip_tracking = i;
+            return 0;
+        }
+    snprintf(err, errcap, "--ip-tracking: expected anonymized, full or off, got \"%s\"", v);
+    return -1;
+}
+
+static int set_retention(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (parse_uint(v, 1, 36500, &c->retention_days) == 0)
+        return 0;
+    snprintf(err, errcap, "--visits-retention-days: expected an integer from 1 to 36500, got \"%s\"", v);
+    return -1;
+}
+
+static int set_flush(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (parse_uint(v, 10, 1000, &c->visit_flush_ms) == 0)
+        return 0;
+    snprintf(err, errcap, "--visit-flush-ms: expected an integer from 10 to 1000, got \"%s\"", v);
+    return -1;
+}
+
+static int set_geoip(struct config *c, const char *v, char *err, size_t errcap)
+{
+    if (copy_str(c->geoip, sizeof(c->geoip), v) == 0)
+        return 0;
+    snprintf(err, errcap, "--geoip: expected a file path");
+    return -1;
+}
+
+static int set_geoip_header(struct config *c, const char *v, char *err, size_t errcap)
+{
+    size_t n = strlen(v);
+    bool ok = n > 0 && n < sizeof(c->geoip_header);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
+             v[i] == '-';
+    if (!ok) {
+        snprintf(err, errcap, "--geoip-header: expected a header name such as CF-IPCountry, got \"%s\"", v);
+        return -1;
+    }
+    for (size_t i = 0; i <= n; i++) /* h2o keeps header names in lower case */
+        c->geoip_header[i] = (v[i] >= 'A' && v[i] <= 'Z') ? (char)(v[i] + 32) : v[i];
+    return 0;
+}
+
 static int set_trusted(struct config *c, const char *v, char *err, size_t errcap)
 {
     char why[160];
@@ -206,6 +291,14 @@ static const struct option_def options[] = {
     {"--rate-api-free", "LINKPULSE_RATE_API_FREE", set_rate_api_free, false},
     {"--rate-api-paid", "LINKPULSE_RATE_API_PAID", set_rate_api_paid, false},
     {"--rate-miss", "LINKPULSE_RATE_MISS", set_rate_miss, false},
+    {"--tracking", "LINKPULSE_TRACKING", set_tracking, false},
+    {"--ip-tracking", "LINKPULSE_IP_TRACKING", set_ip_tracking, false},
+    {"--respect-dnt", "LINKPULSE_RESPECT_DNT", set_dnt, true},
+    {"--visits-retention-days", "LINKPULSE_VISITS_RETENTION_DAYS", set_retention, false},
+    {"--visit-flush-ms", "LINKPULSE_VISIT_FLUSH_MS", set_flush, false},
+    {"--full-referrer", "LINKPULSE_FULL_REFERRER", set_full_referrer, true},
+    {"--geoip", "LINKPULSE_GEOIP", set_geoip, false},
+    {"--geoip-header", "LINKPULSE_GEOIP_HEADER", set_geoip_header, false},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -225,6 +318,9 @@ int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn
     c->rate_api_free = 600;
     c->rate_api_paid = 6000;
     c->rate_miss = 120;
+    c->tracking = true;
+    c->retention_days = 90;
+    c->visit_flush_ms = 200;
 
     const char *flag_value[NOPTIONS] = {0};
     for (int i = 0; i < argc; i++) {

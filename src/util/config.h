@@ -32,6 +32,14 @@ struct config {
     unsigned rate_api_free; /* API requests per principal per minute, free teams */
     unsigned rate_api_paid;
     unsigned rate_miss;     /* unknown-code redirects per client IP per minute */
+    bool tracking;          /* record visit details (off: totals only) */
+    int ip_tracking;        /* 0 anonymized, 1 full, 2 off (enum sink_ip_mode) */
+    bool respect_dnt;       /* DNT: 1 / Sec-GPC: 1 turn details off for that request */
+    unsigned retention_days;
+    unsigned visit_flush_ms;
+    bool full_referrer;
+    char geoip[CONFIG_PATH_MAX];   /* MaxMind database, "" for none */
+    char geoip_header[64];         /* country header set by a trusted proxy, "" for none */
 };
 
 typedef const char *(*config_getenv_fn)(const char *name);

@@ -277,8 +277,8 @@ fail:
     out->n = 0;
     if (err != NULL && errcap > 0) {
         if (item != NULL)
-            snprintf(err, errcap, "item %zu (\"%.*s\"): %s", itemno, (int)(ilen < ITEM_QUOTE_MAX ? ilen : ITEM_QUOTE_MAX),
-                     item, why);
+            snprintf(err, errcap, "item %zu (\"%.*s\"): %s", itemno,
+                     (int)(ilen < ITEM_QUOTE_MAX ? ilen : ITEM_QUOTE_MAX), item, why);
         else
             snprintf(err, errcap, "%s", why);
     }

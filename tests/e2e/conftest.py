@@ -3,8 +3,15 @@
 The binary comes from $LINKPULSE_BIN (make test points it at the ASan+UBSan
 build), else <repo>/build/linkpulse. Every server gets a free loopback port,
 its own data dir, its own access log and a random admin key; teardown sends
-SIGTERM and insists on exit status 0 (so sanitizer reports and leaks fail the
-test that owned the server).
+SIGTERM and insists on exit status 0 (so sanitizer reports fail the test that
+owned the server; leak detection follows ASAN_OPTIONS, off unless set, as in
+`make e2e`).
+
+Accounts helpers: signup/login return an Account (tokens, ids); Server.req
+calls as any credential; Server.cli runs operator commands on the server's
+data dir; jwt_* forge tokens for servers started with a known
+LINKPULSE_JWT_KEYS; parallel() releases threads together; pipeline() floods
+one keep-alive connection. module_factory starts servers shared by a module.
 """
 
 import base64

@@ -8,16 +8,17 @@ a password (argon2id, 64 MiB)."""
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from datetime import datetime, timezone
 
 import pytest
 
-from conftest import (APIKEY_RE, ID_RE, NO_LIMITS, PASSWORD, TS_RE, Account, add_member,
+from conftest import (APIKEY_RE, HTTP_TIMEOUT, ID_RE, NO_LIMITS, PASSWORD, TS_RE, add_member,
                       assert_problem, assert_token_pair, assert_unauthorized, assert_user,
                       b64u, b64u_decode, create_link, jwt_claims, jwt_decode, jwt_encode,
-                      jwt_keyring, login, make_key, make_team, parse_ts, routes, signup, unique,
+                      jwt_keyring, login, make_key, make_team, parallel, parse_ts, routes, signup, unique,
                       unique_email, utc_in, wait_until)
 
 ME = "/api/v1/me"
@@ -117,6 +118,22 @@ def test_me_for_operator_and_team_keys(srv, alice):
                             "role": "viewer"}, r.json()
 
 
+def test_instance_team(srv):
+    r = srv.req("GET", "/api/v1/teams/1", srv.admin_key)
+    assert r.status_code == 200, r.text
+    t = r.json()
+    assert t["id"] == "1" and t["personal"] is False and t["role"] == "admin", t
+    assert TS_RE.match(t["created_at"] or ""), "team 1 needs a created_at like every team: %s" % t
+
+
+def test_generated_operator_key(server_factory):
+    s2 = server_factory(name="genkey", admin_key=None)
+    key = (s2.data / "admin.key").read_text().strip()
+    assert key.startswith("lpa_"), "generated operator key %r" % key[:6]
+    me = s2.req("GET", ME, key)
+    assert me.status_code == 200 and me.json()["kind"] == "operator", me.text
+
+
 def test_duplicate_email_is_case_insensitive(srv):
     local = "Dup." + unique("x")
     first = signup(srv, "%s@Example.COM" % local.upper())
@@ -126,6 +143,23 @@ def test_duplicate_email_is_case_insensitive(srv):
     # same spelling, too
     r = srv.req("POST", "/api/v1/auth/signup", None, {"email": first.email, "password": PASSWORD})
     assert_problem(r, 409, "conflict", "email")
+
+
+def test_signup_race_same_email(srv):
+    """Five sign-ups of one address (in different letter cases) at once: one account."""
+    local = "race-" + unique("r")
+    emails = ["%s@example.com" % local, "%s@EXAMPLE.com" % local.upper(), "%s@example.COM" % local,
+              "%s@Example.Com" % local.capitalize(), "%s@example.com" % local]
+
+    def go(i, session):
+        return session.post(srv.url("/api/v1/auth/signup"), timeout=HTTP_TIMEOUT,
+                            json={"email": emails[i], "password": PASSWORD})
+    rs = parallel(5, go)
+    statuses = sorted(r.status_code for r in rs)
+    assert statuses == [201, 409, 409, 409, 409], statuses
+    for r in rs:
+        if r.status_code == 409:
+            assert_problem(r, 409, "conflict", "email")
 
 
 LONG_LOCAL = "x" * 250 + "@example.com"
@@ -148,6 +182,11 @@ SIGNUP_INVALID = [
     ({"email": "a\n@example.com", "password": PASSWORD}, 422, "email"),
     ({"email": "a@@example.com", "password": PASSWORD}, 422, "email"),
     ({"email": LONG_LOCAL, "password": PASSWORD}, 422, "email"),
+    ({"email": "a@example.", "password": PASSWORD}, 422, "email"),
+    ({"email": "a@.example.com", "password": PASSWORD}, 422, "email"),
+    ({"email": "EMAIL", "password": PASSWORD, "name": "n" * 129}, 422, "name"),
+    ({"email": "EMAIL", "password": PASSWORD, "name": ""}, 422, "name"),
+    ({"email": "EMAIL", "password": PASSWORD, "name": "bell\u0007"}, 422, "name"),
     ({"email": 12345, "password": PASSWORD}, 422, "email"),
     ({"email": "EMAIL", "password": PASSWORD, "name": 7}, 422, "name"),
     ({"email": "EMAIL", "password": PASSWORD, "role": "admin"}, 422, "role"),
@@ -264,6 +303,25 @@ def test_refresh_reuse_of_the_latest_rotation(srv, alice):
     assert refresh(srv, newest).status_code == 401
 
 
+def test_refresh_race(srv, alice):
+    """The same refresh token presented five times at once: one rotation wins,
+    the rest are reuse."""
+    fam = login(srv, alice.email)
+
+    def go(i, session):
+        return session.post(srv.url("/api/v1/auth/refresh"), json={"refresh_token": fam.refresh},
+                            timeout=HTTP_TIMEOUT)
+    rs = parallel(5, go)
+    statuses = sorted(r.status_code for r in rs)
+    assert statuses == [200, 401, 401, 401, 401], statuses
+    # the first loser finds the token spent and revokes the family; the later
+    # ones may find the family revoked already
+    types = sorted(r.json()["type"].rsplit("/", 1)[1] for r in rs if r.status_code == 401)
+    assert "token-reused" in types and set(types) <= {"token-reused", "unauthorized"}, types
+    winner = [r for r in rs if r.status_code == 200][0].json()["refresh_token"]
+    assert refresh(srv, winner).status_code == 401, "reuse must revoke the winner's token too"
+
+
 @pytest.mark.parametrize("token", ["garbage", "lpr_" + "A" * 43, "x" * 5000, "a.b.c"])
 def test_refresh_garbage(srv, token):
     assert_problem(refresh(srv, token), 401, "unauthorized")
@@ -347,7 +405,6 @@ def test_forged_tokens(srv, alice, bob, jwt_key):
 
 
 def _json(obj):
-    import json
     return json.dumps(obj, separators=(",", ":"))
 
 
@@ -407,9 +464,58 @@ def test_team_crud(srv, alice):
     ({"name": 5}, "name"),
     ({"name": "x", "plan": "paid"}, "plan"),
     ({"name": "x", "owner": "1"}, "owner"),
+    ({"name": "t" * 129}, "name"),
+    ({"name": "tab\there"}, "name"),
 ])
 def test_team_create_validation(srv, alice, body, param):
     assert_problem(alice.call("POST", "/api/v1/teams", body), 422, "validation", param)
+
+
+@pytest.mark.parametrize("body,param", [
+    ({}, None),
+    ({"name": ""}, "name"),
+    ({"name": 5}, "name"),
+    ({"name": "x", "members": []}, "members"),
+])
+def test_team_patch_validation(srv, alice, body, param):
+    team = make_team(alice)
+    r = alice.call("PATCH", "/api/v1/teams/" + team["id"], body)
+    assert_problem(r, 422, "validation", param)
+    assert alice.call("GET", "/api/v1/teams/" + team["id"]).json() == team
+
+
+def test_team_plan_validation(srv, alice):
+    team = make_team(alice)
+    r = srv.req("PATCH", "/api/v1/teams/" + team["id"], srv.admin_key, {"plan": "gold"})
+    assert_problem(r, 422, "validation", "plan")
+    assert alice.call("GET", "/api/v1/teams/" + team["id"]).json()["plan"] == "free"
+
+
+def test_jwt_key_rotation(server_factory):
+    """LINKPULSE_JWT_KEYS: the first key signs, every key verifies; a token
+    whose key was dropped is refused."""
+    k1, line1 = jwt_keyring("old")
+    k2, line2 = jwt_keyring("new")
+    s = server_factory(name="rot", args=NO_LIMITS, env={"LINKPULSE_JWT_KEYS": line1})
+    a = signup(s, unique_email("rot"))
+    assert jwt_decode(a.access)[0]["kid"] == "old"
+    s.stop()
+    s.extra_env["LINKPULSE_JWT_KEYS"] = line2 + "," + line1
+    s.start()
+    assert s.req("GET", ME, a.access).status_code == 200, "a token of the second key must still verify"
+    b = login(s, a.email)
+    assert jwt_decode(b.access)[0]["kid"] == "new"
+    assert s.req("GET", ME, jwt_encode(k1, jwt_claims(a.id), {"alg": "HS256", "typ": "JWT", "kid": "old"})
+                 ).status_code == 200
+    s.stop()
+    s.extra_env["LINKPULSE_JWT_KEYS"] = line2
+    s.start()
+    assert_unauthorized(s.req("GET", ME, a.access))
+    assert s.req("GET", ME, b.access).status_code == 200
+    # the refresh token survives a key rotation: it is not a JWT
+    r = refresh(s, a.refresh)
+    assert r.status_code == 200, r.text
+    assert jwt_decode(r.json()["access_token"])[0]["kid"] == "new"
 
 
 def test_team_create_with_api_key_forbidden(srv, alice):
@@ -494,6 +600,11 @@ def test_last_admin(srv, alice, bob, carol):
     assert_problem(alice.call("DELETE", "%s/%s" % (base, alice.id)), 409, "last-admin")
     assert members(alice, team)[alice.id]["role"] == "admin"
 
+    # nor hand herself a lesser role by re-adding herself
+    r = alice.call("POST", base, {"email": alice.email, "role": "viewer"})
+    assert_problem(r, 409, "last-admin")
+    assert members(alice, team)[alice.id]["role"] == "admin"
+
     # with a second admin she can
     assert alice.call("PATCH", "%s/%s" % (base, bob.id), {"role": "admin"}).status_code == 200
     r = alice.call("PATCH", "%s/%s" % (base, alice.id), {"role": "editor"})
@@ -517,6 +628,32 @@ def test_last_admin(srv, alice, bob, carol):
     pbase = "/api/v1/teams/%s/members" % carol.team
     assert_problem(carol.call("DELETE", "%s/%s" % (pbase, carol.id)), 409, "last-admin")
     assert_problem(carol.call("PATCH", "%s/%s" % (pbase, carol.id), {"role": "editor"}), 409, "last-admin")
+
+
+@pytest.mark.parametrize("how", ["demote", "leave"])
+def test_last_admin_race(srv, alice, bob, how):
+    """Two admins step down (or leave) at the same moment: one must stay."""
+    for _ in range(4):
+        team = make_team(alice)["id"]
+        add_member(alice, team, bob.email, "admin")
+        who = [alice, bob]
+
+        def go(i, session):
+            path = srv.url("/api/v1/teams/%s/members/%s" % (team, who[i].id))
+            h = {"Authorization": "Bearer " + who[i].access}
+            if how == "demote":
+                return session.patch(path, json={"role": "viewer"}, headers=h, timeout=HTTP_TIMEOUT)
+            return session.delete(path, headers=h, timeout=HTTP_TIMEOUT)
+        rs = parallel(2, go)
+        ok = 200 if how == "demote" else 204
+        statuses = sorted(r.status_code for r in rs)
+        assert statuses == [ok, 409], statuses
+        for r in rs:
+            if r.status_code == 409:
+                assert_problem(r, 409, "last-admin")
+        stay = [w for w, r in zip(who, rs) if r.status_code == 409][0]
+        ms = members(stay, team)
+        assert [m["role"] for m in ms.values()].count("admin") == 1, ms
 
 
 # -- API keys -----------------------------------------------------------------------
@@ -615,6 +752,12 @@ def test_api_key_roles(srv, alice, bob):
     assert r.status_code == 200, r.text
     assert {viewer["id"], editor["id"], admin["id"]} <= {x["id"] for x in r.json()["items"]}
     assert all("key" not in x for x in r.json()["items"])
+    # a key's teams are its own team; it cannot change the plan
+    r = srv.req("GET", "/api/v1/teams", admin["key"])
+    assert r.status_code == 200, r.text
+    assert [t["id"] for t in r.json()["items"]] == [team], r.json()
+    assert_problem(srv.req("PATCH", "/api/v1/teams/" + team, admin["key"], {"plan": "paid"}), 403, "forbidden")
+    assert alice.call("GET", "/api/v1/teams/" + team).json()["plan"] == "free"
     # a key cannot reach another team, not even its creator's personal team
     for k in (viewer, editor, admin):
         assert_problem(srv.req("GET", "/api/v1/links", k["key"], params={"team_id": alice.team}),
@@ -825,7 +968,7 @@ def test_cli_routes(linkpulse_bin):
 def test_secrets_not_logged(server_factory):
     jwt_key, jwt_env = jwt_keyring("s1")
     srv = server_factory(name="secrets", args=NO_LIMITS, env={"LINKPULSE_JWT_KEYS": jwt_env})
-    secrets_seen = {"operator key": srv.admin_key}
+    secrets_seen = {"operator key": srv.admin_key, "JWT signing key": jwt_env.split(":", 1)[1]}
     pw = "Sup3r secret passphrase " + unique("pw")
     wrong = "Wr0ng secret passphrase " + unique("pw")
 

@@ -28,6 +28,8 @@ from conftest import (NO_LIMITS, PROBLEM_BASE, add_member, b64u, create_link, jw
 # Path pattern -> the path parameters, taken from a team's resources (R).
 FILL = {
     "/api/v1/links/{code}": lambda R: {"code": R.link},
+    "/api/v1/links/{code}/stats": lambda R: {"code": R.link},
+    "/api/v1/links/{code}/visits": lambda R: {"code": R.link},
     "/api/v1/teams/{id}": lambda R: {"id": R.team},
     "/api/v1/teams/{id}/members": lambda R: {"id": R.team},
     "/api/v1/teams/{id}/members/{user_id}": lambda R: {"id": R.team, "user_id": R.member},
@@ -43,6 +45,10 @@ KNOWN = {
     ("GET", "/api/v1/links/{code}"): None,
     ("PATCH", "/api/v1/links/{code}"): {"title": "pwned"},
     ("DELETE", "/api/v1/links/{code}"): None,
+    ("GET", "/api/v1/links/{code}/stats"): None,
+    ("GET", "/api/v1/links/{code}/visits"): None,
+    ("GET", "/api/v1/stats"): None,
+    ("GET", "/api/v1/visits/orphan"): None,
     ("GET", "/api/v1/teams"): None,
     ("POST", "/api/v1/teams"): {"name": "matrix-team"},
     ("GET", "/api/v1/teams/{id}"): None,

@@ -24,7 +24,13 @@ def test_restart_keeps_links_and_visit_counts(server):
     for link in (a, b, c):
         r = server.link(link["code"])
         assert r.status_code == 200, r.text
-        assert r.json() == link
+        got = r.json()
+        # visits were 0 at creation; the restart flushed the two redirects of c
+        want_visits = 2 if link is c else 0
+        assert got.pop("visits")["total"] == want_visits
+        link = dict(link)
+        link.pop("visits", None)
+        assert got == link
     assert server.link(gone["code"]).status_code == 404
     assert server.get("/" + gone["code"]).status_code == 404
     r = server.get("/" + b["code"])

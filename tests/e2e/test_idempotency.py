@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from conftest import (APIKEY_RE, HTTP_TIMEOUT, NO_LIMITS, add_member, assert_problem, count_links,
+from conftest import (APIKEY_RE, HTTP_TIMEOUT, NO_LIMITS, assert_problem, count_links,
                       make_team, parallel, signup, unique, unique_email)
 
 

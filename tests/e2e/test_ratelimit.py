@@ -5,9 +5,9 @@ unknown short codes per IP, and X-Forwarded-For from trusted proxies only."""
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from conftest import (PASSWORD, assert_problem, http_request_bytes, pipeline, signup, unique_email)
 
@@ -59,7 +59,6 @@ def test_login_flood(flood_srv):
     one = http_request_bytes("POST", "/api/v1/auth/login", "%s:%d" % (srv.host, srv.port), body)
     per = FLOOD // CONNECTIONS
 
-    from concurrent.futures import ThreadPoolExecutor
     t0 = time.monotonic()
     with ThreadPoolExecutor(CONNECTIONS) as ex:
         answers = [a for chunk in ex.map(lambda _: pipeline(srv, [one] * per), range(CONNECTIONS))
@@ -179,6 +178,10 @@ def test_trusted_proxy_separates_clients(proxied_srv):
 
     a, b = "198.51.100.1", "198.51.100.2"
     assert [miss(a, i) for i in range(4)] == [404, 404, 404, 429]
+    # the client cannot escape its bucket by sending its own X-Forwarded-For:
+    # the proxy appends the real address, and that is the one believed
+    spoofed = srv.get("/unknown-spoof", headers={"X-Forwarded-For": "203.0.113.250, " + a})
+    assert spoofed.status_code == 429, "X-Forwarded-For: <forged>, %s -> %s" % (a, spoofed.status_code)
     assert [miss(b, i) for i in range(4)] == [404, 404, 404, 429], "client b shares a's bucket"
     assert miss(None, 0) == 404, "the proxy itself shares a client's bucket"
 

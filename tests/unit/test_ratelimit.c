@@ -31,8 +31,7 @@ static size_t make_key(unsigned char out[RATELIMIT_KEY_MAX], const char *scope, 
     return sl + 16;
 }
 
-static struct ratelimit_result take(struct ratelimiter *rl, const char *key, uint32_t cap, uint32_t rate,
-                                    uint64_t now)
+static struct ratelimit_result take(struct ratelimiter *rl, const char *key, uint32_t cap, uint32_t rate, uint64_t now)
 {
     struct ratelimit_result r;
     memset(&r, 0xa5, sizeof(r));

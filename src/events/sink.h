@@ -1,0 +1,74 @@
+/* sink: visit capture off the redirect path.
+ *
+ * A worker that answers a redirect (or an orphan 404) fills a struct
+ * visit_event with raw bytes copied from the request and pushes it into its
+ * own ring (events/ring.h): no lock, no allocation, no syscall; if the ring
+ * is full the event is dropped and counted, and the redirect goes on. The
+ * sink thread drains every ring every flush_ms, enriches the events (user
+ * agent, bot, country and city, anonymised IP, referrer host, language,
+ * UTM, unique-visitor hash) and hands them to the store as one op, which
+ * writes the raw visits and the rollups in one transaction. It also deletes
+ * raw visits older than the retention period, a little at a time.
+ *
+ * Threading: sink_push from worker `worker` only (one producer per ring);
+ * everything else runs on the sink thread; sink_new/sink_free from main.
+ * sink_free drains what is left and waits until the store has it, so after
+ * a clean shutdown every redirect is counted. */
+#ifndef LP_EVENTS_SINK_H
+#define LP_EVENTS_SINK_H
+
+#include "analytics/geoip.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VISIT_UA_MAX 256
+#define VISIT_TEXT_MAX 256
+#define VISIT_LANG_MAX 64
+#define SINK_RING_RECORDS 8192   /* per worker: ~1.6 s of 5k visits/s per worker at the default flush */
+#define SINK_BATCH_MAX 4096      /* visits per store op */
+
+enum visit_flags {
+    VISIT_F_NO_DETAIL = 1, /* tracking off for this request: counts only */
+    VISIT_F_SECURE = 2,
+};
+
+/* What a worker copies out of a request. Strings are not NUL-terminated;
+ * the *_len fields say how much is there (truncated at the caps). */
+struct visit_event {
+    int64_t ts;
+    int64_t link_id;
+    int64_t team_id;
+    uint8_t kind; /* enum store_visit_kind */
+    uint8_t flags;
+    uint8_t ip[16]; /* IPv4-mapped for IPv4 */
+    char country[2]; /* from a trusted proxy's header; 0 if none */
+    uint16_t ua_len, ref_len, url_len, lang_len, target_len;
+    char ua[VISIT_UA_MAX];
+    char ref[VISIT_TEXT_MAX];
+    char url[VISIT_TEXT_MAX]; /* path and query visited */
+    char lang[VISIT_LANG_MAX];
+    char target[VISIT_TEXT_MAX];
+};
+
+enum sink_ip_mode { SINK_IP_ANONYMIZED, SINK_IP_FULL, SINK_IP_OFF };
+
+struct sink_config {
+    unsigned flush_ms;
+    unsigned retention_days;
+    enum sink_ip_mode ip_mode;
+    bool full_referrer;
+};
+
+struct sink;
+
+struct sink *sink_new(struct store *store, size_t nworkers, const struct sink_config *cfg, const struct geoip *geo);
+/* Flushes everything (see above), stops the thread, frees. */
+void sink_free(struct sink *s);
+/* Worker `worker` only; false when its ring is full (the caller counts a drop). */
+bool sink_push(struct sink *s, size_t worker, const struct visit_event *ev);
+/* Visits handed to the store and committed so far (any thread). */
+uint64_t sink_recorded(const struct sink *s);
+
+#endif

@@ -1,0 +1,320 @@
+/* sqlite_visits: raw visits and their rollups in the SQLite backend.
+ *
+ * A batch of visits is one op in the writer's transaction: the raw rows,
+ * the hourly and daily rollups (total, bots, unique), the daily breakdowns
+ * (referrer, country, city, browser, OS, device) and the links' own
+ * counters all commit together, so a count never runs ahead of or behind
+ * the rows it counts. Reads (stats) touch rollups only.
+ * Uniques: a visit's salted hash is remembered per link and period in
+ * uniques_seen; the first sighting bumps the period's unique count. The
+ * salt changes every day, so a day's hashes are useless the next day and
+ * retention deletes them. */
+#include "store/sqlite_internal.h"
+
+#include "obs/log.h"
+#include "util/id.h"
+
+#include <string.h>
+
+#define W(sql) sqlite_stmt(&s->stmts, s->db, sql)
+#define R(sql) sqlite_stmt(&r->stmts, r->db, sql)
+#define HOUR_MS (3600LL * 1000)
+#define DAY_MS (24 * HOUR_MS)
+#define PURGE_BATCH 1000
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v[0] != '\0')
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *const kind_names[] = {"redirect", "invalid_short_url", "base_url", "regular_404"};
+
+static int insert_raw(struct sqlite_store *s, const struct store_visit *v)
+{
+    sqlite3_stmt *st = W("INSERT INTO visits (id, link_id, team_id, domain_id, ts, kind, ip, country, city,"
+                         " referrer_host, referrer, browser, browser_major, os, device, bot, language, utm_source,"
+                         " utm_medium, utm_campaign, utm_term, utm_content, visited_url, target_url)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (st == NULL)
+        return STORE_ERROR;
+    int i = 1;
+    sqlite3_bind_int64(st, i++, id_next(v->ts));
+    if (v->link_id)
+        sqlite3_bind_int64(st, i++, v->link_id);
+    else
+        sqlite3_bind_null(st, i++);
+    if (v->team_id)
+        sqlite3_bind_int64(st, i++, v->team_id);
+    else
+        sqlite3_bind_null(st, i++);
+    sqlite3_bind_int64(st, i++, v->domain_id);
+    sqlite3_bind_int64(st, i++, v->ts);
+    sqlite3_bind_text(st, i++, kind_names[v->kind], -1, SQLITE_STATIC);
+    bind_text_or_null(st, i++, v->ip);
+    bind_text_or_null(st, i++, v->country);
+    bind_text_or_null(st, i++, v->city);
+    bind_text_or_null(st, i++, v->referrer_host);
+    bind_text_or_null(st, i++, v->referrer);
+    bind_text_or_null(st, i++, v->browser);
+    if (v->browser_major >= 0)
+        sqlite3_bind_int(st, i++, v->browser_major);
+    else
+        sqlite3_bind_null(st, i++);
+    bind_text_or_null(st, i++, v->os);
+    bind_text_or_null(st, i++, v->device);
+    sqlite3_bind_int(st, i++, v->bot);
+    bind_text_or_null(st, i++, v->language);
+    for (int u = 0; u < 5; u++)
+        bind_text_or_null(st, i++, v->utm[u]);
+    bind_text_or_null(st, i++, v->visited_url);
+    bind_text_or_null(st, i++, v->target_url);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+/* The rollup row of one period, and its unique count when the hash is new. */
+static int bump_period(struct sqlite_store *s, bool day, const struct store_visit *v, int64_t t)
+{
+    sqlite3_stmt *st = day ? W("INSERT INTO rollup_day (link_id, t, total, bots) VALUES (?,?,1,?)"
+                               " ON CONFLICT (link_id, t) DO UPDATE SET total=total+1, bots=bots+excluded.bots")
+                           : W("INSERT INTO rollup_hour (link_id, t, total, bots) VALUES (?,?,1,?)"
+                               " ON CONFLICT (link_id, t) DO UPDATE SET total=total+1, bots=bots+excluded.bots");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, v->link_id);
+    sqlite3_bind_int64(st, 2, t);
+    sqlite3_bind_int(st, 3, v->bot);
+    if (sqlite_exec_stmt(st) != 0)
+        return STORE_ERROR;
+    if (!v->has_unique)
+        return STORE_OK;
+    /* Hour and day share uniques_seen; days are told apart by a negative t. */
+    st = W("INSERT OR IGNORE INTO uniques_seen (link_id, t, hash) VALUES (?,?,?)");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, v->link_id);
+    sqlite3_bind_int64(st, 2, day ? -t : t);
+    sqlite3_bind_blob(st, 3, v->unique, sizeof(v->unique), SQLITE_STATIC);
+    if (sqlite_exec_stmt(st) != 0)
+        return STORE_ERROR;
+    if (sqlite3_changes(s->db) == 0)
+        return STORE_OK;
+    st = day ? W("UPDATE rollup_day SET uniques=uniques+1 WHERE link_id=? AND t=?")
+             : W("UPDATE rollup_hour SET uniques=uniques+1 WHERE link_id=? AND t=?");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, v->link_id);
+    sqlite3_bind_int64(st, 2, t);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+static int bump_dim(struct sqlite_store *s, const struct store_visit *v, int64_t day, const char *dim,
+                    const char *name)
+{
+    sqlite3_stmt *st = W("INSERT INTO rollup_dim (link_id, t, dim, name, total, bots) VALUES (?,?,?,?,1,?)"
+                         " ON CONFLICT (link_id, dim, t, name) DO UPDATE SET total=total+1, bots=bots+excluded.bots");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, v->link_id);
+    sqlite3_bind_int64(st, 2, day);
+    sqlite3_bind_text(st, 3, dim, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, name[0] ? name : "unknown", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, v->bot);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+static int count_link(struct sqlite_store *s, const struct store_visit *v)
+{
+    sqlite3_stmt *st = W("UPDATE links SET visits_total=visits_total+1, visits_bots=visits_bots+? WHERE id=?");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int(st, 1, v->bot);
+    sqlite3_bind_int64(st, 2, v->link_id);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+static int insert_one(struct sqlite_store *s, const struct store_visit *v)
+{
+    int64_t hour = v->ts - v->ts % HOUR_MS, day = v->ts - v->ts % DAY_MS;
+    if (v->detail && insert_raw(s, v) != STORE_OK)
+        return STORE_ERROR;
+    if (v->link_id != 0 && count_link(s, v) != STORE_OK)
+        return STORE_ERROR;
+    /* Orphan visits roll up under link 0, broken down by kind. */
+    if (bump_period(s, false, v, hour) != STORE_OK || bump_period(s, true, v, day) != STORE_OK)
+        return STORE_ERROR;
+    if (v->link_id == 0)
+        return bump_dim(s, v, day, "kind", kind_names[v->kind]);
+    if (!v->detail)
+        return STORE_OK;
+    if (bump_dim(s, v, day, "referrer", v->referrer_host[0] ? v->referrer_host : "direct") != STORE_OK ||
+        bump_dim(s, v, day, "country", v->country) != STORE_OK || bump_dim(s, v, day, "city", v->city) != STORE_OK ||
+        bump_dim(s, v, day, "browser", v->browser) != STORE_OK || bump_dim(s, v, day, "os", v->os) != STORE_OK ||
+        bump_dim(s, v, day, "device", v->device) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
+{
+    for (size_t i = 0; i < op->nvisits; i++)
+        if (insert_one(s, &op->visits[i]) != STORE_OK) {
+            log_error("sqlite: recording visits failed: %s", sqlite3_errmsg(s->db));
+            return STORE_ERROR;
+        }
+    return STORE_OK;
+}
+
+int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op)
+{
+    int64_t cutoff = op->before;
+    sqlite3_stmt *st = W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE ts<? LIMIT 1000)");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, cutoff);
+    if (sqlite_exec_stmt(st) != 0)
+        return STORE_ERROR;
+    op->purged = sqlite3_changes(s->db);
+    /* Hashes of days whose salt is gone cannot match again. */
+    st = W("DELETE FROM uniques_seen WHERE (t>0 AND t<?) OR (t<0 AND -t<?)");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, op->uniques_before);
+    sqlite3_bind_int64(st, 2, op->uniques_before);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+/* ---- reads ----------------------------------------------------------------- */
+
+int sqlite_stats_series(struct store_reader *base, int64_t link_id, int64_t team_id, bool hourly, int64_t from,
+                        int64_t to, store_period_cb cb, void *ctx)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_stmt *st;
+    if (link_id == 0 && team_id > 0)
+        st = hourly ? R("SELECT d.t, sum(d.total), sum(d.bots), sum(d.uniques) FROM rollup_hour d"
+                        " JOIN links l ON l.id = d.link_id WHERE l.team_id=? AND d.t>=? AND d.t<? GROUP BY d.t"
+                        " ORDER BY d.t")
+                    : R("SELECT d.t, sum(d.total), sum(d.bots), sum(d.uniques) FROM rollup_day d"
+                        " JOIN links l ON l.id = d.link_id WHERE l.team_id=? AND d.t>=? AND d.t<? GROUP BY d.t"
+                        " ORDER BY d.t");
+    else
+        st = hourly ? R("SELECT t, total, bots, uniques FROM rollup_hour WHERE link_id=? AND t>=? AND t<? ORDER BY t")
+                    : R("SELECT t, total, bots, uniques FROM rollup_day WHERE link_id=? AND t>=? AND t<? ORDER BY t");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, link_id == 0 && team_id > 0 ? team_id : link_id);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_period p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                                 sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)};
+        if (cb(ctx, &p) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+int sqlite_stats_dim(struct store_reader *base, int64_t link_id, const char *dim, int64_t from, int64_t to,
+                     bool exclude_bots, store_count_cb cb, void *ctx)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_stmt *st = R("SELECT name, sum(total) - ? * sum(bots) AS n FROM rollup_dim"
+                         " WHERE link_id=? AND dim=? AND t>=? AND t<? GROUP BY name HAVING n>0 ORDER BY n DESC, name");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int(st, 1, exclude_bots);
+    sqlite3_bind_int64(st, 2, link_id);
+    sqlite3_bind_text(st, 3, dim, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, from);
+    sqlite3_bind_int64(st, 5, to);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)) != 0)
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+static void text_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    sqlite_copy_text(dst, cap, st, col);
+}
+
+int sqlite_visits_list(struct store_reader *base, int64_t link_id, int64_t before_id, int limit, store_visit_cb cb,
+                       void *ctx)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_stmt *st =
+        link_id > 0
+            ? R("SELECT id, link_id, team_id, domain_id, ts, kind, ip, country, city, referrer_host, referrer, browser,"
+                " browser_major, os, device, bot, language, utm_source, utm_medium, utm_campaign, utm_term,"
+                " utm_content, visited_url, target_url FROM visits WHERE link_id=? AND id<? ORDER BY id DESC LIMIT ?")
+            : R("SELECT id, link_id, team_id, domain_id, ts, kind, ip, country, city, referrer_host, referrer, browser,"
+                " browser_major, os, device, bot, language, utm_source, utm_medium, utm_campaign, utm_term,"
+                " utm_content, visited_url, target_url FROM visits WHERE link_id IS NULL AND ?=0 AND id<?"
+                " ORDER BY id DESC LIMIT ?");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, link_id);
+    sqlite3_bind_int64(st, 2, before_id > 0 ? before_id : INT64_MAX);
+    sqlite3_bind_int(st, 3, limit);
+    struct store_visit v;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&v, 0, sizeof(v));
+        int64_t id = sqlite3_column_int64(st, 0);
+        v.link_id = sqlite3_column_int64(st, 1);
+        v.team_id = sqlite3_column_int64(st, 2);
+        v.domain_id = sqlite3_column_int64(st, 3);
+        v.ts = sqlite3_column_int64(st, 4);
+        const char *kind = (const char *)sqlite3_column_text(st, 5);
+        for (int k = 0; kind && k < 4; k++)
+            if (strcmp(kind, kind_names[k]) == 0)
+                v.kind = (enum store_visit_kind)k;
+        text_col(v.ip, sizeof(v.ip), st, 6);
+        text_col(v.country, sizeof(v.country), st, 7);
+        text_col(v.city, sizeof(v.city), st, 8);
+        text_col(v.referrer_host, sizeof(v.referrer_host), st, 9);
+        text_col(v.referrer, sizeof(v.referrer), st, 10);
+        text_col(v.browser, sizeof(v.browser), st, 11);
+        v.browser_major = sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 12);
+        text_col(v.os, sizeof(v.os), st, 13);
+        text_col(v.device, sizeof(v.device), st, 14);
+        v.bot = sqlite3_column_int(st, 15) != 0;
+        text_col(v.language, sizeof(v.language), st, 16);
+        for (int u = 0; u < 5; u++)
+            text_col(v.utm[u], sizeof(v.utm[u]), st, 17 + u);
+        text_col(v.visited_url, sizeof(v.visited_url), st, 22);
+        text_col(v.target_url, sizeof(v.target_url), st, 23);
+        v.detail = true;
+        if (cb(ctx, id, &v) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+int sqlite_top_links(struct store_reader *base, int64_t team_id, int limit, struct link *scratch, store_link_cb cb,
+                     void *ctx)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_stmt *st =
+        R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND visits_total>0 ORDER BY visits_total DESC LIMIT ?");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, team_id);
+    sqlite3_bind_int(st, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite_row_to_link(st, scratch);
+        if (cb(ctx, scratch) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}

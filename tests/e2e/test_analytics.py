@@ -1,0 +1,269 @@
+"""Click analytics, black-box: visits are captured off the redirect path,
+counted exactly after a flush, enriched (bots, countries, referrers, UTM),
+queryable as stats, raw pages and CSV, and nothing is lost on SIGTERM."""
+import csv
+import io
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from conftest import HTTP_TIMEOUT, REPO, assert_problem, unique, wait_until
+
+GEOIP = REPO.parent / "shared" / "testdata" / "geoip"
+CITY_DB = GEOIP / "GeoIP2-City-Test.mmdb"
+BROKEN_DB = GEOIP / "GeoIP2-City-Test-Broken-Double-Format.mmdb"
+
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/120.0.0.0 Safari/537.36")
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.1 Mobile/15E148 Safari/604.1")
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+BOTS = ["Googlebot/2.1 (+http://www.google.com/bot.html)",
+        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "curl/8.4.0"]
+GB_IP, SE_IP = "81.2.69.142", "89.160.20.112"
+
+FLAGS = ["--trusted-proxies", "127.0.0.1/32", "--geoip", str(CITY_DB), "--visit-flush-ms", "50",
+         "--rate-miss", "100000"]
+
+
+def stats(srv, code, **params):
+    r = srv.api("GET", "/api/v1/links/%s/stats" % code, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_total(srv, code, want, timeout=15):
+    def done():
+        return srv.link(code).json()["visits"]["total"] >= want
+    wait_until(done, timeout=timeout, what="%d visits of %s" % (want, code))
+    return srv.link(code).json()["visits"]
+
+
+def visit(sess, srv, code, ua, ip, **headers):
+    h = {"User-Agent": ua, "X-Forwarded-For": ip}
+    h.update(headers)
+    r = sess.get(srv.url("/" + code), headers=h, allow_redirects=False, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 302, r.text
+    return r
+
+
+def test_concurrent_visits_counted_exactly(server_factory):
+    srv = server_factory(args=FLAGS)
+    link = srv.create(url="https://example.com/landing")
+    code = link["code"]
+    humans = [(CHROME, GB_IP), (IPHONE, SE_IP), (FIREFOX, GB_IP)]
+    plan = []
+    for i in range(5000):
+        if i % 10 == 0:
+            plan.append((BOTS[(i // 10) % len(BOTS)], SE_IP))
+        else:
+            plan.append(humans[i % 3])
+
+    def worker(chunk):
+        s = requests.Session()
+        for ua, ip in chunk:
+            visit(s, srv, code, ua, ip, Referer="https://news.example.org/item?id=1")
+        s.close()
+
+    chunks = [plan[i::16] for i in range(16)]
+    with ThreadPoolExecutor(16) as ex:
+        list(ex.map(worker, chunks))
+    bots = sum(1 for ua, _ in plan if ua in BOTS)
+    v = wait_total(srv, code, 5000)
+    assert v == {"total": 5000, "bots": bots, "non_bots": 5000 - bots}, v
+
+    st = stats(srv, code)
+    assert st["summary"]["total"] == 5000
+    assert st["summary"]["bots"] == bots
+    assert st["summary"]["non_bots"] == 5000 - bots
+    # Unique visitors: distinct (IP, UA) pairs within the day.
+    assert st["summary"]["unique"] == len(set(plan)), st["summary"]
+    assert sum(p["total"] for p in st["series"]) == 5000
+    countries = {c["name"]: c["count"] for c in st["countries"]}
+    assert countries["GB"] == sum(1 for _, ip in plan if ip == GB_IP), countries
+    assert countries["SE"] == sum(1 for _, ip in plan if ip == SE_IP), countries
+    assert st["referrers"][0] == {"name": "news.example.org", "count": 5000}
+    browsers = {b["name"]: b["count"] for b in stats(srv, code, exclude_bots="true")["browsers"]}
+    assert browsers.get("Chrome") == sum(1 for ua, _ in plan if ua == CHROME), browsers
+    devices = {d["name"]: d["count"] for d in st["devices"]}
+    assert devices.get("bot") == bots, devices
+    assert devices.get("mobile") == sum(1 for ua, _ in plan if ua == IPHONE), devices
+    m = srv.metrics()
+    assert "linkpulse_visits_dropped_total 0" in m
+
+
+def test_visit_details_and_raw_pages(server_factory):
+    srv = server_factory(args=FLAGS + ["--full-referrer"])
+    code = srv.create(url="https://example.com/raw")["code"]
+    s = requests.Session()
+    visit(s, srv, code + "?utm_source=news%20letter&utm_campaign=launch", CHROME, GB_IP,
+          Referer="https://www.Example.com/a/b?c=d", **{"Accept-Language": "da, en-GB;q=0.8"})
+    for _ in range(4):
+        visit(s, srv, code, IPHONE, SE_IP)
+    wait_total(srv, code, 5)
+    r = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 2})
+    assert r.status_code == 200
+    page = r.json()
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    seen = [v["id"] for v in page["items"]]
+    while page["next_cursor"]:
+        page = srv.api("GET", "/api/v1/links/%s/visits" % code,
+                       params={"limit": 2, "cursor": page["next_cursor"]}).json()
+        seen += [v["id"] for v in page["items"]]
+    assert len(seen) == len(set(seen)) == 5
+    oldest = page["items"][-1]
+    assert oldest["kind"] == "redirect"
+    assert oldest["ip"] == "81.2.69.0", "anonymised to /24 by default"
+    assert oldest["country"] == "GB" and oldest["city"] == "London"
+    assert oldest["referrer_host"] == "www.example.com"
+    assert oldest["referrer"] == "https://www.Example.com/a/b?c=d"
+    assert oldest["utm_source"] == "news letter" and oldest["utm_campaign"] == "launch"
+    assert oldest["language"] == "da"
+    assert oldest["browser"] == "Chrome" and oldest["browser_major"] == 120
+    assert oldest["os"] == "Windows" and oldest["device"] == "desktop" and oldest["bot"] is False
+    assert oldest["target_url"] == "https://example.com/raw"
+    assert oldest["visited_url"].startswith("/" + code + "?utm_source=")
+
+    r = srv.api("GET", "/api/v1/links/%s/visits" % code, headers={"Accept": "text/csv"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 5 and rows[-1]["country"] == "GB" and rows[0]["device"] == "mobile"
+
+    assert_problem(srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": "0"}), 400,
+                   "validation", "limit")
+    assert_problem(srv.api("GET", "/api/v1/links/%s/stats" % code, params={"interval": "week"}), 400,
+                   "validation", "interval")
+    assert_problem(srv.api("GET", "/api/v1/links/%s/stats" % code, params={"from": "yesterday"}), 400,
+                   "validation", "from")
+    assert srv.api("GET", "/api/v1/links/nosuchcode/stats").status_code == 404
+    hourly = stats(srv, code, interval="hour")
+    assert hourly["interval"] == "hour" and sum(p["total"] for p in hourly["series"]) == 5
+
+    team = srv.api("GET", "/api/v1/stats").json()
+    assert team["summary"]["total"] == 5
+    assert team["top_links"][0]["code"] == code and team["top_links"][0]["visits"]["total"] == 5
+
+
+def test_orphan_visits(server_factory):
+    srv = server_factory(args=FLAGS)
+    s = requests.Session()
+    assert s.get(srv.url("/nosuch1"), allow_redirects=False).status_code == 404
+    assert s.get(srv.url("/"), allow_redirects=False).status_code == 404
+    assert s.get(srv.url("/some/deep/path"), allow_redirects=False).status_code == 404
+
+    def kinds():
+        items = srv.api("GET", "/api/v1/visits/orphan").json()["items"]
+        return sorted(v["kind"] for v in items)
+    wait_until(lambda: len(kinds()) == 3, what="3 orphan visits")
+    assert kinds() == ["base_url", "invalid_short_url", "regular_404"]
+
+
+def test_ip_tracking_off_and_dnt(server_factory):
+    srv = server_factory(args=FLAGS + ["--ip-tracking", "off", "--respect-dnt"])
+    code = srv.create()["code"]
+    s = requests.Session()
+    visit(s, srv, code, CHROME, GB_IP)
+    visit(s, srv, code, CHROME, GB_IP, DNT="1")
+    visit(s, srv, code, CHROME, GB_IP, **{"Sec-GPC": "1"})
+    assert wait_total(srv, code, 3)["total"] == 3, "opted-out visits are still counted"
+    items = srv.api("GET", "/api/v1/links/%s/visits" % code).json()["items"]
+    assert len(items) == 1, "only the visit without an opt-out keeps its details"
+    assert items[0]["ip"] is None
+
+
+def test_tracking_off_counts_only(server_factory):
+    srv = server_factory(args=FLAGS + ["--tracking", "off"])
+    code = srv.create()["code"]
+    s = requests.Session()
+    for _ in range(3):
+        visit(s, srv, code, CHROME, GB_IP)
+    assert wait_total(srv, code, 3)["total"] == 3
+    assert srv.api("GET", "/api/v1/links/%s/visits" % code).json()["items"] == []
+    assert stats(srv, code)["summary"]["total"] == 3
+
+
+def test_preview_bots_do_not_spend_max_visits(server_factory):
+    srv = server_factory(args=FLAGS)
+    code = srv.create(max_visits=2)["code"]
+    s = requests.Session()
+    for _ in range(3):
+        visit(s, srv, code, BOTS[1], SE_IP)  # facebookexternalhit
+    visit(s, srv, code, CHROME, GB_IP)
+    visit(s, srv, code, CHROME, GB_IP)
+    r = s.get(srv.url("/" + code), headers={"User-Agent": CHROME}, allow_redirects=False)
+    assert r.status_code == 410
+
+
+def test_sigterm_under_load_loses_nothing(server_factory):
+    srv = server_factory(args=FLAGS + ["--visit-flush-ms", "1000"])
+    code = srv.create()["code"]
+    served = []
+    stop = threading.Event()
+
+    def hammer():
+        s = requests.Session()
+        n = 0
+        while not stop.is_set():
+            try:
+                r = s.get(srv.url("/" + code), headers={"User-Agent": CHROME}, allow_redirects=False,
+                          timeout=HTTP_TIMEOUT)
+            except requests.RequestException:
+                break
+            if r.status_code == 302:
+                n += 1
+        served.append(n)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    srv.send_signal()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert srv.wait_exit() == 0
+    srv.start()
+    total = srv.link(code).json()["visits"]["total"]
+    assert total == sum(served) and total > 0, (total, sum(served))
+
+
+def test_retention_deletes_only_old_raw_visits(server_factory):
+    srv = server_factory(args=FLAGS + ["--visits-retention-days", "1"])
+    code = srv.create()["code"]
+    visit(requests.Session(), srv, code, CHROME, GB_IP)
+    wait_total(srv, code, 1)
+    db = sqlite3.connect(str(Path(srv.data) / "linkpulse.db"), timeout=10)
+    old = int((time.time() - 3 * 86400) * 1000)
+    db.execute("INSERT INTO visits (id, link_id, team_id, ts, kind) VALUES (1, NULL, NULL, ?, 'regular_404')",
+               (old,))
+    db.commit()
+    db.close()
+    srv.stop()
+    srv.start()  # the sink purges a second after start
+
+    def old_gone():
+        items = srv.api("GET", "/api/v1/visits/orphan").json()["items"]
+        return all(v["id"] != "1" for v in items)
+    wait_until(old_gone, timeout=10, what="the 3-day-old visit to be purged")
+    assert len(srv.api("GET", "/api/v1/links/%s/visits" % code).json()["items"]) == 1
+    assert stats(srv, code)["summary"]["total"] == 1, "rollups are kept"
+
+
+def test_broken_geoip_database_is_a_clear_startup_error(server_factory, tmp_path):
+    from conftest import run_cli  # noqa: F401 (same environment helpers)
+    srv = server_factory(start=False, args=["--geoip", str(BROKEN_DB)])
+    srv.proc = None
+    import subprocess
+    r = subprocess.run(srv.argv(), capture_output=True, text=True, timeout=20,
+                       env={"LINKPULSE_ADMIN_KEY": srv.admin_key, "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 1, r
+    assert "--geoip" in r.stderr and "Broken" in r.stderr, r.stderr
+    r = subprocess.run(srv.argv()[:-2] + ["--geoip", str(tmp_path / "missing.mmdb")], capture_output=True,
+                       text=True, timeout=20, env={"LINKPULSE_ADMIN_KEY": srv.admin_key, "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 1 and "missing.mmdb" in r.stderr, r.stderr
