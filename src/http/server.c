@@ -159,9 +159,28 @@ static bool has_connections(struct worker *w)
     return !h2o_linklist_is_empty(&w->ctx.http1._conns) || !h2o_linklist_is_empty(&w->ctx.http2._conns);
 }
 
+/* The worker's h2o objects are made on its own thread: h2o keeps socket
+ * buffer pools per thread, and a socket made on another thread would share
+ * that thread's pool with every worker. */
+static void worker_setup(struct worker *w)
+{
+    w->loop = h2o_evloop_create();
+    h2o_context_init(&w->ctx, w->loop, &w->app->h2o);
+    w->queue = h2o_multithread_create_queue(w->loop);
+    h2o_multithread_register_receiver(w->queue, &w->ops_done, api_ops_done);
+    h2o_multithread_register_receiver(w->queue, &w->control, on_control);
+    w->accept_ctx.ctx = &w->ctx;
+    w->accept_ctx.hosts = w->app->h2o.hosts;
+    w->listener = h2o_evloop_socket_create(w->loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    w->listener->data = w;
+    h2o_socket_read_start(w->listener, on_accept);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    worker_setup(w);
+    h2o_barrier_wait(&w->app->started);
     for (;;) {
         h2o_evloop_run(w->loop, w->stopping ? 10 : INT32_MAX);
         /* Leave once every store op is back and answered, and the open
@@ -210,16 +229,6 @@ static int worker_init(struct app *app, struct worker *w, size_t index, char *er
         return -1;
     }
     randombytes_buf(&w->reqid_base, sizeof(w->reqid_base));
-    w->loop = h2o_evloop_create();
-    h2o_context_init(&w->ctx, w->loop, &app->h2o);
-    w->queue = h2o_multithread_create_queue(w->loop);
-    h2o_multithread_register_receiver(w->queue, &w->ops_done, api_ops_done);
-    h2o_multithread_register_receiver(w->queue, &w->control, on_control);
-    w->accept_ctx.ctx = &w->ctx;
-    w->accept_ctx.hosts = app->h2o.hosts;
-    w->listener = h2o_evloop_socket_create(w->loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    w->listener->data = w;
-    h2o_socket_read_start(w->listener, on_accept);
     return 0;
 }
 
@@ -246,8 +255,11 @@ int server_start(struct app *app, char *err, size_t errcap)
             return -1; /* the process exits on this path; nothing to unwind */
         app->nworkers = i + 1;
     }
+    /* Return only when every worker can take messages (server_stop posts to them). */
+    h2o_barrier_init(&app->started, app->nworkers + 1);
     for (size_t i = 0; i < app->nworkers; i++)
         h2o_multithread_create_thread(&app->workers[i].thread, NULL, worker_main, &app->workers[i]);
+    h2o_barrier_wait(&app->started);
     return 0;
 }
 

@@ -47,6 +47,7 @@ struct app {
     h2o_globalconf_t h2o;
     struct worker *workers;
     size_t nworkers;
+    h2o_barrier_t started;
 };
 
 struct worker {

@@ -14,6 +14,7 @@
 #include "obs/log.h"
 #include "util/id.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define W(sql) sqlite_stmt(&s->stmts, s->db, sql)
@@ -74,97 +75,176 @@ static int insert_raw(struct sqlite_store *s, const struct store_visit *v)
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-/* The rollup row of one period, and its unique count when the hash is new. */
-static int bump_period(struct sqlite_store *s, bool day, const struct store_visit *v, int64_t t)
+/* A batch is folded into counters first: one upsert per (link, period)
+ * and per (link, day, dimension, value), not one per visit. */
+enum agg_kind { AGG_LINK, AGG_HOUR, AGG_DAY, AGG_DIM };
+
+struct agg {
+    bool used;
+    uint8_t kind;
+    int64_t link, t;
+    const char *dim;  /* AGG_DIM: static name */
+    const char *name; /* AGG_DIM: points into the batch's visits */
+    int64_t total, bots, uniques;
+};
+
+struct aggs {
+    struct agg *slots;
+    size_t cap; /* power of two */
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-    sqlite3_stmt *st = day ? W("INSERT INTO rollup_day (link_id, t, total, bots) VALUES (?,?,1,?)"
-                               " ON CONFLICT (link_id, t) DO UPDATE SET total=total+1, bots=bots+excluded.bots")
-                           : W("INSERT INTO rollup_hour (link_id, t, total, bots) VALUES (?,?,1,?)"
-                               " ON CONFLICT (link_id, t) DO UPDATE SET total=total+1, bots=bots+excluded.bots");
-    if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, v->link_id);
-    sqlite3_bind_int64(st, 2, t);
-    sqlite3_bind_int(st, 3, v->bot);
-    if (sqlite_exec_stmt(st) != 0)
-        return STORE_ERROR;
-    if (!v->has_unique)
-        return STORE_OK;
-    /* Hour and day share uniques_seen; days are told apart by a negative t. */
-    st = W("INSERT OR IGNORE INTO uniques_seen (link_id, t, hash) VALUES (?,?,?)");
-    if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, v->link_id);
-    sqlite3_bind_int64(st, 2, day ? -t : t);
-    sqlite3_bind_blob(st, 3, v->unique, sizeof(v->unique), SQLITE_STATIC);
-    if (sqlite_exec_stmt(st) != 0)
-        return STORE_ERROR;
-    if (sqlite3_changes(s->db) == 0)
-        return STORE_OK;
-    st = day ? W("UPDATE rollup_day SET uniques=uniques+1 WHERE link_id=? AND t=?")
-             : W("UPDATE rollup_hour SET uniques=uniques+1 WHERE link_id=? AND t=?");
-    if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, v->link_id);
-    sqlite3_bind_int64(st, 2, t);
-    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
 }
 
-static int bump_dim(struct sqlite_store *s, const struct store_visit *v, int64_t day, const char *dim,
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    while (*s)
+        h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
+    return h;
+}
+
+static struct agg *agg_slot(struct aggs *a, uint8_t kind, int64_t link, int64_t t, const char *dim, const char *name)
+{
+    uint64_t h = mix(mix(mix(kind, (uint64_t)link), (uint64_t)t), dim ? str_hash(dim) ^ str_hash(name) : 0);
+    for (size_t i = h & (a->cap - 1);; i = (i + 1) & (a->cap - 1)) {
+        struct agg *g = &a->slots[i];
+        if (!g->used) {
+            *g = (struct agg){.used = true, .kind = kind, .link = link, .t = t, .dim = dim, .name = name};
+            return g;
+        }
+        if (g->kind == kind && g->link == link && g->t == t &&
+            (dim == NULL || (strcmp(g->dim, dim) == 0 && strcmp(g->name, name) == 0)))
+            return g;
+    }
+}
+
+static void agg_add(struct aggs *a, uint8_t kind, const struct store_visit *v, int64_t t, const char *dim,
                     const char *name)
 {
-    sqlite3_stmt *st = W("INSERT INTO rollup_dim (link_id, t, dim, name, total, bots) VALUES (?,?,?,?,1,?)"
-                         " ON CONFLICT (link_id, dim, t, name) DO UPDATE SET total=total+1, bots=bots+excluded.bots");
-    if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, v->link_id);
-    sqlite3_bind_int64(st, 2, day);
-    sqlite3_bind_text(st, 3, dim, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, name[0] ? name : "unknown", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, v->bot);
-    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+    struct agg *g = agg_slot(a, kind, v->link_id, t, dim, name);
+    g->total++;
+    g->bots += v->bot;
 }
 
-static int count_link(struct sqlite_store *s, const struct store_visit *v)
+/* 1 when the hash is new for (link, period) and so counts as a unique. */
+static int first_sighting(struct sqlite_store *s, const struct store_visit *v, int64_t key_t)
 {
-    sqlite3_stmt *st = W("UPDATE links SET visits_total=visits_total+1, visits_bots=visits_bots+? WHERE id=?");
+    sqlite3_stmt *st = W("INSERT OR IGNORE INTO uniques_seen (link_id, t, hash) VALUES (?,?,?)");
     if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int(st, 1, v->bot);
-    sqlite3_bind_int64(st, 2, v->link_id);
-    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+        return -1;
+    sqlite3_bind_int64(st, 1, v->link_id);
+    sqlite3_bind_int64(st, 2, key_t);
+    sqlite3_bind_blob(st, 3, v->unique, sizeof(v->unique), SQLITE_STATIC);
+    if (sqlite_exec_stmt(st) != 0)
+        return -1;
+    return sqlite3_changes(s->db) > 0;
 }
 
-static int insert_one(struct sqlite_store *s, const struct store_visit *v)
+static int fold(struct sqlite_store *s, struct aggs *a, const struct store_visit *v)
 {
     int64_t hour = v->ts - v->ts % HOUR_MS, day = v->ts - v->ts % DAY_MS;
-    if (v->detail && insert_raw(s, v) != STORE_OK)
-        return STORE_ERROR;
-    if (v->link_id != 0 && count_link(s, v) != STORE_OK)
-        return STORE_ERROR;
+    if (v->link_id != 0)
+        agg_add(a, AGG_LINK, v, 0, NULL, NULL);
+    agg_add(a, AGG_HOUR, v, hour, NULL, NULL);
+    agg_add(a, AGG_DAY, v, day, NULL, NULL);
+    if (v->has_unique) {
+        /* Hour and day share uniques_seen; days are told apart by a negative t. */
+        int h = first_sighting(s, v, hour), d = first_sighting(s, v, -day);
+        if (h < 0 || d < 0)
+            return STORE_ERROR;
+        agg_slot(a, AGG_HOUR, v->link_id, hour, NULL, NULL)->uniques += h;
+        agg_slot(a, AGG_DAY, v->link_id, day, NULL, NULL)->uniques += d;
+    }
     /* Orphan visits roll up under link 0, broken down by kind. */
-    if (bump_period(s, false, v, hour) != STORE_OK || bump_period(s, true, v, day) != STORE_OK)
-        return STORE_ERROR;
-    if (v->link_id == 0)
-        return bump_dim(s, v, day, "kind", kind_names[v->kind]);
+    if (v->link_id == 0) {
+        agg_add(a, AGG_DIM, v, day, "kind", kind_names[v->kind]);
+        return STORE_OK;
+    }
     if (!v->detail)
         return STORE_OK;
-    if (bump_dim(s, v, day, "referrer", v->referrer_host[0] ? v->referrer_host : "direct") != STORE_OK ||
-        bump_dim(s, v, day, "country", v->country) != STORE_OK || bump_dim(s, v, day, "city", v->city) != STORE_OK ||
-        bump_dim(s, v, day, "browser", v->browser) != STORE_OK || bump_dim(s, v, day, "os", v->os) != STORE_OK ||
-        bump_dim(s, v, day, "device", v->device) != STORE_OK)
-        return STORE_ERROR;
+    agg_add(a, AGG_DIM, v, day, "referrer", v->referrer_host[0] ? v->referrer_host : "direct");
+    agg_add(a, AGG_DIM, v, day, "country", v->country[0] ? v->country : "unknown");
+    agg_add(a, AGG_DIM, v, day, "city", v->city[0] ? v->city : "unknown");
+    agg_add(a, AGG_DIM, v, day, "browser", v->browser[0] ? v->browser : "unknown");
+    agg_add(a, AGG_DIM, v, day, "os", v->os[0] ? v->os : "unknown");
+    agg_add(a, AGG_DIM, v, day, "device", v->device[0] ? v->device : "unknown");
     return STORE_OK;
+}
+
+static int flush_agg(struct sqlite_store *s, const struct agg *g)
+{
+    sqlite3_stmt *st;
+    switch (g->kind) {
+    case AGG_LINK:
+        st = W("UPDATE links SET visits_total=visits_total+?, visits_bots=visits_bots+? WHERE id=?");
+        if (st == NULL)
+            return STORE_ERROR;
+        sqlite3_bind_int64(st, 1, g->total);
+        sqlite3_bind_int64(st, 2, g->bots);
+        sqlite3_bind_int64(st, 3, g->link);
+        break;
+    case AGG_HOUR:
+    case AGG_DAY:
+        st = g->kind == AGG_DAY
+                 ? W("INSERT INTO rollup_day (link_id, t, total, bots, uniques) VALUES (?,?,?,?,?)"
+                     " ON CONFLICT (link_id, t) DO UPDATE SET total=total+excluded.total,"
+                     " bots=bots+excluded.bots, uniques=uniques+excluded.uniques")
+                 : W("INSERT INTO rollup_hour (link_id, t, total, bots, uniques) VALUES (?,?,?,?,?)"
+                     " ON CONFLICT (link_id, t) DO UPDATE SET total=total+excluded.total,"
+                     " bots=bots+excluded.bots, uniques=uniques+excluded.uniques");
+        if (st == NULL)
+            return STORE_ERROR;
+        sqlite3_bind_int64(st, 1, g->link);
+        sqlite3_bind_int64(st, 2, g->t);
+        sqlite3_bind_int64(st, 3, g->total);
+        sqlite3_bind_int64(st, 4, g->bots);
+        sqlite3_bind_int64(st, 5, g->uniques);
+        break;
+    default:
+        st = W("INSERT INTO rollup_dim (link_id, t, dim, name, total, bots) VALUES (?,?,?,?,?,?)"
+               " ON CONFLICT (link_id, dim, t, name) DO UPDATE SET total=total+excluded.total,"
+               " bots=bots+excluded.bots");
+        if (st == NULL)
+            return STORE_ERROR;
+        sqlite3_bind_int64(st, 1, g->link);
+        sqlite3_bind_int64(st, 2, g->t);
+        sqlite3_bind_text(st, 3, g->dim, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, g->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, g->total);
+        sqlite3_bind_int64(st, 6, g->bots);
+        break;
+    }
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
 int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
 {
-    for (size_t i = 0; i < op->nvisits; i++)
-        if (insert_one(s, &op->visits[i]) != STORE_OK) {
-            log_error("sqlite: recording visits failed: %s", sqlite3_errmsg(s->db));
-            return STORE_ERROR;
-        }
-    return STORE_OK;
+    /* Each visit adds at most 9 counters; keep the table at most half full. */
+    struct aggs a = {.cap = 64};
+    while (a.cap < op->nvisits * 18)
+        a.cap <<= 1;
+    a.slots = calloc(a.cap, sizeof(*a.slots));
+    if (a.slots == NULL)
+        return STORE_ERROR;
+    int rc = STORE_OK;
+    for (size_t i = 0; rc == STORE_OK && i < op->nvisits; i++) {
+        const struct store_visit *v = &op->visits[i];
+        if (v->detail)
+            rc = insert_raw(s, v);
+        if (rc == STORE_OK)
+            rc = fold(s, &a, v);
+    }
+    for (size_t i = 0; rc == STORE_OK && i < a.cap; i++)
+        if (a.slots[i].used)
+            rc = flush_agg(s, &a.slots[i]);
+    free(a.slots);
+    if (rc != STORE_OK)
+        log_error("sqlite: recording visits failed: %s", sqlite3_errmsg(s->db));
+    return rc;
 }
 
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op)
