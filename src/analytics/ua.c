@@ -2,28 +2,6 @@
 
 #include <string.h>
 
-/* Case-insensitive search for an ASCII needle (given in lower case). */
-static const char *find_ci(const char *s, size_t n, const char *needle)
-{
-    size_t m = strlen(needle);
-    if (m == 0 || m > n)
-        return NULL;
-    for (size_t i = 0; i + m <= n; i++) {
-        size_t k = 0;
-        while (k < m) {
-            char c = s[i + k];
-            if (c >= 'A' && c <= 'Z')
-                c = (char)(c + 32);
-            if (c != needle[k])
-                break;
-            k++;
-        }
-        if (k == m)
-            return s + i;
-    }
-    return NULL;
-}
-
 static const char *find(const char *s, size_t n, const char *needle)
 {
     return memmem(s, n, needle, strlen(needle));
@@ -37,27 +15,146 @@ static const char *const preview_tokens[] = {
     "outbrain", "quora link preview", "yahoo! slurp", "applebot", "viber", "line-poker", "kakaotalk-scrap",
 };
 
-/* Crawlers, monitors, tools and libraries. Browsers never carry these. */
-static const char *const bot_tokens[] = {
-    "bot",       "crawl",        "spider",      "slurp",        "scrap",       "fetch",        "curl/",
-    "wget",      "python",       "go-http",     "okhttp",       "java/",       "libwww",       "httpclient",
-    "http-client", "headless",   "phantomjs",   "axios/",       "node-fetch",  "undici",       "perl",
-    "ruby",      "php/",         "mediapartners", "lighthouse", "pingdom",     "uptime",       "monitor",
-    "scanner",   "check",        "archive",     "ahrefs",       "semrush",     "feed",         "rss",
-    "reader",    "validator",    "preview",     "http://",      "https://",    "www.",         ".com",
-    "search",    "index",        "analyz",      "grabber",      "harvest",     "extract",      "sitemap",
-    "seo",       "proxy",        "+http",       "nutch",        "heritrix",    "teoma",        "ia_archiver",
-    "yandex",    "baidu",        "sogou",       "daum",         "naver",       "seznam",       "qwant",
-    "petalbot",  "bytespider",   "gptbot",      "claude",       "ccbot",       "anthropic",    "cohere",
-    "dataprovider", "netcraft",  "zgrab",       "masscan",      "nmap",        "nikto",        "sqlmap",
-    "apache-httpclient", "jakarta", "dart:io",  "cfnetwork",    "postman",     "insomnia",     "powershell",
-    "winhttp",   "libcurl",      "aiohttp",     "httpx",        "requests",    "mechanize",    "scrapy",
-    "puppeteer", "playwright",   "selenium",    "webdriver",    "cypress",     "electron",     "google-",
-    "adsbot",    "duckduck",     "qihoo",       "360spider",    "ezooms",      "linkdex",      "panscient",
-    "ips-agent", "daumoa",       "mail.ru",     "sistrix",      "blexbot",     "megaindex",    "linkpad",
-    "siteimprove", "w3c",        "ltx71",       "netresearch",  "mj12",        "dotbot",       "rogerbot",
-    "facebook",  "lipperhey",    "thumbor",     "wkhtmlto",     "screenshot",  "snapshot",     "capture",
-    "client/",   "agent",        "library",     "sdk",          "tool",        "test",         "probe",
+/* Crawlers, monitors, tools and libraries. A weak token can also appear in a
+ * real browser's user agent, so it counts only next to bot/spider/crawl. */
+struct bot_token {
+    const char *text; /* lower case */
+    bool weak;
+};
+static const struct bot_token bot_tokens[] = {
+    {"bot", false},
+    {"crawl", false},
+    {"spider", false},
+    {"slurp", false},
+    {"scrap", false},
+    {"fetch", false},
+    {"curl/", false},
+    {"wget", false},
+    {"python", false},
+    {"go-http", false},
+    {"okhttp", false},
+    {"java/", false},
+    {"libwww", false},
+    {"httpclient", false},
+    {"http-client", false},
+    {"headless", false},
+    {"phantomjs", false},
+    {"axios/", false},
+    {"node-fetch", false},
+    {"undici", false},
+    {"perl", false},
+    {"ruby", false},
+    {"php/", false},
+    {"mediapartners", false},
+    {"lighthouse", false},
+    {"pingdom", false},
+    {"uptime", false},
+    {"monitor", false},
+    {"scanner", false},
+    {"check", true},
+    {"archive", false},
+    {"ahrefs", false},
+    {"semrush", false},
+    {"feed", true},
+    {"rss", true},
+    {"reader", true},
+    {"validator", false},
+    {"preview", false},
+    {"http://", false},
+    {"https://", false},
+    {"www.", true},
+    {".com", true},
+    {"search", true},
+    {"index", true},
+    {"analyz", false},
+    {"grabber", false},
+    {"harvest", false},
+    {"extract", false},
+    {"sitemap", false},
+    {"seo", false},
+    {"proxy", true},
+    {"+http", false},
+    {"nutch", false},
+    {"heritrix", false},
+    {"teoma", false},
+    {"ia_archiver", false},
+    {"yandex", true},
+    {"baidu", true},
+    {"sogou", true},
+    {"daum", true},
+    {"naver", true},
+    {"seznam", false},
+    {"qwant", false},
+    {"petalbot", false},
+    {"bytespider", false},
+    {"gptbot", false},
+    {"claude", false},
+    {"ccbot", false},
+    {"anthropic", false},
+    {"cohere", false},
+    {"dataprovider", false},
+    {"netcraft", false},
+    {"zgrab", false},
+    {"masscan", false},
+    {"nmap", false},
+    {"nikto", false},
+    {"sqlmap", false},
+    {"apache-httpclient", false},
+    {"jakarta", false},
+    {"dart:io", false},
+    {"cfnetwork", true},
+    {"postman", false},
+    {"insomnia", false},
+    {"powershell", false},
+    {"winhttp", false},
+    {"libcurl", false},
+    {"aiohttp", false},
+    {"httpx", false},
+    {"requests", false},
+    {"mechanize", false},
+    {"scrapy", false},
+    {"puppeteer", false},
+    {"playwright", false},
+    {"selenium", false},
+    {"webdriver", false},
+    {"cypress", false},
+    {"electron", true},
+    {"google-", true},
+    {"adsbot", false},
+    {"duckduck", false},
+    {"qihoo", true},
+    {"360spider", false},
+    {"ezooms", false},
+    {"linkdex", false},
+    {"panscient", false},
+    {"ips-agent", false},
+    {"daumoa", false},
+    {"mail.ru", true},
+    {"sistrix", false},
+    {"blexbot", false},
+    {"megaindex", false},
+    {"linkpad", false},
+    {"siteimprove", false},
+    {"w3c", false},
+    {"ltx71", false},
+    {"netresearch", false},
+    {"mj12", false},
+    {"dotbot", false},
+    {"rogerbot", false},
+    {"facebook", true},
+    {"lipperhey", false},
+    {"thumbor", false},
+    {"wkhtmlto", false},
+    {"screenshot", false},
+    {"snapshot", false},
+    {"capture", true},
+    {"client/", true},
+    {"agent", true},
+    {"library", true},
+    {"sdk", true},
+    {"tool", true},
+    {"test", true},
+    {"probe", false},
 };
 
 /* Desktop and mobile browsers name themselves; most also say "Mozilla/5.0". */
@@ -66,34 +163,21 @@ static bool looks_like_browser(const char *s, size_t n)
     return (n >= 8 && memcmp(s, "Mozilla/", 8) == 0) || (n >= 6 && memcmp(s, "Opera/", 6) == 0);
 }
 
-static bool is_bot(const char *s, size_t n, bool *preview)
+/* lc: the user agent in lower case (n bytes). */
+static bool is_bot(const char *s, const char *lc, size_t n, bool *preview)
 {
     *preview = false;
     for (size_t i = 0; i < sizeof(preview_tokens) / sizeof(preview_tokens[0]); i++)
-        if (find_ci(s, n, preview_tokens[i])) {
+        if (find(lc, n, preview_tokens[i])) {
             *preview = true;
             return true;
         }
     if (n == 0 || !looks_like_browser(s, n))
         return true; /* tools and libraries rarely pretend to be Mozilla */
-    for (size_t i = 0; i < sizeof(bot_tokens) / sizeof(bot_tokens[0]); i++) {
-        const char *t = bot_tokens[i];
-        if (!find_ci(s, n, t))
-            continue;
-        /* Tokens that real browsers can contain in a harmless place. */
-        if ((strcmp(t, "check") == 0 || strcmp(t, "reader") == 0 || strcmp(t, "agent") == 0 ||
-             strcmp(t, "tool") == 0 || strcmp(t, "test") == 0 || strcmp(t, "index") == 0 ||
-             strcmp(t, "sdk") == 0 || strcmp(t, "electron") == 0 || strcmp(t, "library") == 0 ||
-             strcmp(t, "feed") == 0 || strcmp(t, "capture") == 0 || strcmp(t, "search") == 0 ||
-             strcmp(t, "client/") == 0 || strcmp(t, "yandex") == 0 || strcmp(t, "naver") == 0 ||
-             strcmp(t, "daum") == 0 || strcmp(t, "sogou") == 0 || strcmp(t, "baidu") == 0 ||
-             strcmp(t, "qihoo") == 0 || strcmp(t, "facebook") == 0 || strcmp(t, "google-") == 0 ||
-             strcmp(t, "mail.ru") == 0 || strcmp(t, "proxy") == 0 || strcmp(t, "www.") == 0 ||
-             strcmp(t, ".com") == 0 || strcmp(t, "cfnetwork") == 0 || strcmp(t, "rss") == 0) &&
-            !find_ci(s, n, "bot") && !find_ci(s, n, "spider") && !find_ci(s, n, "crawl"))
-            continue;
-        return true;
-    }
+    bool strong_context = find(lc, n, "bot") || find(lc, n, "spider") || find(lc, n, "crawl");
+    for (size_t i = 0; i < sizeof(bot_tokens) / sizeof(bot_tokens[0]); i++)
+        if ((!bot_tokens[i].weak || strong_context) && find(lc, n, bot_tokens[i].text))
+            return true;
     return false;
 }
 
@@ -219,7 +303,10 @@ void ua_parse(const char *ua, size_t len, struct ua_info *out)
     bool mobile = !tablet && (find(ua, len, "Mobile") || find(ua, len, "iPhone") || find(ua, len, "iPod") ||
                               find(ua, len, "Android") || find(ua, len, "Opera Mini"));
     parse_browser(ua, len, mobile || tablet, out);
-    out->bot = is_bot(ua, len, &out->preview);
+    char lc[UA_MAX_LEN];
+    for (size_t i = 0; i < len; i++)
+        lc[i] = (ua[i] >= 'A' && ua[i] <= 'Z') ? (char)(ua[i] + 32) : ua[i];
+    out->bot = is_bot(ua, lc, len, &out->preview);
     out->device = out->bot ? UA_DEVICE_BOT : tablet ? UA_DEVICE_TABLET : mobile ? UA_DEVICE_MOBILE : UA_DEVICE_DESKTOP;
 }
 

@@ -115,9 +115,8 @@ static const char *const sqlite_migrations[] = {
     "  visited_url TEXT, target_url TEXT"
     ");"
     "CREATE INDEX links_team_visits ON links (team_id, visits_total);"
+    /* One index: ids are time-ordered, so retention deletes by id range. */
     "CREATE INDEX visits_link ON visits (link_id, id);"
-    "CREATE INDEX visits_team ON visits (team_id, id);"
-    "CREATE INDEX visits_ts ON visits (ts);"
     "CREATE TABLE rollup_hour ("
     "  link_id INTEGER NOT NULL, t INTEGER NOT NULL,"
     "  total INTEGER NOT NULL DEFAULT 0, bots INTEGER NOT NULL DEFAULT 0, uniques INTEGER NOT NULL DEFAULT 0,"

@@ -88,9 +88,17 @@ struct agg {
     int64_t total, bots, uniques;
 };
 
+struct useen {
+    bool used;
+    int64_t link, hour;
+    unsigned char hash[16];
+};
+
 struct aggs {
     struct agg *slots;
     size_t cap; /* power of two */
+    struct useen *useen;
+    size_t ucap; /* power of two, > 2 x visits */
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -144,6 +152,26 @@ static int first_sighting(struct sqlite_store *s, const struct store_visit *v, i
     return sqlite3_changes(s->db) > 0;
 }
 
+/* A visitor seen earlier in the same batch (same link, hour, hash) needs no
+ * lookup: the first sighting already decided. */
+static bool seen_in_batch(struct aggs *a, const struct store_visit *v, int64_t hour)
+{
+    uint64_t h = mix(mix((uint64_t)v->link_id, (uint64_t)hour), 0);
+    uint64_t k;
+    memcpy(&k, v->unique, sizeof(k));
+    h = mix(h, k);
+    for (size_t i = h & (a->ucap - 1);; i = (i + 1) & (a->ucap - 1)) {
+        struct useen *u = &a->useen[i];
+        if (!u->used) {
+            *u = (struct useen){true, v->link_id, hour, {0}};
+            memcpy(u->hash, v->unique, sizeof(u->hash));
+            return false;
+        }
+        if (u->link == v->link_id && u->hour == hour && memcmp(u->hash, v->unique, sizeof(u->hash)) == 0)
+            return true;
+    }
+}
+
 static int fold(struct sqlite_store *s, struct aggs *a, const struct store_visit *v)
 {
     int64_t hour = v->ts - v->ts % HOUR_MS, day = v->ts - v->ts % DAY_MS;
@@ -151,7 +179,7 @@ static int fold(struct sqlite_store *s, struct aggs *a, const struct store_visit
         agg_add(a, AGG_LINK, v, 0, NULL, NULL);
     agg_add(a, AGG_HOUR, v, hour, NULL, NULL);
     agg_add(a, AGG_DAY, v, day, NULL, NULL);
-    if (v->has_unique) {
+    if (v->has_unique && !seen_in_batch(a, v, hour)) {
         /* Hour and day share uniques_seen; days are told apart by a negative t. */
         int h = first_sighting(s, v, hour), d = first_sighting(s, v, -day);
         if (h < 0 || d < 0)
@@ -227,9 +255,16 @@ int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
     struct aggs a = {.cap = 64};
     while (a.cap < op->nvisits * 18)
         a.cap <<= 1;
+    a.ucap = 64;
+    while (a.ucap < op->nvisits * 2)
+        a.ucap <<= 1;
     a.slots = calloc(a.cap, sizeof(*a.slots));
-    if (a.slots == NULL)
+    a.useen = calloc(a.ucap, sizeof(*a.useen));
+    if (a.slots == NULL || a.useen == NULL) {
+        free(a.slots);
+        free(a.useen);
         return STORE_ERROR;
+    }
     int rc = STORE_OK;
     for (size_t i = 0; rc == STORE_OK && i < op->nvisits; i++) {
         const struct store_visit *v = &op->visits[i];
@@ -242,6 +277,7 @@ int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
         if (a.slots[i].used)
             rc = flush_agg(s, &a.slots[i]);
     free(a.slots);
+    free(a.useen);
     if (rc != STORE_OK)
         log_error("sqlite: recording visits failed: %s", sqlite3_errmsg(s->db));
     return rc;
@@ -250,10 +286,13 @@ int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op)
 {
     int64_t cutoff = op->before;
-    sqlite3_stmt *st = W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE ts<? LIMIT 1000)");
+    /* Visit ids start with their millisecond (util/id.h): the primary key
+     * orders them by time, so no index on ts is needed. */
+    int64_t before_id = cutoff > ID_EPOCH_MS ? (cutoff - ID_EPOCH_MS) << 22 : 0;
+    sqlite3_stmt *st = W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE id<? LIMIT 1000)");
     if (st == NULL)
         return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, cutoff);
+    sqlite3_bind_int64(st, 1, before_id);
     if (sqlite_exec_stmt(st) != 0)
         return STORE_ERROR;
     op->purged = sqlite3_changes(s->db);
