@@ -35,6 +35,7 @@ struct api_call {
     struct store_op op;
 };
 
+/* NULL after answering 503 when out of memory. */
 struct api_call *api_call_new(struct reqctx *rc, enum store_op_kind kind, api_reply_fn reply);
 /* For structs that embed struct api_call as their first member. */
 struct api_call *api_call_new_sized(struct reqctx *rc, size_t size, enum store_op_kind kind, api_reply_fn reply);

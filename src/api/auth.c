@@ -77,10 +77,8 @@ static struct pw_call *pw_call_new(struct reqctx *rc, enum store_op_kind kind, a
 static void submit_session(struct reqctx *rc, enum store_op_kind kind, api_reply_fn reply, const struct store_user *u)
 {
     struct pw_call *next = pw_call_new(rc, kind, reply);
-    if (next == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (next == NULL)
+        return; /* answered 503 */
     next->call.op.user = *u;
     new_refresh(next, &next->call.op);
     api_submit(&next->call);
@@ -182,10 +180,8 @@ static void signup_hashed(struct api_call *call, struct reqctx *rc)
 void api_auth_signup(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_USER_CREATE, signup_hashed);
-    if (pc == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (pc == NULL)
+        return; /* answered 503 */
     if (read_credentials(rc, pc, true) == NULL) {
         pw_call_free(pc);
         return;
@@ -251,10 +247,8 @@ static void login_verified(struct api_call *call, struct reqctx *rc)
 void api_auth_login(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_REFRESH_CREATE, login_verified);
-    if (pc == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (pc == NULL)
+        return; /* answered 503 */
     if (read_credentials(rc, pc, false) == NULL) {
         pw_call_free(pc);
         return;
@@ -318,10 +312,8 @@ static void refreshed(struct api_call *call, struct reqctx *rc)
 void api_auth_refresh(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_REFRESH_ROTATE, refreshed);
-    if (pc == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (pc == NULL)
+        return; /* answered 503 */
     if (!read_refresh(rc, pc)) {
         pw_call_free(pc);
         return;
@@ -343,10 +335,8 @@ static void logged_out(struct api_call *call, struct reqctx *rc)
 void api_auth_logout(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct pw_call *pc = pw_call_new(rc, STORE_REFRESH_REVOKE, logged_out);
-    if (pc == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (pc == NULL)
+        return; /* answered 503 */
     if (!read_refresh(rc, pc)) {
         pw_call_free(pc);
         return;

@@ -35,8 +35,10 @@ struct api_call *api_call_new(struct reqctx *rc, enum store_op_kind kind, api_re
 struct api_call *api_call_new_sized(struct reqctx *rc, size_t size, enum store_op_kind kind, api_reply_fn reply)
 {
     struct api_call *call = calloc(1, size);
-    if (call == NULL)
+    if (call == NULL) {
+        respond_unavailable(rc, "out of memory");
         return NULL;
+    }
     call->w = rc->w;
     call->rc = rc;
     call->reply = reply;

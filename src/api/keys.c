@@ -82,8 +82,7 @@ void api_keys_create(struct reqctx *rc, const h2o_iovec_t *params)
     struct key_call *kc = (struct key_call *)api_call_new_sized(rc, sizeof(*kc), STORE_APIKEY_CREATE, key_created);
     if (kc == NULL) {
         json_decref(obj);
-        respond_unavailable(rc, "out of memory");
-        return;
+        return; /* answered 503 */
     }
     struct store_apikey *k = &kc->call.op.key;
     json_t *errs = NULL;
@@ -180,10 +179,8 @@ void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params)
     if (!api_allowed(rc, rc->principal.team_id, ACT_OWN_SECRET, f.found.user_id))
         return;
     struct api_call *call = api_call_new(rc, STORE_APIKEY_REVOKE, key_revoked);
-    if (call == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (call == NULL)
+        return; /* answered 503 */
     call->op.team_id = rc->principal.team_id;
     call->op.key.id = f.id;
     api_submit(call);

@@ -196,15 +196,6 @@ static void deleted(struct api_call *call, struct reqctx *rc)
 
 /* ---- handlers -------------------------------------------------------------- */
 
-static bool submit_or_503(struct reqctx *rc, struct api_call *call)
-{
-    if (call == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return false;
-    }
-    api_submit(call);
-    return true;
-}
 
 static void create_link(struct reqctx *rc)
 {
@@ -235,8 +226,7 @@ static void create_link(struct reqctx *rc)
     struct api_call *call = api_call_new(rc, STORE_LINK_CREATE, created);
     if (call == NULL) {
         json_decref(obj);
-        submit_or_503(rc, NULL);
-        return;
+        return; /* answered 503 */
     }
     struct store_op *op = &call->op;
     op->team_id = p->team_id;
@@ -274,7 +264,7 @@ static void create_link(struct reqctx *rc)
     op->max_active = plan_max_active_links(p->plan);
     if (!(op->set & LINK_F_SLUG))
         op->random_code_len = rc->w->app->cfg->code_length;
-    submit_or_503(rc, call);
+    api_submit(call);
 }
 
 struct list_state {
@@ -355,8 +345,7 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
     struct api_call *call = api_call_new(rc, STORE_LINK_UPDATE, updated);
     if (call == NULL) {
         json_decref(obj);
-        submit_or_503(rc, NULL);
-        return;
+        return; /* answered 503 */
     }
     struct store_op *op = &call->op;
     op->team_id = rc->principal.team_id;
@@ -376,7 +365,7 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
     /* The writer caps the expiry at creation + six months and counts a
      * revived link against the plan (it knows created_at and the count). */
     op->max_active = plan_max_active_links(rc->principal.plan);
-    submit_or_503(rc, call);
+    api_submit(call);
 }
 
 /* A code in the path that no link can have is simply not found. */
@@ -424,9 +413,9 @@ void api_link_delete(struct reqctx *rc, const h2o_iovec_t *params)
     if (!may_write(rc, params[0]))
         return;
     struct api_call *call = api_call_new(rc, STORE_LINK_DELETE, deleted);
-    if (call != NULL) {
-        call->op.team_id = rc->principal.team_id;
-        copy_str(call->op.key_code, params[0].base, params[0].len);
-    }
-    submit_or_503(rc, call);
+    if (call == NULL)
+        return; /* answered 503 */
+    call->op.team_id = rc->principal.team_id;
+    copy_str(call->op.key_code, params[0].base, params[0].len);
+    api_submit(call);
 }

@@ -202,10 +202,8 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     } else if (s->max_visits != 0) {
         struct consume_call *cc = (struct consume_call *)api_call_new_sized(rc, sizeof(*cc), STORE_LINK_CONSUME,
                                                                             consume_reply);
-        if (cc == NULL) {
-            respond_unavailable(rc, "out of memory");
-            return;
-        }
+        if (cc == NULL)
+            return; /* answered 503 */
         cc->call.op.link.id = s->id;
         cc->snap = *s;
         memcpy(cc->url, url, s->url_len);

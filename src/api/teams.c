@@ -138,10 +138,8 @@ void api_teams_create(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     }
     struct api_call *call = api_call_new(rc, STORE_TEAM_CREATE, team_created);
-    if (call == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (call == NULL)
+        return; /* answered 503 */
     bool has_plan;
     if (read_team_fields(rc, &call->op.team, &has_plan) == NULL) {
         api_call_drop(call);
@@ -190,10 +188,8 @@ void api_team_patch(struct reqctx *rc, const h2o_iovec_t *params)
     if (!path_team(rc, params[0], ACT_TEAM_ADMIN))
         return;
     struct api_call *call = api_call_new(rc, STORE_TEAM_SET_PLAN, team_patched);
-    if (call == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (call == NULL)
+        return; /* answered 503 */
     bool has_plan;
     struct store_team *t = &call->op.team;
     if (read_team_fields(rc, t, &has_plan) == NULL) {
@@ -304,10 +300,8 @@ void api_members_add(struct reqctx *rc, const h2o_iovec_t *params)
     if (!path_team(rc, params[0], ACT_TEAM_ADMIN))
         return;
     struct api_call *call = api_call_new(rc, STORE_MEMBER_PUT, member_put);
-    if (call == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (call == NULL)
+        return; /* answered 503 */
     call->op.team_id = rc->principal.team_id;
     if (!read_member(rc, &call->op, true) || api_idem_attach(rc, &call->op, render_member) != 0) {
         api_call_drop(call);
@@ -336,10 +330,8 @@ void api_member_patch(struct reqctx *rc, const h2o_iovec_t *params)
     if (user < 0)
         return;
     struct api_call *call = api_call_new(rc, STORE_MEMBER_PUT, member_put);
-    if (call == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (call == NULL)
+        return; /* answered 503 */
     call->op.team_id = rc->principal.team_id;
     call->op.team.id = call->op.team_id; /* marks a change, answered 200 */
     call->op.user.id = user;
@@ -375,10 +367,8 @@ void api_member_delete(struct reqctx *rc, const h2o_iovec_t *params)
     if (!self && path_member(rc, params[1]) < 0)
         return;
     struct api_call *call = api_call_new(rc, STORE_MEMBER_DELETE, member_deleted);
-    if (call == NULL) {
-        respond_unavailable(rc, "out of memory");
-        return;
-    }
+    if (call == NULL)
+        return; /* answered 503 */
     call->op.team_id = team;
     call->op.user.id = user;
     api_submit(call);
