@@ -32,7 +32,7 @@ FUZZ_DEPS := src/core/url.c src/core/slug.c src/util/rfc3339.c src/util/base62.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 
-.PHONY: all run test unit e2e fuzz bench clean deps deps-test asan format
+.PHONY: all run test unit e2e fuzz clean deps deps-test asan format
 all: deps build/linkpulse
 
 deps:
@@ -97,10 +97,6 @@ e2e: deps-test build/linkpulse build/asan/linkpulse
 # The full gate: release build, sanitizer build, unit tests (ASan+UBSan),
 # fuzz smoke runs, then the black-box suite against the sanitizer binary.
 test: deps-test build/linkpulse build/asan/linkpulse unit fuzz e2e
-
-bench: 
-	@scripts/deps.sh bench
-	bench/run.sh
 
 format:
 	clang-format -i $(SRC) $(shell find src tests fuzz -name '*.h' -o -name '*.c')
