@@ -209,14 +209,14 @@ static void login_done(struct api_call *call, struct reqctx *rc)
 
 /* A fixed hash to verify against when the e-mail is unknown, so that an
  * unknown address costs the same time as a wrong password. */
-static char dummy_hash[crypto_pwhash_STRBYTES];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT; /* documented global: made once */
+static char equaliser_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t equaliser_once = PTHREAD_ONCE_INIT; /* documented global: made once */
 
-static void make_dummy(void)
+static void make_equaliser(void)
 {
-    if (crypto_pwhash_str(dummy_hash, "linkpulse-timing-equaliser", 26, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+    if (crypto_pwhash_str(equaliser_hash, "linkpulse-timing-equaliser", 26, crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-        dummy_hash[0] = '\0'; /* verify then fails fast; only timing equalisation is lost */
+        equaliser_hash[0] = '\0'; /* verify then fails fast; only timing equalisation is lost */
 }
 
 static void login_verify(struct api_call *call)
@@ -224,8 +224,8 @@ static void login_verify(struct api_call *call)
     struct pw_call *pc = (struct pw_call *)call;
     const struct store_user *u = &call->op.user;
     if (u->id == 0) {
-        pthread_once(&dummy_once, make_dummy);
-        int spent = crypto_pwhash_str_verify(dummy_hash, pc->pw, pc->pw_len); /* for the time it takes */
+        pthread_once(&equaliser_once, make_equaliser);
+        int spent = crypto_pwhash_str_verify(equaliser_hash, pc->pw, pc->pw_len); /* for the time it takes */
         (void)spent;
         pc->verified = false;
     } else {
