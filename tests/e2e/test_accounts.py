@@ -990,7 +990,8 @@ def test_secrets_not_logged(server_factory):
     secrets_seen["api key"] = k["key"]
     create_link(srv, k["key"])
     assert srv.req("GET", ME, k["key"], via="x-api-key").status_code == 200
-    assert srv.req("GET", ME, k["key"][:-1] + "Z").status_code == 401
+    tampered = k["key"][:-1] + ("Z" if k["key"][-1] != "Z" else "Y")  # always differs from the real key
+    assert srv.req("GET", ME, tampered).status_code == 401
     assert srv.req("GET", ME, srv.admin_key).status_code == 200
     op = srv.cli("key", "create", "--operator").stdout.strip()
     secrets_seen["cli operator key"] = op
