@@ -28,7 +28,8 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_DEPS := src/core/url.c src/core/slug.c src/util/rfc3339.c src/util/base62.c src/auth/jwt.c src/auth/token.c \
-             src/util/ipaddr.c src/analytics/ua.c src/analytics/enrich.c
+             src/util/ipaddr.c src/analytics/ua.c src/analytics/ua_scan.c src/analytics/ua_bot.c \
+             src/analytics/enrich.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 
