@@ -26,13 +26,16 @@ struct sink {
     struct ring **rings;
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond;      /* wakes the sink thread: stop */
+    pthread_cond_t done_cond; /* wakes sink_free: an op finished */
     bool stopping;
     _Atomic uint64_t recorded;
     _Atomic size_t inflight; /* ops submitted, not yet done */
     int64_t salt_day;
     unsigned char salt[crypto_generichash_KEYBYTES];
     struct visit_event *scratch; /* SINK_BATCH_MAX events popped from the rings */
+    struct visits_op *pending;   /* the batch being filled, or NULL */
+    uint64_t pending_since;      /* monotonic ms when it got its first visit */
     uint64_t next_purge;
 };
 
@@ -75,10 +78,11 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
     v->detail = !(ev->flags & VISIT_F_NO_DETAIL);
     if (!v->detail)
         return;
-    snprintf(v->browser, sizeof(v->browser), "%s", ua.browser);
+    copy_str(v->browser, sizeof(v->browser), ua.browser, strlen(ua.browser));
     v->browser_major = ua.browser_major;
-    snprintf(v->os, sizeof(v->os), "%s", ua.os);
-    snprintf(v->device, sizeof(v->device), "%s", ua_device_name(ua.device));
+    copy_str(v->os, sizeof(v->os), ua.os, strlen(ua.os));
+    const char *device = ua_device_name(ua.device);
+    copy_str(v->device, sizeof(v->device), device, strlen(device));
 
     struct ipaddr ip = {.family = 6};
     memcpy(ip.bytes, ev->ip, 16);
@@ -94,8 +98,8 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
     } else if (s->geo != NULL) {
         struct geoip_result g;
         if (geoip_lookup(s->geo, &ip, &g) == 0) {
-            snprintf(v->country, sizeof(v->country), "%s", g.country);
-            snprintf(v->city, sizeof(v->city), "%s", g.city);
+            copy_str(v->country, sizeof(v->country), g.country, strlen(g.country));
+            copy_str(v->city, sizeof(v->city), g.city, strlen(g.city));
         }
     }
     if (s->cfg.ip_mode != SINK_IP_OFF) {
@@ -140,7 +144,9 @@ static void op_done(struct store_op *op)
     free(vo);
     pthread_mutex_lock(&s->lock);
     atomic_fetch_sub(&s->inflight, 1);
-    pthread_cond_broadcast(&s->cond);
+    /* Not s->cond: waking the sink on every commit made it drain at once
+     * and submit a tiny batch, so batches shrank to one fsync's worth. */
+    pthread_cond_broadcast(&s->done_cond);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -158,28 +164,61 @@ static void submit(struct sink *s, struct visits_op *vo)
     }
 }
 
-/* Drains every ring once; returns how many events were taken. */
+/* Hands the batch being filled to the store (if it holds anything). */
+static void flush_pending(struct sink *s)
+{
+    struct visits_op *vo = s->pending;
+    if (vo == NULL || vo->op.nvisits == 0)
+        return;
+    s->pending = NULL;
+    submit(s, vo);
+}
+
+/* The batch being filled, allocated when the first visit arrives. */
+static struct visits_op *pending(struct sink *s)
+{
+    if (s->pending != NULL)
+        return s->pending;
+    struct visits_op *vo = calloc(1, sizeof(*vo));
+    struct store_visit *rows = malloc(SINK_BATCH_MAX * sizeof(*rows));
+    if (vo == NULL || rows == NULL) {
+        free(vo);
+        free(rows);
+        return NULL;
+    }
+    vo->op.kind = STORE_VISITS_INSERT;
+    vo->op.visits = rows;
+    s->pending = vo;
+    s->pending_since = clock_mono_ms();
+    return vo;
+}
+
+/* Takes what every ring holds now, enriching it into the pending batch;
+ * a full batch goes to the store at once. Returns how many events were
+ * taken. Draining (often) and committing (once per flush window, or per
+ * full batch) are separate so that rings never wait for a commit and
+ * commits are never smaller than the traffic makes them. */
 static size_t drain(struct sink *s)
 {
     size_t total = 0;
     for (size_t i = 0; i < s->nrings; i++) {
-        size_t n;
-        while ((n = ring_pop_many(s->rings[i], s->scratch, SINK_BATCH_MAX)) > 0) {
-            struct visits_op *vo = calloc(1, sizeof(*vo));
-            struct store_visit *rows = malloc(n * sizeof(*rows));
-            if (vo == NULL || rows == NULL) {
-                free(vo);
-                free(rows);
-                log_error("sink: out of memory; %zu visits lost", n);
-                continue;
+        for (;;) {
+            struct visits_op *vo = pending(s);
+            if (vo == NULL) {
+                size_t lost = ring_pop_many(s->rings[i], s->scratch, SINK_BATCH_MAX);
+                if (lost > 0)
+                    log_error("sink: out of memory; %zu visits lost", lost);
+                break;
             }
+            size_t n = ring_pop_many(s->rings[i], s->scratch, SINK_BATCH_MAX - vo->op.nvisits);
+            if (n == 0)
+                break;
             for (size_t k = 0; k < n; k++)
-                enrich(s, &s->scratch[k], &rows[k]);
-            vo->op.kind = STORE_VISITS_INSERT;
-            vo->op.visits = rows;
-            vo->op.nvisits = n;
-            submit(s, vo);
+                enrich(s, &s->scratch[k], &vo->op.visits[vo->op.nvisits + k]);
+            vo->op.nvisits += n;
             total += n;
+            if (vo->op.nvisits == SINK_BATCH_MAX)
+                flush_pending(s);
         }
     }
     return total;
@@ -201,21 +240,29 @@ static void maybe_purge(struct sink *s)
     submit(s, vo);
 }
 
+/* Rings are drained every SINK_IDLE_MS while quiet and continuously while
+ * busy, so a ring (SINK_RING_RECORDS per worker) never fills at the rates
+ * one machine serves; the pending batch is committed every flush_ms. */
 static void *sink_main(void *arg)
 {
     struct sink *s = arg;
+    unsigned idle_ms = s->cfg.flush_ms < SINK_IDLE_MS ? s->cfg.flush_ms : SINK_IDLE_MS;
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
+        pthread_mutex_unlock(&s->lock);
+        size_t taken = drain(s);
+        if (s->pending != NULL && clock_mono_ms() - s->pending_since >= s->cfg.flush_ms)
+            flush_pending(s);
+        maybe_purge(s);
+        pthread_mutex_lock(&s->lock);
+        if (taken >= SINK_BUSY_EVENTS || s->stopping)
+            continue;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)s->cfg.flush_ms * 1000000L;
+        until.tv_nsec += (long)idle_ms * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&s->cond, &s->lock, &until);
-        pthread_mutex_unlock(&s->lock);
-        drain(s);
-        maybe_purge(s);
-        pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -241,6 +288,7 @@ struct sink *sink_new(struct store *store, size_t nworkers, const struct sink_co
             goto fail;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->done_cond, NULL);
     if (pthread_create(&s->thread, NULL, sink_main, s) != 0)
         goto fail;
     return s;
@@ -262,10 +310,16 @@ void sink_free(struct sink *s)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
-    drain(s); /* the workers have stopped: this is everything */
+    while (drain(s) > 0) /* the workers have stopped: this is everything */
+        ;
+    flush_pending(s);
+    if (s->pending != NULL) { /* allocated, never filled */
+        free(s->pending->op.visits);
+        free(s->pending);
+    }
     pthread_mutex_lock(&s->lock);
     while (atomic_load(&s->inflight) > 0)
-        pthread_cond_wait(&s->cond, &s->lock);
+        pthread_cond_wait(&s->done_cond, &s->lock);
     pthread_mutex_unlock(&s->lock);
     for (size_t i = 0; i < s->nrings; i++)
         ring_free(s->rings[i]);
@@ -273,6 +327,7 @@ void sink_free(struct sink *s)
     free(s->scratch);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->done_cond);
     free(s);
 }
 

@@ -3,7 +3,8 @@
  * per millisecond and then counted up, so ids from one process are strictly
  * increasing and two nodes collide only if they pick the same random start
  * in the same millisecond (the store's primary key catches that; the caller
- * retries). Thread-safe (one atomic). */
+ * retries). Thread-safe (one atomic; a per-thread generator for the random
+ * start, seeded once from the system). */
 #ifndef LP_UTIL_ID_H
 #define LP_UTIL_ID_H
 
