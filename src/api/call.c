@@ -191,6 +191,7 @@ static struct {
 static void *job_thread(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "lp-jobs");
     pthread_mutex_lock(&jobs.lock);
     for (;;) {
         while (jobs.count == 0 && !jobs.stopping)

@@ -246,6 +246,7 @@ static void maybe_purge(struct sink *s)
 static void *sink_main(void *arg)
 {
     struct sink *s = arg;
+    pthread_setname_np(pthread_self(), "lp-sink");
     unsigned idle_ms = s->cfg.flush_ms < SINK_IDLE_MS ? s->cfg.flush_ms : SINK_IDLE_MS;
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {

@@ -179,6 +179,9 @@ static void worker_setup(struct worker *w)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "lp-worker-%zu", w->index);
+    pthread_setname_np(pthread_self(), name);
     worker_setup(w);
     h2o_barrier_wait(&w->app->started);
     for (;;) {

@@ -102,6 +102,7 @@ static void flush_all(struct accesslog *log)
 static void *log_thread(void *arg)
 {
     struct accesslog *log = arg;
+    pthread_setname_np(pthread_self(), "lp-accesslog");
     pthread_mutex_lock(&log->stop_lock);
     while (!log->stopping) {
         struct timespec until;

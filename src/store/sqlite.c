@@ -444,6 +444,7 @@ static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
 static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
+    pthread_setname_np(pthread_self(), "lp-writer");
     struct store_op **batch = malloc(WRITER_BATCH_MAX * sizeof(*batch));
     if (batch == NULL) {
         log_error("sqlite: writer cannot allocate its batch");
