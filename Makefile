@@ -33,7 +33,7 @@ FUZZ_DEPS := src/core/url.c src/core/slug.c src/util/rfc3339.c src/util/base62.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 
-.PHONY: all run test unit e2e fuzz clean deps deps-test asan format
+.PHONY: all run test unit e2e fuzz clean deps deps-test asan format bench
 all: deps build/linkpulse
 
 deps:
@@ -41,6 +41,11 @@ deps:
 
 deps-test:
 	@scripts/deps.sh test
+
+# Benchmarks against nginx (not part of make test); see docs/PERFORMANCE.md.
+bench: build/linkpulse
+	@scripts/deps.sh bench
+	bench/run.sh
 
 build/linkpulse: $(REL_OBJ)
 	@echo "  LD      $@"

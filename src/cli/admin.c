@@ -30,12 +30,14 @@ const char cli_usage[] =
     "  linkpulse key create --team T --role admin|editor|viewer [--name N]\n"
     "  linkpulse key create --operator [--name N]     an instance-wide operator key\n"
     "  linkpulse key revoke ID|PREFIX\n"
-    "  linkpulse routes                               the API's routes as JSON\n";
+    "  linkpulse routes                               the API's routes as JSON\n"
+    "  linkpulse seed --links N [--visits-link CODE --visits M] [--codes-file F] [--team T] [--seed S]\n"
+    "                                                 benchmark data, service stopped\n";
 
 bool cli_is_command(const char *name)
 {
     return strcmp(name, "user") == 0 || strcmp(name, "team") == 0 || strcmp(name, "key") == 0 ||
-           strcmp(name, "routes") == 0;
+           strcmp(name, "routes") == 0 || strcmp(name, "seed") == 0;
 }
 
 int cli_write_secret_file(const char *path, const char *secret)
@@ -299,6 +301,8 @@ int cli_main(int argc, char **argv)
 {
     if (strcmp(argv[0], "routes") == 0)
         return print_routes();
+    if (strcmp(argv[0], "seed") == 0)
+        return cli_seed(argc, argv);
     const char *sub = argc > 1 ? argv[1] : "";
     const char *data = opt(argc, argv, "--data");
     if (data == NULL)

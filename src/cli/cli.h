@@ -16,6 +16,8 @@
 bool cli_is_command(const char *name);
 /* argv[0] is the command ("user", "team", "key", "routes"). Exit status. */
 int cli_main(int argc, char **argv);
+/* `linkpulse seed ...` (argv[0] is "seed"): benchmark data. Exit status. */
+int cli_seed(int argc, char **argv);
 
 /* Writes secret + "\n" to path with mode 0600 (fsynced); 0 or -1 (reported). */
 int cli_write_secret_file(const char *path, const char *secret);

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #define SQLITE_STMT_CACHE 64 /* distinct statements per connection */
+#define SQLITE_DB_FILE "linkpulse.db" /* inside the data directory */
 
 #define LINK_COLUMNS                                                                                                   \
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
@@ -36,6 +37,11 @@ struct sqlite_store {
     size_t head, count;
     bool stopping;
     struct stmt_cache stmts;
+    /* sqlite_visits.c's fold tables, writer thread only */
+    struct agg *agg_slots;
+    size_t agg_cap;
+    struct useen *useen;
+    size_t useen_cap;
 };
 
 struct sqlite_reader {
@@ -63,6 +69,7 @@ void sqlite_idem_after(struct sqlite_store *s, struct store_op *op, int64_t now)
 /* Visits (sqlite_visits.c), run by the writer. */
 int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
+void sqlite_visits_free(struct sqlite_store *s);
 
 /* Account reads, installed in the backend table by sqlite.c. */
 int sqlite_apikeys_each(struct store_reader *r, store_key_cb cb, void *ctx);

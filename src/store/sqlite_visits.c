@@ -249,22 +249,47 @@ static int flush_agg(struct sqlite_store *s, const struct agg *g)
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
+/* The fold tables are the writer's, kept between batches (a fresh
+ * multi-megabyte calloc per batch cost page faults on every commit) and
+ * left empty after each use. */
+static int aggs_reserve(struct sqlite_store *s, size_t nvisits)
 {
     /* Each visit adds at most 9 counters; keep the table at most half full. */
-    struct aggs a = {.cap = 64};
-    while (a.cap < op->nvisits * 18)
-        a.cap <<= 1;
-    a.ucap = 64;
-    while (a.ucap < op->nvisits * 2)
-        a.ucap <<= 1;
-    a.slots = calloc(a.cap, sizeof(*a.slots));
-    a.useen = calloc(a.ucap, sizeof(*a.useen));
-    if (a.slots == NULL || a.useen == NULL) {
-        free(a.slots);
-        free(a.useen);
-        return STORE_ERROR;
+    size_t cap = 64, ucap = 64;
+    while (cap < nvisits * 18)
+        cap <<= 1;
+    while (ucap < nvisits * 2)
+        ucap <<= 1;
+    if (cap > s->agg_cap) {
+        free(s->agg_slots);
+        if ((s->agg_slots = calloc(cap, sizeof(struct agg))) == NULL) {
+            s->agg_cap = 0;
+            return -1;
+        }
+        s->agg_cap = cap;
     }
+    if (ucap > s->useen_cap) {
+        free(s->useen);
+        if ((s->useen = calloc(ucap, sizeof(struct useen))) == NULL) {
+            s->useen_cap = 0;
+            return -1;
+        }
+        s->useen_cap = ucap;
+    }
+    return 0;
+}
+
+void sqlite_visits_free(struct sqlite_store *s)
+{
+    free(s->agg_slots);
+    free(s->useen);
+}
+
+int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
+{
+    if (aggs_reserve(s, op->nvisits) != 0)
+        return STORE_ERROR;
+    struct aggs a = {.slots = s->agg_slots, .cap = s->agg_cap, .useen = s->useen, .ucap = s->useen_cap};
     int rc = STORE_OK;
     for (size_t i = 0; rc == STORE_OK && i < op->nvisits; i++) {
         const struct store_visit *v = &op->visits[i];
@@ -273,11 +298,13 @@ int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
         if (rc == STORE_OK)
             rc = fold(s, &a, v);
     }
-    for (size_t i = 0; rc == STORE_OK && i < a.cap; i++)
-        if (a.slots[i].used)
+    for (size_t i = 0; i < a.cap; i++) {
+        if (a.slots[i].used && rc == STORE_OK)
             rc = flush_agg(s, &a.slots[i]);
-    free(a.slots);
-    free(a.useen);
+        a.slots[i].used = false;
+    }
+    for (size_t i = 0; i < a.ucap; i++)
+        a.useen[i].used = false;
     if (rc != STORE_OK)
         log_error("sqlite: recording visits failed: %s", sqlite3_errmsg(s->db));
     return rc;

@@ -369,6 +369,26 @@ static inline int store_top_links(struct store_reader *r, int64_t team_id, int l
     return STORE_R(r)->top_links(r, team_id, limit, scratch, cb, ctx);
 }
 
+/* Benchmark data (`linkpulse seed`, src/store/sqlite_seed.c): `links`
+ * random links of team_id with codes of code_len written one per line to
+ * codes_out (if not NULL); and, if visits_code is set, one more link with
+ * that code carrying `visits` visits as rollups. For a stopped service. */
+struct store_seed {
+    uint64_t links;
+    int64_t team_id;
+    unsigned code_len;
+    uint64_t seed; /* same seed, same data */
+    void *codes_out; /* FILE * */
+    const char *visits_code;
+    uint64_t visits;
+};
+struct store_seed_result {
+    uint64_t links, visits;
+    int64_t bots;
+};
+int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct store_seed_result *res, char *err,
+                      size_t errcap);
+
 /* Submits op and blocks until it is done: for start-up and the CLI only,
  * never on a worker loop. Returns op->status. */
 int store_submit_wait(struct store *s, struct store_op *op);

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# `make bench`: LinkPulse against nginx on this machine, in one run.
+#
+# Seeds 1,000,000 links and one link with 10,000,000 visits, starts
+# LinkPulse (analytics on, access log to a file, production defaults except
+# the flags listed in the summary) and nginx (same worker count) as a fixed
+# `return 302` and as a `map` of 100,000 of the same codes, then runs wrk in
+# interleaved rounds and measures the rest (404s, durable creation, visits,
+# memory, start-up, stats and typeahead latency). Everything goes to
+# bench/results/<time>/ (not committed); the last line printed is
+# `redirect_vs_nginx_return302=<median ratio at -t2 -c128>`.
+#
+# Environment: BENCH_ROUNDS (3), BENCH_DURATION (8s), BENCH_LINKS (1000000),
+# BENCH_VISITS (10000000), BENCH_WORKERS (nproc), BENCH_CACHE_MB (256).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+ROUNDS=${BENCH_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-8s}
+LINKS=${BENCH_LINKS:-1000000}
+VISITS=${BENCH_VISITS:-10000000}
+WORKERS=${BENCH_WORKERS:-$(nproc)}
+CACHE_MB=${BENCH_CACHE_MB:-256}
+MAP_CODES=100000
+LP_PORT=18480 NGX_302_PORT=18481 NGX_MAP_PORT=18482
+BIN=$ROOT/build/linkpulse
+
+OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)
+RAW=$OUT/raw
+mkdir -p "$RAW" "$OUT/data" "$OUT/nginx/logs"
+export BENCH_LUA_DIR=$ROOT/bench/lua BENCH_CODES=$OUT/codes.txt
+export BENCH_KEY=lpbench$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+log() { printf '%s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
+
+LP_PID="" NGX_PID=""
+cleanup() {
+  [ -n "$LP_PID" ] && kill "$LP_PID" 2>/dev/null || true
+  [ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
+       "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "kernel: $(uname -r)"
+  echo "nginx: $(nginx -v 2>&1 | cut -d/ -f2)"
+  echo "wrk: $(wrk -v 2>&1 | head -1)"
+  echo "linkpulse: $($BIN --version)"
+  echo "settings: rounds=$ROUNDS duration=$DURATION links=$LINKS visits=$VISITS workers=$WORKERS cache_mb=$CACHE_MB"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+# ---- 1. data --------------------------------------------------------------
+log "seeding $LINKS links and one link with $VISITS visits..."
+cmd=("$BIN" seed --data "$OUT/data" --links "$LINKS" --visits-link stats10m --visits "$VISITS"
+     --codes-file "$BENCH_CODES")
+echo "${cmd[*]}" > "$RAW/seed.cmd"
+"${cmd[@]}" 2>/dev/null | tee "$RAW/seed.json" >&2
+
+# ---- 2. servers -------------------------------------------------------------
+python3 "$ROOT/bench/nginx_conf.py" "$OUT" "$WORKERS" "$NGX_302_PORT" "$NGX_MAP_PORT" "$MAP_CODES" "$(id -un)"
+nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" -g "daemon off;" 2> "$OUT/nginx/stderr.log" &
+NGX_PID=$!
+
+start_lp() {
+  local t0 t1
+  t0=$(date +%s%N)
+  LINKPULSE_ADMIN_KEY=$BENCH_KEY "$BIN" serve --listen 127.0.0.1:$LP_PORT --data "$OUT/data" --workers "$WORKERS" \
+    --cache-mb "$CACHE_MB" --access-log "$OUT/access.log" --rate-miss 10000000 \
+    > "$OUT/linkpulse.stdout" 2>> "$OUT/linkpulse.stderr" &
+  LP_PID=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$LP_PORT/readyz"; do
+    kill -0 "$LP_PID" 2>/dev/null || { log "linkpulse did not start:"; tail -5 "$OUT/linkpulse.stderr" >&2; exit 1; }
+    sleep 0.002
+  done
+  t1=$(date +%s%N)
+  READY_MS=$(( (t1 - t0) / 1000000 ))
+}
+echo "$BIN serve --listen 127.0.0.1:$LP_PORT --data DATA --workers $WORKERS --cache-mb $CACHE_MB" \
+     "--access-log FILE --rate-miss 10000000" > "$RAW/linkpulse.cmd"
+start_lp
+echo "$READY_MS" > "$RAW/startup_ms.txt"
+log "linkpulse ready in $READY_MS ms with $LINKS links"
+code=$(curl -s -o "$RAW/check.json" -w '%{http_code}' -H "Authorization: Bearer $BENCH_KEY" \
+       "http://127.0.0.1:$LP_PORT/api/v1/links/stats10m")
+[ "$code" = 200 ] || { log "the bench key cannot read the seeded link (HTTP $code):"; cat "$RAW/check.json" >&2; exit 1; }
+for p in $NGX_302_PORT $NGX_MAP_PORT; do
+  until curl -s -o /dev/null "http://127.0.0.1:$p/"; do sleep 0.05; done
+done
+
+metric() { curl -s "http://127.0.0.1:$LP_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$LP_PID/status"; }
+
+# wrk NAME THREADS CONNS SCRIPT URL [extra env]
+run_wrk() {
+  local name=$1 t=$2 c=$3 script=$4 url=$5
+  echo "wrk -t$t -c$c -d$DURATION -s bench/lua/$script $url" > "$RAW/$name.cmd"
+  wrk -t"$t" -c"$c" -d"$DURATION" -s "$ROOT/bench/lua/$script" "$url" > "$RAW/$name.txt" 2>&1
+  grep '^RESULT' "$RAW/$name.txt" | sed "s/^RESULT/$name/" >> "$OUT/results.txt"
+}
+
+# ---- 4a. memory: touch every link once --------------------------------------
+RSS0=$(rss_kb)
+log "touching all $LINKS links once..."
+echo "wrk -t2 -c64 -d\$((LINKS / 20000))s -s bench/lua/touch.lua" > "$RAW/touch.cmd"
+BENCH_THREADS=2 wrk -t2 -c64 -d$(( LINKS / 20000 + 5 ))s -s "$ROOT/bench/lua/touch.lua" \
+  "http://127.0.0.1:$LP_PORT" > "$RAW/touch.txt" 2>&1
+RSS1=$(rss_kb)
+echo "rss_before_kb=$RSS0 rss_after_kb=$RSS1 cache_entries=$(metric linkpulse_cache_entries)" \
+     "cache_bytes=$(metric linkpulse_cache_bytes)" > "$RAW/memory.txt"
+
+# ---- 3. redirect rounds -------------------------------------------------------
+for shape in "1 64" "2 128"; do
+  set -- $shape
+  for r in $(seq 1 "$ROUNDS"); do
+    log "round $r at -t$1 -c$2: linkpulse, nginx return 302, nginx map"
+    run_wrk "redirect-lp-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$LP_PORT"
+    run_wrk "redirect-ngx302-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_302_PORT"
+    BENCH_NCODES=$MAP_CODES run_wrk "redirect-ngxmap-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_MAP_PORT"
+  done
+done
+
+# ---- 4b. unknown codes --------------------------------------------------------
+for r in $(seq 1 "$ROUNDS"); do
+  log "404 round $r: linkpulse, nginx map"
+  run_wrk "miss-lp-t2c128-r$r" 2 128 miss.lua "http://127.0.0.1:$LP_PORT"
+  run_wrk "miss-ngxmap-t2c128-r$r" 2 128 miss.lua "http://127.0.0.1:$NGX_MAP_PORT"
+done
+
+# ---- 4c. visits: every redirect served is recorded or counted as dropped --------
+served() { curl -s "http://127.0.0.1:$LP_PORT/metrics" |
+           awk '/^linkpulse_http_requests_total\{route="redirect"/ {s += $2} END {print s}'; }
+SERVED=$(served) T0=$(date +%s%N)
+for _ in $(seq 1 600); do   # the backlog drains at the writer's pace; at most 60 s
+  [ $(( $(metric linkpulse_visits_recorded_total) + $(metric linkpulse_visits_dropped_total) )) -ge "$SERVED" ] && break
+  sleep 0.1
+done
+{
+  echo "redirects_served=$SERVED"
+  echo "visits_recorded=$(metric linkpulse_visits_recorded_total)"
+  echo "visits_dropped=$(metric linkpulse_visits_dropped_total)"
+  echo "drain_ms=$(( ($(date +%s%N) - T0) / 1000000 ))"
+} > "$RAW/visits.txt"
+
+# ---- 4d. stats and typeahead latency -------------------------------------------
+log "stats on the 10M-visit link; typeahead"
+BENCH_PATH="/api/v1/links/stats10m/stats /api/v1/links/stats10m/stats?interval=hour /api/v1/links/stats10m/stats?exclude_bots=true" \
+  run_wrk "stats-lp" 1 1 get.lua "http://127.0.0.1:$LP_PORT"
+if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_KEY" \
+        "http://127.0.0.1:$LP_PORT/api/v1/links/suggest?q=a")" = 200 ]; then
+  BENCH_PATH="$(head -2000 "$BENCH_CODES" | awk '{printf "/api/v1/links/suggest?q=%s ", substr($1, 1, 2)}')" \
+    run_wrk "typeahead-lp" 1 1 get.lua "http://127.0.0.1:$LP_PORT"
+else
+  echo "typeahead: endpoint not available" > "$RAW/typeahead.txt"
+fi
+
+# ---- 4e. durable creation ----------------------------------------------------
+log "durable link creation, 64 keep-alive clients"
+run_wrk "create-lp" 2 64 create.lua "http://127.0.0.1:$LP_PORT"
+echo "synchronous=FULL (WAL), one fsync per group commit" > "$RAW/create.note"
+echo "writer_batches: $(curl -s "http://127.0.0.1:$LP_PORT/metrics" | grep -E '^linkpulse_writer_batch_size_(sum|count)' | tr '\n' ' ')" \
+  >> "$RAW/create.note"
+
+# ---- stop: SIGTERM flushes; the store must hold what was served ----------------
+kill -TERM "$LP_PID"; wait "$LP_PID" || true; LP_PID=""
+python3 "$ROOT/bench/summarize.py" "$OUT"

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Reads a bench/run.sh result directory and writes OUT/summary.txt:
+medians, ranges and per-round ratios; prints it; the last line is
+redirect_vs_nginx_return302=<median ratio at -t2 -c128>."""
+import json
+import os
+import re
+import statistics
+import sys
+
+out = sys.argv[1]
+raw = os.path.join(out, "raw")
+rows = {}
+with open(os.path.join(out, "results.txt")) as f:
+    for line in f:
+        name, *kv = line.split()
+        d = dict(x.split("=") for x in kv)
+        d = {k: int(v) for k, v in d.items()}
+        d["rps"] = d["requests"] / (d["duration_us"] / 1e6)
+        rows[name] = d
+
+
+def kv(path):
+    with open(os.path.join(raw, path)) as f:
+        return dict(x.split("=") for x in f.read().split())
+
+
+def series(prefix):
+    out = []
+    r = 1
+    while "%s-r%d" % (prefix, r) in rows:
+        out.append(rows["%s-r%d" % (prefix, r)])
+        r += 1
+    return out
+
+
+lines = []
+say = lines.append
+with open(os.path.join(out, "machine.txt")) as f:
+    lines.extend(l.rstrip("\n") for l in f)
+say("")
+ratio302 = {}
+for shape in ("t1c64", "t2c128"):
+    say("redirect, random existing codes, -%s:" % shape.replace("c", " -c").replace("t", "t", 1))
+    got = {t: series("redirect-%s-%s" % (t, shape)) for t in ("lp", "ngx302", "ngxmap")}
+    for t, label in (("lp", "linkpulse"), ("ngx302", "nginx return 302"), ("ngxmap", "nginx map 100k")):
+        rs = [x["rps"] for x in got[t]]
+        if not rs:
+            continue
+        say("  %-18s req/s median %8.0f  range %8.0f-%8.0f   p50 %5.0f us  p99 %6.0f us  errors %d non-3xx %d" % (
+            label, statistics.median(rs), min(rs), max(rs), statistics.median(x["p50_us"] for x in got[t]),
+            statistics.median(x["p99_us"] for x in got[t]), sum(x["errors"] for x in got[t]),
+            sum(x["non2xx3xx"] for x in got[t])))
+    for t, label in (("ngx302", "return 302"), ("ngxmap", "map")):
+        ratios = [a["rps"] / b["rps"] for a, b in zip(got["lp"], got[t])]
+        p99 = [a["p99_us"] / max(b["p99_us"], 1) for a, b in zip(got["lp"], got[t])]
+        say("  linkpulse/nginx %-10s per round: %s  median %.2f;  p99 ratio per round: %s" % (
+            label, " ".join("%.2f" % x for x in ratios), statistics.median(ratios), " ".join("%.2f" % x for x in p99)))
+        if t == "ngx302":
+            ratio302[shape] = statistics.median(ratios)
+say("")
+lp, ng = series("miss-lp-t2c128"), series("miss-ngxmap-t2c128")
+if lp:
+    ratios = [a["rps"] / b["rps"] for a, b in zip(lp, ng)]
+    say("unknown codes (404), -t2 -c128: linkpulse median %.0f req/s, nginx map %.0f; ratio per round %s, median %.2f" % (
+        statistics.median(x["rps"] for x in lp), statistics.median(x["rps"] for x in ng),
+        " ".join("%.2f" % x for x in ratios), statistics.median(ratios)))
+c = rows.get("create-lp")
+if c:
+    say("durable link creation, 64 clients: %.0f links/s (p50 %d us, p99 %d us, non-2xx %d)" % (
+        c["rps"], c["p50_us"], c["p99_us"], c["non2xx3xx"]))
+v = kv("visits.txt")
+say("visits: redirects served %s, recorded %s, dropped %s (recorded %s served; backlog drained %s ms after the "
+    "last round)" % (v["redirects_served"], v["visits_recorded"], v["visits_dropped"],
+                     "==" if v["redirects_served"] == v["visits_recorded"] else "!=", v["drain_ms"]))
+m = kv("memory.txt")
+with open(os.path.join(raw, "seed.json")) as f:
+    seed = json.load(f)
+import sqlite3
+db = sqlite3.connect(os.path.join(out, "data", "linkpulse.db"))
+raw_bytes, nlinks = db.execute("SELECT sum(length(code) + length(url)), count(*) FROM links").fetchone()
+db.close()
+entries, cbytes = int(m["cache_entries"]), int(m["cache_bytes"])
+rss_delta = (int(m["rss_after_kb"]) - int(m["rss_before_kb"])) * 1024
+if entries:
+    say("memory after touching %d links: RSS %.1f MiB (+%.1f MiB); %d cached links, %.0f bytes each by the cache's "
+        "account, %.0f by RSS growth; raw code+URL %.0f bytes per link -> %.2fx (account), %.2fx (RSS)" % (
+            seed["links"], int(m["rss_after_kb"]) / 1024, rss_delta / 2**20, entries, cbytes / entries,
+            rss_delta / entries, raw_bytes / nlinks, cbytes / entries / (raw_bytes / nlinks),
+            rss_delta / entries / (raw_bytes / nlinks)))
+with open(os.path.join(raw, "startup_ms.txt")) as f:
+    say("start-up to ready with %d links: %s ms" % (nlinks, f.read().strip()))
+s = rows.get("stats-lp")
+if s:
+    say("stats of the %d-visit link (3 query shapes, sequential): p50 %.2f ms, p99 %.2f ms, %.0f req/s" % (
+        seed["visits"], s["p50_us"] / 1000, s["p99_us"] / 1000, s["rps"]))
+t = rows.get("typeahead-lp")
+if t:
+    say("typeahead at %d links (sequential): p50 %.2f ms, p99 %.2f ms" % (nlinks, t["p50_us"] / 1000,
+                                                                         t["p99_us"] / 1000))
+else:
+    say("typeahead: endpoint not available")
+say("redirect_vs_nginx_return302=%.2f" % ratio302.get("t2c128", 0.0))
+text = "\n".join(lines) + "\n"
+with open(os.path.join(out, "summary.txt"), "w") as f:
+    f.write(text)
+sys.stdout.write(text)
