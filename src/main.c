@@ -7,6 +7,7 @@
 #include "auth/token.h"
 #include "cache/cache.h"
 #include "cli/cli.h"
+#include "events/live.h"
 #include "http/server.h"
 #include "obs/log.h"
 #include "store/store.h"
@@ -150,7 +151,13 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "linkpulse: --geoip: %s\n", err);
         return 1;
     }
-    struct sink_config sc = {.flush_ms = cfg.visit_flush_ms,
+    app.live = live_new(api_live_notify, &app);
+    if (app.live == NULL) {
+        fprintf(stderr, "linkpulse: cannot allocate the live event hub\n");
+        return 1;
+    }
+    struct sink_config sc = {.live = app.live,
+                             .flush_ms = cfg.visit_flush_ms,
                              .retention_days = cfg.retention_days,
                              .ip_mode = (enum sink_ip_mode)cfg.ip_tracking,
                              .full_referrer = cfg.full_referrer};
@@ -171,6 +178,7 @@ static int serve(int argc, char **argv)
     log_info("received %s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     server_stop(&app);
     sink_free(app.sink); /* every visit of every answered redirect reaches the store */
+    live_free(app.live);
     api_jobs_stop();
     store_close(app.store);
     geoip_close(app.geo);

@@ -145,6 +145,18 @@ void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params);
 
 void api_redirect(struct reqctx *rc, const char *code, size_t len); /* /{code} */
 
+/* The caller's link {code} into rc->w->scratch, if the caller may read it;
+ * otherwise answers 404/403 itself and returns false. */
+bool api_find_link(struct reqctx *rc, h2o_iovec_t code);
+
+/* ---- live streams (live.c) ---- */
+void api_link_live(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/links/{code}/live */
+void api_team_live(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/live */
+struct worker;
+void api_live_worker_init(struct worker *w); /* on the worker's thread, at setup */
+void api_live_stop(struct worker *w);        /* shutdown: end every stream */
+void api_live_notify(void *app);             /* the hub's callback (sink thread) */
+
 /* Pushes a visit to the worker's ring (see events/sink.h). link is the
  * cache snapshot of the link redirected to, NULL for orphan visits. */
 struct link_snap;

@@ -1,6 +1,8 @@
 /* ops: health, readiness and metrics endpoints for operators and probes. */
 #include "api/api.h"
 
+#include "events/live.h"
+
 #include "http/server.h"
 
 #define METRICS_BUF (256 * 1024)
@@ -27,6 +29,8 @@ void api_metrics(struct reqctx *rc)
         workers[i] = &app->workers[i].metrics;
     struct cache_stats cs;
     cache_stats(app->cache, &cs);
+    struct live_stats ls;
+    live_stats(app->live, &ls);
     struct metrics_gauges g = {
         .cache_entries = cs.entries,
         .cache_bytes = cs.bytes,
@@ -35,6 +39,10 @@ void api_metrics(struct reqctx *rc)
         .cache_stale_fills_refused = cs.stale_fills_refused,
         .writer_queue_depth = store_queue_depth(app->store),
         .visits_recorded = sink_recorded(app->sink),
+        .live_streams = ls.open,
+        .live_events = ls.events,
+        .live_sent = ls.sent,
+        .live_resets = ls.resets,
     };
     char *buf = h2o_mem_alloc_pool(&rc->req->pool, METRICS_BUF);
     size_t n = metrics_render(buf, METRICS_BUF, workers, app->nworkers, &app->writer_metrics, &g);

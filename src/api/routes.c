@@ -23,6 +23,8 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/links/{code}/visits", ROUTE_STATS, API_AUTH_REQUIRED, api_link_visits},
     {"GET", "/api/v1/stats", ROUTE_STATS, API_AUTH_REQUIRED, api_team_stats},
     {"GET", "/api/v1/visits/orphan", ROUTE_STATS, API_AUTH_REQUIRED, api_orphan_visits},
+    {"GET", "/api/v1/links/{code}/live", ROUTE_STATS, API_AUTH_REQUIRED, api_link_live},
+    {"GET", "/api/v1/live", ROUTE_STATS, API_AUTH_REQUIRED, api_team_live},
     {"GET", "/api/v1/teams", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_teams_list},
     {"POST", "/api/v1/teams", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_teams_create},
     {"GET", "/api/v1/teams/{id}", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_team_get},

@@ -156,7 +156,7 @@ static json_t *breakdown(struct reqctx *rc, int64_t link_id, const char *dim, co
 }
 
 /* The link named by {code} in the caller's team, readable by the caller. */
-static bool find_link(struct reqctx *rc, h2o_iovec_t code)
+bool api_find_link(struct reqctx *rc, h2o_iovec_t code)
 {
     if (slug_validate(code.base, code.len) != 0 ||
         store_link_get(rc->w->reader, rc->principal.team_id, 0, code.base, code.len, &rc->w->scratch) != STORE_OK) {
@@ -169,7 +169,7 @@ static bool find_link(struct reqctx *rc, h2o_iovec_t code)
 void api_link_stats(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct range r;
-    if (!find_link(rc, params[0]) || !read_range(rc, &r))
+    if (!api_find_link(rc, params[0]) || !read_range(rc, &r))
         return;
     int64_t link = rc->w->scratch.id;
     struct series_ctx c = {.series = json_array(), .exclude_bots = r.exclude_bots};
@@ -352,7 +352,7 @@ static void list_visits(struct reqctx *rc, int64_t link_id)
 
 void api_link_visits(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (find_link(rc, params[0]))
+    if (api_find_link(rc, params[0]))
         list_visits(rc, rc->w->scratch.id);
 }
 

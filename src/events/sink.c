@@ -2,6 +2,7 @@
 
 #include "analytics/enrich.h"
 #include "analytics/ua.h"
+#include "events/live.h"
 #include "events/ring.h"
 #include "obs/log.h"
 #include "util/clock.h"
@@ -135,7 +136,9 @@ static void op_done(struct store_op *op)
             atomic_fetch_add(&s->recorded, op->nvisits);
         else
             log_error("sink: %zu visits could not be recorded", op->nvisits);
-        free(op->visits);
+        /* Committed visits go on to live streams, if anyone listens. */
+        if (op->status != STORE_OK || !live_offer(s->cfg.live, op->visits, op->nvisits))
+            free(op->visits);
     } else if (op->status == STORE_OK && op->purged > 0) {
         log_info("retention: deleted %lld raw visits", (long long)op->purged);
         if (op->purged == 1000) /* more to go: come back soon */
@@ -193,12 +196,29 @@ static struct visits_op *pending(struct sink *s)
     return vo;
 }
 
+/* True when the store has SINK_INFLIGHT_MAX batches of ours: the sink
+ * then stops taking from the rings, so a store that falls behind costs
+ * dropped (and counted) visits, never unbounded memory. On the final
+ * drain (wait) it waits for a commit instead. */
+static bool store_busy(struct sink *s, bool wait)
+{
+    if (atomic_load(&s->inflight) < SINK_INFLIGHT_MAX)
+        return false;
+    if (!wait)
+        return true;
+    pthread_mutex_lock(&s->lock);
+    while (atomic_load(&s->inflight) >= SINK_INFLIGHT_MAX)
+        pthread_cond_wait(&s->done_cond, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    return false;
+}
+
 /* Takes what every ring holds now, enriching it into the pending batch;
  * a full batch goes to the store at once. Returns how many events were
  * taken. Draining (often) and committing (once per flush window, or per
  * full batch) are separate so that rings never wait for a commit and
  * commits are never smaller than the traffic makes them. */
-static size_t drain(struct sink *s)
+static size_t drain(struct sink *s, bool wait)
 {
     size_t total = 0;
     for (size_t i = 0; i < s->nrings; i++) {
@@ -210,6 +230,12 @@ static size_t drain(struct sink *s)
                     log_error("sink: out of memory; %zu visits lost", lost);
                 break;
             }
+            if (vo->op.nvisits == SINK_BATCH_MAX) {
+                if (store_busy(s, wait))
+                    return total;
+                flush_pending(s);
+                continue;
+            }
             size_t n = ring_pop_many(s->rings[i], s->scratch, SINK_BATCH_MAX - vo->op.nvisits);
             if (n == 0)
                 break;
@@ -217,8 +243,6 @@ static size_t drain(struct sink *s)
                 enrich(s, &s->scratch[k], &vo->op.visits[vo->op.nvisits + k]);
             vo->op.nvisits += n;
             total += n;
-            if (vo->op.nvisits == SINK_BATCH_MAX)
-                flush_pending(s);
         }
     }
     return total;
@@ -251,12 +275,14 @@ static void *sink_main(void *arg)
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         pthread_mutex_unlock(&s->lock);
-        size_t taken = drain(s);
-        if (s->pending != NULL && clock_mono_ms() - s->pending_since >= s->cfg.flush_ms)
+        size_t taken = drain(s, false);
+        if (s->pending != NULL && clock_mono_ms() - s->pending_since >= s->cfg.flush_ms && !store_busy(s, false))
             flush_pending(s);
         maybe_purge(s);
+        if (s->cfg.live != NULL)
+            live_pump(s->cfg.live);
         pthread_mutex_lock(&s->lock);
-        if (taken >= SINK_BUSY_EVENTS || s->stopping)
+        if (s->stopping || (taken >= SINK_BUSY_EVENTS && atomic_load(&s->inflight) < SINK_INFLIGHT_MAX))
             continue;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -311,7 +337,7 @@ void sink_free(struct sink *s)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
-    while (drain(s) > 0) /* the workers have stopped: this is everything */
+    while (drain(s, true) > 0) /* the workers have stopped: this is everything */
         ;
     flush_pending(s);
     if (s->pending != NULL) { /* allocated, never filled */

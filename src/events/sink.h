@@ -9,7 +9,11 @@
  * anonymised IP, referrer host, language, UTM, unique-visitor hash) into a
  * batch, and hands the batch to the store as one op every flush_ms (or
  * when it holds SINK_BATCH_MAX), which writes the raw visits and the
- * rollups in one transaction. It also deletes
+ * rollups in one transaction. At most SINK_INFLIGHT_MAX batches wait for
+ * the store; past that the sink stops draining, the rings fill, and new
+ * visits are dropped and counted: a slow store costs visits, not memory.
+ * Committed batches are offered to the live hub (events/live.h), which the
+ * sink thread pumps on every pass. It also deletes
  * raw visits older than the retention period, a little at a time.
  *
  * Threading: sink_push from worker `worker` only (one producer per ring);
@@ -25,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct live;
+
 #define VISIT_UA_MAX 256
 #define VISIT_TEXT_MAX 256
 #define VISIT_LANG_MAX 64
@@ -32,6 +38,7 @@
 #define SINK_BATCH_MAX 4096    /* visits per store op */
 #define SINK_IDLE_MS 10        /* ring polling interval while traffic is light */
 #define SINK_BUSY_EVENTS 256   /* a drain that took this many polls again at once */
+#define SINK_INFLIGHT_MAX 8    /* batches handed to the store and not yet committed */
 
 enum visit_flags {
     VISIT_F_NO_DETAIL = 1, /* tracking off for this request: counts only */
@@ -63,6 +70,7 @@ struct sink_config {
     unsigned retention_days;
     enum sink_ip_mode ip_mode;
     bool full_referrer;
+    struct live *live; /* committed visits go here for live streams; NULL: none */
 };
 
 struct sink;

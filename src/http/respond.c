@@ -103,6 +103,13 @@ void respond_bytes(struct reqctx *rc, int status, const char *ctype, const char 
     send_body(rc, ctype, body, len);
 }
 
+void respond_stream_start(struct reqctx *rc, h2o_generator_t *gen, const char *ctype)
+{
+    finish(rc, 200, 0);
+    h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+    h2o_start_response(rc->req, gen);
+}
+
 void respond_empty(struct reqctx *rc, int status)
 {
     respond_bytes(rc, status, NULL, NULL, 0);

@@ -50,6 +50,9 @@ void respond_redirect(struct reqctx *rc, int status, const char *url, size_t len
 /* The small built-in HTML pages: 404 (unknown code) and 410 (expired). */
 void respond_page(struct reqctx *rc, int status);
 void respond_empty(struct reqctx *rc, int status);
+/* A 200 whose body the caller streams with h2o_send through gen (live
+ * streams); counted and logged now, when it starts. */
+void respond_stream_start(struct reqctx *rc, h2o_generator_t *gen, const char *ctype);
 
 /* Appends {"name": name, "reason": reason} to arr (creating it if NULL). */
 json_t *problem_param(json_t *arr, const char *name, const char *reason);

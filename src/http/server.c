@@ -151,6 +151,7 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         h2o_socket_close(w->listener);
         w->listener = NULL;
     }
+    api_live_stop(w);
     h2o_context_request_shutdown(&w->ctx);
 }
 
@@ -169,6 +170,7 @@ static void worker_setup(struct worker *w)
     w->queue = h2o_multithread_create_queue(w->loop);
     h2o_multithread_register_receiver(w->queue, &w->ops_done, api_ops_done);
     h2o_multithread_register_receiver(w->queue, &w->control, on_control);
+    api_live_worker_init(w);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = w->app->h2o.hosts;
     w->listener = h2o_evloop_socket_create(w->loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -277,6 +279,7 @@ void server_stop(struct app *app)
         store_reader_close(w->reader);
         h2o_multithread_unregister_receiver(w->queue, &w->ops_done);
         h2o_multithread_unregister_receiver(w->queue, &w->control);
+        h2o_multithread_unregister_receiver(w->queue, &w->live_rx);
         h2o_multithread_destroy_queue(w->queue);
         /* The h2o context is not disposed: libh2o 2.2.5 asserts on timeouts
          * still armed at exit, and the process ends right after this. */

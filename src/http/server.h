@@ -22,6 +22,7 @@
 
 #include <h2o.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #define HTTP_HEADERS_MAX_BYTES (16 * 1024) /* 431 above this */
@@ -41,6 +42,7 @@ struct app {
     struct ratelimiter *limiter;
     struct geoip *geo;  /* NULL without --geoip */
     struct sink *sink;
+    struct live *live; /* visits for live streams (events/live.h) */
     struct link_policy policy;
     struct accesslog *alog;
     struct metrics_writer writer_metrics;
@@ -70,6 +72,14 @@ struct worker {
     bool stopping;
     uint64_t stop_deadline; /* clock_mono_ms */
     struct link scratch; /* one row at a time for reads on this worker */
+    /* Live streams (src/api/live.c) held by this worker's connections. */
+    h2o_linklist_t live_streams;
+    _Atomic size_t live_nstreams;      /* read by the sink thread */
+    _Atomic bool live_notified;        /* live_msg is on its way */
+    h2o_multithread_receiver_t live_rx; /* "new events", from the sink thread */
+    h2o_multithread_message_t live_msg;
+    h2o_timeout_t live_hb;
+    h2o_timeout_entry_t live_hb_entry;
 };
 
 /* Binds every worker's listener (so a taken port fails before anything

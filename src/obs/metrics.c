@@ -155,6 +155,11 @@ size_t metrics_render(char *buf, size_t cap, struct metrics_worker *const *worke
     put_counter(&o, "linkpulse_visits_dropped_total", "Visits dropped because a worker's ring was full.",
                 SUM_WORKERS(visits_dropped));
     put_counter(&o, "linkpulse_visits_recorded_total", "Visits committed to the store.", g->visits_recorded);
+    put_gauge(&o, "linkpulse_live_streams", "Live visit streams (SSE) open.", g->live_streams);
+    put_counter(&o, "linkpulse_live_events_total", "Visits formatted for live streams.", g->live_events);
+    put_counter(&o, "linkpulse_live_events_sent_total", "Visit events written to live streams.", g->live_sent);
+    put_counter(&o, "linkpulse_live_resets_total", "Live streams told they missed events (event: reset).",
+                g->live_resets);
 
     put(&o, "# HELP linkpulse_writer_batch_size Store operations committed per transaction (group commit).\n"
             "# TYPE linkpulse_writer_batch_size histogram\n");

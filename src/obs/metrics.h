@@ -75,6 +75,7 @@ struct metrics_gauges {
     uint64_t cache_entries, cache_bytes, cache_max_bytes, cache_evictions, cache_stale_fills_refused;
     uint64_t writer_queue_depth;
     uint64_t visits_recorded;
+    uint64_t live_streams, live_events, live_sent, live_resets;
 };
 
 /* Renders the Prometheus text format into buf; returns the length, or 0 when

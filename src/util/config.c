@@ -36,6 +36,9 @@ const char config_usage[] =
     "  --full-referrer           store the whole referrer, not just host  LINKPULSE_FULL_REFERRER (off)\n"
     "  --geoip PATH              MaxMind country/city database            LINKPULSE_GEOIP (none)\n"
     "  --geoip-header NAME       country header from a trusted proxy      LINKPULSE_GEOIP_HEADER (none)\n"
+    "  --live-max-streams N      open live visit streams, instance-wide   LINKPULSE_LIVE_MAX_STREAMS (2000)\n"
+    "  --live-max-team-streams N open live visit streams per team         LINKPULSE_LIVE_MAX_TEAM_STREAMS (100)\n"
+    "  --live-heartbeat-ms N     keep-alive comment on idle streams       LINKPULSE_LIVE_HEARTBEAT_MS (15000)\n"
     "\n"
     "LINKPULSE_ADMIN_KEY=KEY ensures an admin API key with that value exists.\n";
 
@@ -230,6 +233,18 @@ static int set_flush(struct config *c, const char *v, char *err, size_t errcap)
     return -1;
 }
 
+#define UINT_SETTER(name, field, flag, lo, hi)                                                                         \
+    static int name(struct config *c, const char *v, char *err, size_t errcap)                                         \
+    {                                                                                                                  \
+        if (parse_uint(v, lo, hi, &c->field) == 0)                                                                     \
+            return 0;                                                                                                  \
+        snprintf(err, errcap, flag ": expected an integer from %u to %u, got \"%s\"", (unsigned)(lo), (unsigned)(hi), v); \
+        return -1;                                                                                                     \
+    }
+UINT_SETTER(set_live_max, live_max_streams, "--live-max-streams", 1, 100000)
+UINT_SETTER(set_live_team_max, live_max_team_streams, "--live-max-team-streams", 1, 100000)
+UINT_SETTER(set_live_hb, live_heartbeat_ms, "--live-heartbeat-ms", 100, 300000)
+
 static int set_geoip(struct config *c, const char *v, char *err, size_t errcap)
 {
     if (copy_str(c->geoip, sizeof(c->geoip), v) == 0)
@@ -299,6 +314,9 @@ static const struct option_def options[] = {
     {"--full-referrer", "LINKPULSE_FULL_REFERRER", set_full_referrer, true},
     {"--geoip", "LINKPULSE_GEOIP", set_geoip, false},
     {"--geoip-header", "LINKPULSE_GEOIP_HEADER", set_geoip_header, false},
+    {"--live-max-streams", "LINKPULSE_LIVE_MAX_STREAMS", set_live_max, false},
+    {"--live-max-team-streams", "LINKPULSE_LIVE_MAX_TEAM_STREAMS", set_live_team_max, false},
+    {"--live-heartbeat-ms", "LINKPULSE_LIVE_HEARTBEAT_MS", set_live_hb, false},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -321,6 +339,9 @@ int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn
     c->tracking = true;
     c->retention_days = 90;
     c->visit_flush_ms = 200;
+    c->live_max_streams = 2000;
+    c->live_max_team_streams = 100;
+    c->live_heartbeat_ms = 15000;
 
     const char *flag_value[NOPTIONS] = {0};
     for (int i = 0; i < argc; i++) {

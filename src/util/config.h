@@ -40,6 +40,9 @@ struct config {
     bool full_referrer;
     char geoip[CONFIG_PATH_MAX];   /* MaxMind database, "" for none */
     char geoip_header[64];         /* country header set by a trusted proxy, "" for none */
+    unsigned live_max_streams;      /* open live (SSE) streams on this instance */
+    unsigned live_max_team_streams; /* ... per team */
+    unsigned live_heartbeat_ms;     /* comment line on idle streams this often */
 };
 
 typedef const char *(*config_getenv_fn)(const char *name);
