@@ -8,6 +8,10 @@
  *   synchronous=FULL makes that commit durable before any done() is called.
  * - Readers each own a connection with query_only set; WAL lets them read
  *   while the writer commits.
+ * - A checkpoint thread with its own connection copies the WAL into the
+ *   database (PASSIVE, when the writer's WAL hook says it holds 16 MiB, or
+ *   every few seconds); automatic checkpoints are off so commits never wait
+ *   for one. On close it truncates the WAL.
  * - Codes are unique by the (domain_id, code) constraint: random codes are
  *   inserted and retried on conflict, never checked first. */
 #include "store/sqlite_internal.h"
@@ -141,6 +145,8 @@ static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
 }
 
 #define WRITER_CACHE_KIB "65536" /* the writer connection's page cache */
+#define CHECKPOINT_PAGES 4096     /* WAL pages (16 MiB) that wake the checkpointer */
+#define CHECKPOINT_EVERY_S 5      /* ... and it looks at least this often */
 
 static int open_db(const char *path, sqlite3 **db)
 {
@@ -472,6 +478,60 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Checkpoints run on their own thread and connection, so a commit never
+ * waits for the WAL to be copied into the database (with SQLite's
+ * automatic checkpoints, the commit that crossed the threshold did, and
+ * its requests saw it as a latency spike). The writer's WAL hook wakes the
+ * checkpointer once the WAL holds CHECKPOINT_PAGES; PASSIVE never blocks
+ * the writer or the readers. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)name;
+    struct sqlite_store *s = arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&s->lock);
+        s->ckpt_wanted = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->lock);
+    }
+    /* Under steady writes the background checkpoint is never quite done
+     * when the next commit starts, and only a writer that finds the WAL
+     * wholly copied starts it over: past twice the threshold the writer
+     * finishes the copy itself (little is left by then), so the WAL stays
+     * bounded. */
+    if (pages >= 2 * CHECKPOINT_PAGES)
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
+static void *checkpoint_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    pthread_setname_np(pthread_self(), "lp-checkpoint");
+    pthread_mutex_lock(&s->lock);
+    while (!s->ckpt_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += CHECKPOINT_EVERY_S;
+        while (!s->ckpt_wanted && !s->ckpt_stop)
+            if (pthread_cond_timedwait(&s->ckpt_cond, &s->lock, &until) != 0)
+                break; /* now and then anyway, so a quiet WAL is folded in too */
+        if (s->ckpt_stop)
+            break;
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->lock);
+        int logged = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(s->ckpt_db));
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    /* The last word: fold the whole WAL in (the writer has stopped). */
+    sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return NULL;
+}
+
 static int sqlite_submit(struct store *base, struct store_op *op)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -505,11 +565,18 @@ static void sqlite_close(struct store *base)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->writer, NULL);
+    pthread_mutex_lock(&s->lock);
+    s->ckpt_stop = true;
+    pthread_cond_signal(&s->ckpt_cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->checkpointer, NULL);
     sqlite_visits_free(s);
     sqlite_stmt_cache_free(&s->stmts);
     sqlite3_close(s->db);
+    sqlite3_close(s->ckpt_db);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->ckpt_cond);
     free(s->queue);
     free(s->path);
     free(s);
@@ -545,27 +612,48 @@ struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
      * cache re-reads them from the OS for every batch. */
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
-                     " PRAGMA cache_size=-" WRITER_CACHE_KIB "; PRAGMA wal_autocheckpoint=16384;",
+                     " PRAGMA cache_size=-" WRITER_CACHE_KIB "; PRAGMA wal_autocheckpoint=0;"
+                     " PRAGMA journal_size_limit=67108864;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errcap, "cannot use %s: %s", s->path, sqlite3_errmsg(s->db));
         goto fail;
     }
     if (migrate(s->db, err, errcap) != 0)
         goto fail;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-        snprintf(err, errcap, "cannot start the writer thread");
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->cond);
+    if (open_db(s->path, &s->ckpt_db) != 0) {
+        snprintf(err, errcap, "cannot open %s for checkpoints", s->path);
         goto fail;
     }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
+    sqlite3_wal_hook(s->db, on_wal_commit, s);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        snprintf(err, errcap, "cannot start the writer thread");
+        goto fail_threads;
+    }
+    if (pthread_create(&s->checkpointer, NULL, checkpoint_main, s) != 0) {
+        snprintf(err, errcap, "cannot start the checkpoint thread");
+        pthread_mutex_lock(&s->lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->writer, NULL);
+        goto fail_threads;
+    }
     return &s->base;
+
+fail_threads:
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->ckpt_cond);
 
 fail:
     sqlite_stmt_cache_free(&s->stmts);
     if (s->db != NULL)
         sqlite3_close(s->db);
+    if (s->ckpt_db != NULL)
+        sqlite3_close(s->ckpt_db);
     free(s->queue);
     free(s->path);
     free(s);

@@ -31,6 +31,10 @@ struct sqlite_store {
     char *path;
     sqlite3 *db;
     pthread_t writer;
+    sqlite3 *ckpt_db; /* the checkpointer's own connection */
+    pthread_t checkpointer;
+    pthread_cond_t ckpt_cond; /* under lock */
+    bool ckpt_wanted, ckpt_stop;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct store_op **queue; /* ring of STORE_QUEUE_MAX */
