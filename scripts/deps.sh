@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [build|test|bench]   (default: build)
 set -euo pipefail
 
-build_pkgs=(build-essential pkg-config libh2o-evloop-dev libssl-dev libuv1-dev
+build_pkgs=(build-essential pkg-config libh2o-evloop-dev libssl-dev libuv1-dev libcurl4-openssl-dev
             libsqlite3-dev libjansson-dev libsodium-dev libidn2-dev zlib1g-dev libmaxminddb-dev)
 test_pkgs=(libcriterion-dev python3 python3-pytest python3-requests curl
            nghttp2-client clang)

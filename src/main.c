@@ -8,6 +8,7 @@
 #include "cache/cache.h"
 #include "cli/cli.h"
 #include "events/live.h"
+#include "events/webhook.h"
 #include "http/server.h"
 #include "obs/log.h"
 #include "store/store.h"
@@ -166,6 +167,16 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "linkpulse: cannot start the visit sink\n");
         return 1;
     }
+    struct webhook_config wc = {.timeout_ms = cfg.webhook_timeout_ms,
+                                .max_attempts = cfg.webhook_max_attempts,
+                                .retry_base_ms = cfg.webhook_retry_base_ms,
+                                .breaker_failures = cfg.webhook_breaker_failures,
+                                .breaker_cooldown_ms = cfg.webhook_breaker_cooldown_ms,
+                                .allow_private = cfg.webhook_allow_private};
+    if ((app.webhooks = webhooks_start(app.store, &wc, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "linkpulse: %s\n", err);
+        return 1;
+    }
     if (server_start(&app, err, sizeof(err)) != 0) {
         fprintf(stderr, "linkpulse: %s\n", err);
         return 1;
@@ -179,6 +190,7 @@ static int serve(int argc, char **argv)
     server_stop(&app);
     sink_free(app.sink); /* every visit of every answered redirect reaches the store */
     live_free(app.live);
+    webhooks_stop(app.webhooks); /* pending deliveries stay in the outbox for the next start */
     api_jobs_stop();
     store_close(app.store);
     geoip_close(app.geo);

@@ -157,6 +157,15 @@ void api_live_worker_init(struct worker *w); /* on the worker's thread, at setup
 void api_live_stop(struct worker *w);        /* shutdown: end every stream */
 void api_live_notify(void *app);             /* the hub's callback (sink thread) */
 
+/* ---- webhooks (webhooks.c) ---- */
+void api_hooks_create(struct reqctx *rc, const h2o_iovec_t *params);
+void api_hooks_list(struct reqctx *rc, const h2o_iovec_t *params);
+void api_hook_get(struct reqctx *rc, const h2o_iovec_t *params);
+void api_hook_patch(struct reqctx *rc, const h2o_iovec_t *params);
+void api_hook_delete(struct reqctx *rc, const h2o_iovec_t *params);
+void api_hook_deliveries(struct reqctx *rc, const h2o_iovec_t *params);
+void api_delivery_retry(struct reqctx *rc, const h2o_iovec_t *params);
+
 /* Pushes a visit to the worker's ring (see events/sink.h). link is the
  * cache snapshot of the link redirected to, NULL for orphan visits. */
 struct link_snap;

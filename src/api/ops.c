@@ -2,6 +2,7 @@
 #include "api/api.h"
 
 #include "events/live.h"
+#include "events/webhook.h"
 
 #include "http/server.h"
 
@@ -31,6 +32,8 @@ void api_metrics(struct reqctx *rc)
     cache_stats(app->cache, &cs);
     struct live_stats ls;
     live_stats(app->live, &ls);
+    struct webhook_stats ws;
+    webhooks_stats(app->webhooks, &ws);
     struct metrics_gauges g = {
         .cache_entries = cs.entries,
         .cache_bytes = cs.bytes,
@@ -43,6 +46,11 @@ void api_metrics(struct reqctx *rc)
         .live_events = ls.events,
         .live_sent = ls.sent,
         .live_resets = ls.resets,
+        .webhook_delivered = ws.delivered,
+        .webhook_failed = ws.failed,
+        .webhook_dead = ws.dead,
+        .webhook_breaker_opened = ws.breaker_opened,
+        .webhook_in_flight = ws.in_flight,
     };
     char *buf = h2o_mem_alloc_pool(&rc->req->pool, METRICS_BUF);
     size_t n = metrics_render(buf, METRICS_BUF, workers, app->nworkers, &app->writer_metrics, &g);

@@ -43,6 +43,7 @@ struct app {
     struct geoip *geo;  /* NULL without --geoip */
     struct sink *sink;
     struct live *live; /* visits for live streams (events/live.h) */
+    struct webhooks *webhooks; /* the delivery worker (events/webhook.h) */
     struct link_policy policy;
     struct accesslog *alog;
     struct metrics_writer writer_metrics;

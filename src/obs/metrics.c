@@ -160,6 +160,15 @@ size_t metrics_render(char *buf, size_t cap, struct metrics_worker *const *worke
     put_counter(&o, "linkpulse_live_events_sent_total", "Visit events written to live streams.", g->live_sent);
     put_counter(&o, "linkpulse_live_resets_total", "Live streams told they missed events (event: reset).",
                 g->live_resets);
+    put(&o, "# HELP linkpulse_webhook_deliveries_total Webhook delivery attempts by result (dead: gave up).\n"
+            "# TYPE linkpulse_webhook_deliveries_total counter\n"
+            "linkpulse_webhook_deliveries_total{result=\"delivered\"} %llu\n"
+            "linkpulse_webhook_deliveries_total{result=\"failed\"} %llu\n",
+        (unsigned long long)g->webhook_delivered, (unsigned long long)g->webhook_failed);
+    put(&o, "linkpulse_webhook_deliveries_total{result=\"dead\"} %llu\n", (unsigned long long)g->webhook_dead);
+    put_counter(&o, "linkpulse_webhook_breaker_opened_total", "Webhook circuit breakers opened.",
+                g->webhook_breaker_opened);
+    put_gauge(&o, "linkpulse_webhook_in_flight", "Webhook deliveries being sent.", g->webhook_in_flight);
 
     put(&o, "# HELP linkpulse_writer_batch_size Store operations committed per transaction (group commit).\n"
             "# TYPE linkpulse_writer_batch_size histogram\n");

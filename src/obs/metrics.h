@@ -76,6 +76,7 @@ struct metrics_gauges {
     uint64_t writer_queue_depth;
     uint64_t visits_recorded;
     uint64_t live_streams, live_events, live_sent, live_resets;
+    uint64_t webhook_delivered, webhook_failed, webhook_dead, webhook_breaker_opened, webhook_in_flight;
 };
 
 /* Renders the Prometheus text format into buf; returns the length, or 0 when

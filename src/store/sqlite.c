@@ -46,7 +46,8 @@ static const char SQL_UPDATE_LINK[] =
     "UPDATE links SET code=?, url=?, title=?, expires_at=?, max_visits=?, redirect_type=?, updated_at=? WHERE id=?";
 static const char SQL_DELETE_LINK[] = "DELETE FROM links WHERE id=?";
 static const char SQL_CONSUME[] =
-    "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)";
+    "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)"
+    " RETURNING visits=max_visits";
 /* Active = not expired; the team index bounds the scan to the team's links. */
 static const char SQL_COUNT_ACTIVE[] =
     "SELECT count(*) FROM links WHERE team_id=? AND (expires_at IS NULL OR expires_at>?)";
@@ -383,32 +384,62 @@ static int op_delete(struct sqlite_store *s, struct store_op *op)
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-static int op_consume(struct sqlite_store *s, struct store_op *op)
+static int op_consume(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
     sqlite3_stmt *st = W(SQL_CONSUME);
     if (st == NULL)
         return STORE_ERROR;
     sqlite3_bind_int64(st, 1, op->link.id);
-    if (sqlite_exec_stmt(st) != 0)
+    int rc = sqlite3_step(st);
+    bool reached = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
         return STORE_ERROR;
-    return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_REFUSED;
+    if (sqlite3_changes(s->db) != 1)
+        return STORE_REFUSED;
+    if (!reached)
+        return STORE_OK;
+    /* This visit was the last one allowed. */
+    struct link l;
+    st = W("SELECT " LINK_COLUMNS " FROM links WHERE id=?");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, op->link.id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sqlite_row_to_link(st, &l);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? sqlite_outbox_link(s, HOOK_LINK_MAX_VISITS_REACHED, &l, now) : STORE_ERROR;
 }
 
 static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
+    int rc;
     switch (op->kind) {
     case STORE_LINK_CREATE:
-        return op_create(s, op, now);
+        rc = op_create(s, op, now);
+        return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_CREATED, &op->link, now) : rc;
     case STORE_LINK_UPDATE:
-        return op_update(s, op, now);
+        rc = op_update(s, op, now);
+        return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_UPDATED, &op->link, now) : rc;
     case STORE_LINK_DELETE:
-        return op_delete(s, op);
+        rc = op_delete(s, op);
+        return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_DELETED, &op->link, now) : rc;
     case STORE_LINK_CONSUME:
-        return op_consume(s, op);
+        return op_consume(s, op, now);
+    case STORE_HOOK_CREATE:
+    case STORE_HOOK_UPDATE:
+    case STORE_HOOK_DELETE:
+    case STORE_DELIVERY_RESULT:
+    case STORE_DELIVERY_RETRY:
+        return sqlite_hook_op(s, op, now);
     case STORE_VISITS_INSERT:
-        return sqlite_visits_insert(s, op);
+        return sqlite_visits_insert(s, op, now);
     case STORE_VISITS_PURGE:
-        return sqlite_visits_purge(s, op);
+        rc = sqlite_visits_purge(s, op);
+        return rc == STORE_OK ? sqlite_outbox_prune(s, now) : rc;
     default:
         return sqlite_account_op(s, op, now);
     }
@@ -571,6 +602,7 @@ static void sqlite_close(struct store *base)
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->checkpointer, NULL);
     sqlite_visits_free(s);
+    sqlite_hooks_free(s);
     sqlite_stmt_cache_free(&s->stmts);
     sqlite3_close(s->db);
     sqlite3_close(s->ckpt_db);
@@ -780,4 +812,8 @@ static const struct store_backend sqlite_backend = {
     .stats_dim = sqlite_stats_dim,
     .visits_list = sqlite_visits_list,
     .top_links = sqlite_top_links,
+    .hooks_of_team = sqlite_hooks_of_team,
+    .hook_get = sqlite_hook_get,
+    .deliveries_list = sqlite_deliveries_list,
+    .deliveries_due = sqlite_deliveries_due,
 };

@@ -46,6 +46,14 @@ struct sqlite_store {
     size_t agg_cap;
     struct useen *useen;
     size_t useen_cap;
+    /* sqlite_webhooks.c: teams with enabled webhooks and the union of their
+     * events, sorted by team; writer thread only */
+    struct {
+        int64_t team_id;
+        unsigned events;
+    } *hook_teams;
+    size_t hook_nteams, hook_cap;
+    bool hooks_loaded;
 };
 
 struct sqlite_reader {
@@ -71,9 +79,22 @@ int sqlite_idem_before(struct sqlite_store *s, struct store_op *op, int64_t now)
 void sqlite_idem_after(struct sqlite_store *s, struct store_op *op, int64_t now);
 
 /* Visits (sqlite_visits.c), run by the writer. */
-int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op);
+int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op, int64_t now);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
 void sqlite_visits_free(struct sqlite_store *s);
+
+/* Webhooks (sqlite_webhooks.c). The writer ones run inside its transaction. */
+int sqlite_hook_op(struct sqlite_store *s, struct store_op *op, int64_t now);
+int sqlite_outbox_link(struct sqlite_store *s, unsigned event, const struct link *l, int64_t now);
+int sqlite_outbox_visit(struct sqlite_store *s, const struct store_visit *v, int64_t now);
+int sqlite_outbox_prune(struct sqlite_store *s, int64_t now);
+void sqlite_hooks_free(struct sqlite_store *s);
+const char *sqlite_hook_event_name(unsigned bit);
+int sqlite_hooks_of_team(struct store_reader *r, int64_t team_id, store_hook_cb cb, void *ctx);
+int sqlite_hook_get(struct store_reader *r, int64_t team_id, int64_t id, struct store_hook *out);
+int sqlite_deliveries_list(struct store_reader *r, int64_t hook_id, int status, int64_t before_id, int limit,
+                           store_delivery_cb cb, void *ctx);
+int sqlite_deliveries_due(struct store_reader *r, int64_t now, int limit, store_delivery_cb cb, void *ctx);
 
 /* Account reads, installed in the backend table by sqlite.c. */
 int sqlite_apikeys_each(struct store_reader *r, store_key_cb cb, void *ctx);

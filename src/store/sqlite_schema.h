@@ -132,6 +132,40 @@ static const char *const sqlite_migrations[] = {
     "CREATE TABLE uniques_seen ("
     "  link_id INTEGER NOT NULL, t INTEGER NOT NULL, hash BLOB NOT NULL,"
     "  PRIMARY KEY (link_id, t, hash)) WITHOUT ROWID;",
+
+    /* 4: webhooks and their outbox. A delivery row is written in the same
+     * transaction as the change it reports; `seq` orders a link's events
+     * (deliveries of one (webhook, subject) go out one at a time). */
+    "CREATE TABLE webhooks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  team_id INTEGER NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  secret TEXT NOT NULL,"
+    "  events INTEGER NOT NULL,"   /* bit set of enum store_hook_event */
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  created_by INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX webhooks_team ON webhooks (team_id, id);"
+    "CREATE TABLE webhook_deliveries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  webhook_id INTEGER NOT NULL,"
+    "  team_id INTEGER NOT NULL,"
+    "  subject TEXT NOT NULL,"      /* what ordering is kept for: the link id */
+    "  event TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  last_status INTEGER,"
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  finished_at INTEGER"
+    ");"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at) WHERE status = 'pending';"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, id);"
+    "CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (webhook_id, subject, id) WHERE status = 'pending';",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

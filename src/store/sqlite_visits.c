@@ -285,7 +285,7 @@ void sqlite_visits_free(struct sqlite_store *s)
     free(s->useen);
 }
 
-int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
+int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
     if (aggs_reserve(s, op->nvisits) != 0)
         return STORE_ERROR;
@@ -297,6 +297,8 @@ int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op)
             rc = insert_raw(s, v);
         if (rc == STORE_OK)
             rc = fold(s, &a, v);
+        if (rc == STORE_OK)
+            rc = sqlite_outbox_visit(s, v, now);
     }
     for (size_t i = 0; i < a.cap; i++) {
         if (a.slots[i].used && rc == STORE_OK)

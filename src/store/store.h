@@ -51,6 +51,53 @@ enum store_op_kind {
     STORE_REFRESH_REVOKE, /* in: refresh.hash: revokes its whole family */
     STORE_VISITS_INSERT,  /* in: visits, nvisits: raw rows + rollups + link counters, one transaction */
     STORE_VISITS_PURGE,   /* in: before, uniques_before (Unix ms): deletes up to 1,000 older raw visits */
+    STORE_HOOK_CREATE,    /* in: team_id, hook; out: hook (id, times) */
+    STORE_HOOK_UPDATE,    /* in: team_id, hook.id, set (enum store_hook_field), hook fields; out: hook */
+    STORE_HOOK_DELETE,    /* in: team_id, hook.id: the hook and its deliveries */
+    STORE_DELIVERY_RESULT, /* in: delivery (id, status, attempts, next_attempt_at, last_status, last_error) */
+    STORE_DELIVERY_RETRY, /* in: team_id, hook.id, delivery.id: a dead delivery goes back to pending */
+};
+
+/* Webhook events (bits of store_hook.events). */
+enum store_hook_event {
+    HOOK_LINK_CREATED = 1u << 0,
+    HOOK_LINK_UPDATED = 1u << 1,
+    HOOK_LINK_DELETED = 1u << 2,
+    HOOK_VISIT_CREATED = 1u << 3,
+    HOOK_LINK_MAX_VISITS_REACHED = 1u << 4,
+};
+#define HOOK_EVENTS_ALL 0x1fu
+enum store_hook_field { HOOK_F_URL = 1, HOOK_F_EVENTS = 2, HOOK_F_ENABLED = 4, HOOK_F_SECRET = 8 };
+#define STORE_HOOK_SECRET_MAX 128
+#define STORE_DELIVERY_ERROR_MAX 200
+
+struct store_hook {
+    int64_t id;
+    int64_t team_id;
+    int64_t created_by;
+    int64_t created_at, updated_at;
+    unsigned events;
+    bool enabled;
+    char url[URL_MAX_LEN + 1];
+    char secret[STORE_HOOK_SECRET_MAX + 1];
+};
+
+enum store_delivery_status { DELIVERY_PENDING, DELIVERY_DELIVERED, DELIVERY_DEAD };
+
+/* One event for one webhook. payload is a NUL-terminated JSON document
+ * owned by whoever filled the struct (reads: valid during the callback). */
+struct store_delivery {
+    int64_t id;
+    int64_t hook_id;
+    int64_t team_id;
+    int64_t created_at, next_attempt_at, finished_at;
+    int attempts;
+    int last_status; /* HTTP status of the last attempt, 0 if none answered */
+    enum store_delivery_status status;
+    char subject[24];
+    char event[32];
+    char last_error[STORE_DELIVERY_ERROR_MAX + 1];
+    const char *payload;
 };
 
 #define STORE_KEY_HASH_LEN 32
@@ -184,6 +231,8 @@ struct store_op {
     size_t nvisits;
     int64_t before, uniques_before; /* VISITS_PURGE */
     int64_t purged;                 /* VISITS_PURGE: rows deleted */
+    struct store_hook hook;
+    struct store_delivery delivery;
 };
 
 struct store;
@@ -203,6 +252,8 @@ struct store_period {
 typedef int (*store_period_cb)(void *ctx, const struct store_period *p);
 typedef int (*store_count_cb)(void *ctx, const char *name, int64_t count);
 typedef int (*store_visit_cb)(void *ctx, int64_t id, const struct store_visit *v);
+typedef int (*store_hook_cb)(void *ctx, const struct store_hook *h);
+typedef int (*store_delivery_cb)(void *ctx, const struct store_delivery *d);
 
 struct store_backend {
     const char *name;
@@ -235,6 +286,11 @@ struct store_backend {
                        void *ctx);
     int (*top_links)(struct store_reader *r, int64_t team_id, int limit, struct link *scratch, store_link_cb cb,
                      void *ctx);
+    int (*hooks_of_team)(struct store_reader *r, int64_t team_id, store_hook_cb cb, void *ctx);
+    int (*hook_get)(struct store_reader *r, int64_t team_id, int64_t id, struct store_hook *out);
+    int (*deliveries_list)(struct store_reader *r, int64_t hook_id, int status, int64_t before_id, int limit,
+                           store_delivery_cb cb, void *ctx);
+    int (*deliveries_due)(struct store_reader *r, int64_t now, int limit, store_delivery_cb cb, void *ctx);
 };
 
 struct store {
@@ -388,6 +444,31 @@ struct store_seed_result {
 };
 int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct store_seed_result *res, char *err,
                       size_t errcap);
+
+/* Webhooks of a team (secrets included: the API leaves them out). */
+static inline int store_hooks_of_team(struct store_reader *r, int64_t team_id, store_hook_cb cb, void *ctx)
+{
+    return STORE_R(r)->hooks_of_team(r, team_id, cb, ctx);
+}
+/* team_id 0: any team (the delivery worker). STORE_NOT_FOUND if absent. */
+static inline int store_hook_get(struct store_reader *r, int64_t team_id, int64_t id, struct store_hook *out)
+{
+    return STORE_R(r)->hook_get(r, team_id, id, out);
+}
+/* A hook's deliveries, newest first, ids < before_id (0: newest); status
+ * -1 for all. */
+static inline int store_deliveries_list(struct store_reader *r, int64_t hook_id, int status, int64_t before_id,
+                                        int limit, store_delivery_cb cb, void *ctx)
+{
+    return STORE_R(r)->deliveries_list(r, hook_id, status, before_id, limit, cb, ctx);
+}
+/* Pending deliveries due at `now` that are first in line for their
+ * (webhook, subject), oldest first. */
+static inline int store_deliveries_due(struct store_reader *r, int64_t now, int limit, store_delivery_cb cb,
+                                       void *ctx)
+{
+    return STORE_R(r)->deliveries_due(r, now, limit, cb, ctx);
+}
 
 /* Submits op and blocks until it is done: for start-up and the CLI only,
  * never on a worker loop. Returns op->status. */

@@ -39,6 +39,12 @@ const char config_usage[] =
     "  --live-max-streams N      open live visit streams, instance-wide   LINKPULSE_LIVE_MAX_STREAMS (2000)\n"
     "  --live-max-team-streams N open live visit streams per team         LINKPULSE_LIVE_MAX_TEAM_STREAMS (100)\n"
     "  --live-heartbeat-ms N     keep-alive comment on idle streams       LINKPULSE_LIVE_HEARTBEAT_MS (15000)\n"
+    "  --webhook-timeout-ms N    one webhook delivery attempt             LINKPULSE_WEBHOOK_TIMEOUT_MS (10000)\n"
+    "  --webhook-max-attempts N  attempts before a delivery is dead       LINKPULSE_WEBHOOK_MAX_ATTEMPTS (8)\n"
+    "  --webhook-retry-base-ms N first retry delay, doubling, +-20%       LINKPULSE_WEBHOOK_RETRY_BASE_MS (1000)\n"
+    "  --webhook-breaker-failures N  failures in a row that open a webhook's breaker (5)\n"
+    "  --webhook-breaker-cooldown-ms N  breaker open this long before a probe    (60000)\n"
+    "  --webhook-allow-private   deliver to loopback/private addresses    LINKPULSE_WEBHOOK_ALLOW_PRIVATE (off)\n"
     "\n"
     "LINKPULSE_ADMIN_KEY=KEY ensures an admin API key with that value exists.\n";
 
@@ -244,6 +250,12 @@ static int set_flush(struct config *c, const char *v, char *err, size_t errcap)
 UINT_SETTER(set_live_max, live_max_streams, "--live-max-streams", 1, 100000)
 UINT_SETTER(set_live_team_max, live_max_team_streams, "--live-max-team-streams", 1, 100000)
 UINT_SETTER(set_live_hb, live_heartbeat_ms, "--live-heartbeat-ms", 100, 300000)
+UINT_SETTER(set_wh_timeout, webhook_timeout_ms, "--webhook-timeout-ms", 100, 60000)
+UINT_SETTER(set_wh_attempts, webhook_max_attempts, "--webhook-max-attempts", 1, 30)
+UINT_SETTER(set_wh_base, webhook_retry_base_ms, "--webhook-retry-base-ms", 10, 600000)
+UINT_SETTER(set_wh_failures, webhook_breaker_failures, "--webhook-breaker-failures", 1, 1000)
+UINT_SETTER(set_wh_cooldown, webhook_breaker_cooldown_ms, "--webhook-breaker-cooldown-ms", 100, 3600000)
+BOOL_SETTER(set_wh_private, webhook_allow_private, "--webhook-allow-private")
 
 static int set_geoip(struct config *c, const char *v, char *err, size_t errcap)
 {
@@ -317,6 +329,12 @@ static const struct option_def options[] = {
     {"--live-max-streams", "LINKPULSE_LIVE_MAX_STREAMS", set_live_max, false},
     {"--live-max-team-streams", "LINKPULSE_LIVE_MAX_TEAM_STREAMS", set_live_team_max, false},
     {"--live-heartbeat-ms", "LINKPULSE_LIVE_HEARTBEAT_MS", set_live_hb, false},
+    {"--webhook-timeout-ms", "LINKPULSE_WEBHOOK_TIMEOUT_MS", set_wh_timeout, false},
+    {"--webhook-max-attempts", "LINKPULSE_WEBHOOK_MAX_ATTEMPTS", set_wh_attempts, false},
+    {"--webhook-retry-base-ms", "LINKPULSE_WEBHOOK_RETRY_BASE_MS", set_wh_base, false},
+    {"--webhook-breaker-failures", "LINKPULSE_WEBHOOK_BREAKER_FAILURES", set_wh_failures, false},
+    {"--webhook-breaker-cooldown-ms", "LINKPULSE_WEBHOOK_BREAKER_COOLDOWN_MS", set_wh_cooldown, false},
+    {"--webhook-allow-private", "LINKPULSE_WEBHOOK_ALLOW_PRIVATE", set_wh_private, true},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -342,6 +360,11 @@ int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn
     c->live_max_streams = 2000;
     c->live_max_team_streams = 100;
     c->live_heartbeat_ms = 15000;
+    c->webhook_timeout_ms = 10000;
+    c->webhook_max_attempts = 8;
+    c->webhook_retry_base_ms = 1000;
+    c->webhook_breaker_failures = 5;
+    c->webhook_breaker_cooldown_ms = 60000;
 
     const char *flag_value[NOPTIONS] = {0};
     for (int i = 0; i < argc; i++) {

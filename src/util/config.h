@@ -43,6 +43,12 @@ struct config {
     unsigned live_max_streams;      /* open live (SSE) streams on this instance */
     unsigned live_max_team_streams; /* ... per team */
     unsigned live_heartbeat_ms;     /* comment line on idle streams this often */
+    unsigned webhook_timeout_ms;    /* one delivery attempt */
+    unsigned webhook_max_attempts;  /* then the delivery is dead */
+    unsigned webhook_retry_base_ms; /* first retry delay, doubling */
+    unsigned webhook_breaker_failures;
+    unsigned webhook_breaker_cooldown_ms;
+    bool webhook_allow_private;     /* deliver to loopback/private addresses */
 };
 
 typedef const char *(*config_getenv_fn)(const char *name);

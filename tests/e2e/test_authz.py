@@ -35,6 +35,9 @@ FILL = {
     "/api/v1/teams/{id}/members": lambda R: {"id": R.team},
     "/api/v1/teams/{id}/members/{user_id}": lambda R: {"id": R.team, "user_id": R.member},
     "/api/v1/api-keys/{id}": lambda R: {"id": R.key},
+    "/api/v1/webhooks/{id}": lambda R: {"id": R.hook},
+    "/api/v1/webhooks/{id}/deliveries": lambda R: {"id": R.hook},
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry": lambda R: {"id": R.hook, "delivery_id": R.delivery},
 }
 
 # Every (method, path) the matrix knows, with the body it sends (None: none).
@@ -63,6 +66,13 @@ KNOWN = {
     ("GET", "/api/v1/api-keys"): None,
     ("POST", "/api/v1/api-keys"): {"name": "matrix-key", "role": "admin"},
     ("DELETE", "/api/v1/api-keys/{id}"): None,
+    ("GET", "/api/v1/webhooks"): None,
+    ("POST", "/api/v1/webhooks"): {"url": "https://example.com/matrix-hook", "events": ["link.created"]},
+    ("GET", "/api/v1/webhooks/{id}"): None,
+    ("PATCH", "/api/v1/webhooks/{id}"): {"url": "https://example.com/pwned"},
+    ("DELETE", "/api/v1/webhooks/{id}"): None,
+    ("GET", "/api/v1/webhooks/{id}/deliveries"): None,
+    ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry"): None,
 }
 # Public routes are outside the matrix (they take no credential); they are
 # listed so that a new public route is a deliberate decision too.
@@ -94,6 +104,20 @@ def route_list(linkpulse_bin):
     return routes()
 
 
+def make_hook(admin, team):
+    r = admin.call("POST", "/api/v1/webhooks", {"url": "https://example.com/hook", "events": ["link.created"]},
+                   params={"team_id": team})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def first_delivery(admin, team, hook):
+    """The delivery of the team's link.created (the link made after the hook)."""
+    r = admin.call("GET", "/api/v1/webhooks/%s/deliveries" % hook, params={"team_id": team})
+    assert r.status_code == 200 and len(r.json()["items"]) == 1, r.text
+    return r.json()["items"][0]["id"]
+
+
 @pytest.fixture(scope="module")
 def world(module_factory, route_list):
     key, env = jwt_keyring("t1")
@@ -114,18 +138,22 @@ def world(module_factory, route_list):
     add_member(a_admin, team_a["id"], a_viewer.email, "viewer")
     keys = {r: make_key(a_admin, r, team_id=team_a["id"]) for r in ("admin", "editor", "viewer")}
     spare = make_key(a_admin, "editor", team_id=team_a["id"], name="spare")
+    hook_a = make_hook(a_admin, team_a["id"])
     link_a = create_link(srv, a_admin.access, team_id=team_a["id"], title="A's link")
+    delivery_a = first_delivery(a_admin, team_a["id"], hook_a)
     w.A = SimpleNamespace(team=team_a["id"], name=team_a["name"], link=link_a["code"],
                           member=a_editor.id, key=spare["id"], key_secret=spare["key"],
-                          link_obj=link_a)
+                          link_obj=link_a, hook=hook_a, delivery=delivery_a)
 
     team_b = make_team(b_admin, unique("B"))
     add_member(b_admin, team_b["id"], b_member.email, "editor")
     b_key = make_key(b_admin, "editor", team_id=team_b["id"])
+    hook_b = make_hook(b_admin, team_b["id"])
     link_b = create_link(srv, b_admin.access, team_id=team_b["id"], title="B's link")
+    delivery_b = first_delivery(b_admin, team_b["id"], hook_b)
     w.B = SimpleNamespace(team=team_b["id"], name=team_b["name"], link=link_b["code"],
                           member=b_member.id, key=b_key["id"], key_secret=b_key["key"],
-                          link_obj=link_b)
+                          link_obj=link_b, hook=hook_b, delivery=delivery_b)
 
     # team A's valid principals: (credential, via, ?team_id)
     w.principals = {
