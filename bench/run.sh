@@ -70,7 +70,7 @@ start_lp() {
   local t0 t1
   t0=$(date +%s%N)
   LINKPULSE_ADMIN_KEY=$BENCH_KEY "$BIN" serve --listen 127.0.0.1:$LP_PORT --data "$OUT/data" --workers "$WORKERS" \
-    --cache-mb "$CACHE_MB" --access-log "$OUT/access.log" --rate-miss 10000000 \
+    --cache-mb "$CACHE_MB" --access-log "$OUT/access.log" --rate-miss 10000000 --live-max-team-streams 1000 \
     > "$OUT/linkpulse.stdout" 2>> "$OUT/linkpulse.stderr" &
   LP_PID=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$LP_PORT/readyz"; do
@@ -81,7 +81,7 @@ start_lp() {
   READY_MS=$(( (t1 - t0) / 1000000 ))
 }
 echo "$BIN serve --listen 127.0.0.1:$LP_PORT --data DATA --workers $WORKERS --cache-mb $CACHE_MB" \
-     "--access-log FILE --rate-miss 10000000" > "$RAW/linkpulse.cmd"
+     "--access-log FILE --rate-miss 10000000 --live-max-team-streams 1000" > "$RAW/linkpulse.cmd"
 start_lp
 echo "$READY_MS" > "$RAW/startup_ms.txt"
 log "linkpulse ready in $READY_MS ms with $LINKS links"
@@ -123,6 +123,19 @@ for shape in "1 64" "2 128"; do
     BENCH_NCODES=$MAP_CODES run_wrk "redirect-ngxmap-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_MAP_PORT"
   done
 done
+
+# ---- 4a'. the same redirect rounds with 1,000 live streams open -------------------
+log "1,000 live streams open: redirect rounds at -t2 -c128"
+python3 "$ROOT/bench/live_streams.py" "$LP_PORT" "$BENCH_KEY" "$BENCH_CODES" 1000 > "$RAW/live_streams.txt" &
+LIVE_PID=$!
+for _ in $(seq 1 300); do grep -q '^open' "$RAW/live_streams.txt" 2>/dev/null && break; sleep 0.1; done
+echo "live_streams=$(metric linkpulse_live_streams)" > "$RAW/live.txt"
+for r in $(seq 1 "$ROUNDS"); do
+  run_wrk "redirect-lplive-t2c128-r$r" 2 128 codes.lua "http://127.0.0.1:$LP_PORT"
+done
+echo "live_events_sent=$(metric linkpulse_live_events_sent_total) live_resets=$(metric linkpulse_live_resets_total)" \
+  >> "$RAW/live.txt"
+kill -TERM "$LIVE_PID"; wait "$LIVE_PID" || true
 
 # ---- 4b. unknown codes --------------------------------------------------------
 for r in $(seq 1 "$ROUNDS"); do

@@ -58,6 +58,14 @@ for shape in ("t1c64", "t2c128"):
             label, " ".join("%.2f" % x for x in ratios), statistics.median(ratios), " ".join("%.2f" % x for x in p99)))
         if t == "ngx302":
             ratio302[shape] = statistics.median(ratios)
+live = series("redirect-lplive-t2c128")
+if live:
+    base = [x["rps"] for x in series("redirect-lp-t2c128")]
+    with_streams = [x["rps"] for x in live]
+    say("redirect -t2 -c128 with 1,000 live streams open: median %.0f req/s (range %.0f-%.0f), p99 %.0f us; "
+        "without: median %.0f -> %.2fx" % (statistics.median(with_streams), min(with_streams), max(with_streams),
+                                           statistics.median(x["p99_us"] for x in live), statistics.median(base),
+                                           statistics.median(with_streams) / statistics.median(base)))
 say("")
 lp, ng = series("miss-lp-t2c128"), series("miss-ngxmap-t2c128")
 if lp:

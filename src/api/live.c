@@ -25,18 +25,29 @@
 #include <string.h>
 
 #define LIVE_STREAM_BUF (16 * 1024)
+#define LIVE_BUCKETS 1024 /* the worker's index of streams by link / team */
+
+/* A worker's view of the hub: the newest event it has handed out, and its
+ * streams indexed by what they watch, so each new event costs one lookup
+ * however many streams are open. */
+struct live_worker {
+    uint64_t scanned;
+    h2o_linklist_t buckets[LIVE_BUCKETS];
+};
 #define LIVE_RETRY_MS 3000 /* reconnect delay suggested to EventSource clients */
 
 struct live_stream {
     h2o_generator_t gen; /* first: h2o hands it back to proceed/stop */
     h2o_req_t *req;
     struct worker *w;
-    h2o_linklist_t link; /* in w->live_streams */
+    h2o_linklist_t link;   /* in w->live_streams */
+    h2o_linklist_t bucket; /* in the worker's index, by link (or team for team streams) */
     int64_t team_id, link_id;
     uint64_t last_id; /* newest hub event already looked at */
     char *pending, *sending;
     size_t plen;
     bool in_flight;  /* h2o_send done, proceed not yet called */
+    bool behind;     /* reads the ring itself (resuming, or too slow for the pushes) */
     bool ending;     /* send the final chunk at the next chance */
     bool done;       /* final chunk sent, or h2o stopped us */
 };
@@ -70,19 +81,21 @@ static void flush(struct live_stream *st)
     h2o_send(st->req, &iov, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
 
-/* Copies the stream's new events from the hub while there is room, then
- * writes. A stream that cannot take them all now goes on from where it
- * stopped after the next write; if the ring has moved past it by then, the
- * hub tells the client with an `event: reset`. */
+/* A stream that is behind copies its events from the hub's ring while
+ * there is room, then writes; once it has caught up with what its worker
+ * has scanned, the worker pushes new events to it again. If the ring has
+ * moved past it, the hub starts with an `event: reset`. */
 static void deliver(struct live_stream *st)
 {
     struct live *hub = st->w->app->live;
-    if (!st->done && !st->ending) {
+    if (st->behind && !st->done && !st->ending) {
         size_t len;
         size_t n = live_read(hub, &st->last_id, st->team_id, st->link_id, st->pending + st->plen,
                              LIVE_STREAM_BUF - st->plen, &len);
         st->plen += len;
         live_count(hub, n);
+        if (st->last_id >= st->w->live_w->scanned)
+            st->behind = false;
     }
     flush(st);
 }
@@ -107,8 +120,10 @@ static void on_dispose(void *p)
     struct live_stream *st = p;
     if (h2o_linklist_is_linked(&st->link)) {
         h2o_linklist_unlink(&st->link);
+        if (h2o_linklist_is_linked(&st->bucket))
+            h2o_linklist_unlink(&st->bucket);
         atomic_fetch_sub(&st->w->live_nstreams, 1);
-        live_stream_close(st->w->app->live, st->team_id);
+        live_stream_close(st->w->app->live, st->team_id, st->link_id);
     }
     free(st->pending);
     free(st->sending);
@@ -150,6 +165,14 @@ static int64_t resume_from(struct reqctx *rc)
     return id;
 }
 
+static size_t bucket_of(int64_t team_id, int64_t link_id)
+{
+    uint64_t k = link_id > 0 ? (uint64_t)link_id : (uint64_t)team_id * 0x9E3779B97F4A7C15ull;
+    k ^= k >> 31;
+    k *= 0xBF58476D1CE4E5B9ull;
+    return (size_t)((k ^ (k >> 29)) % LIVE_BUCKETS);
+}
+
 static void hb_arm(struct worker *w)
 {
     if (!h2o_timeout_is_linked(&w->live_hb_entry))
@@ -169,7 +192,7 @@ static void open_stream(struct reqctx *rc, int64_t team_id, int64_t link_id)
         respond_unavailable(rc, "the server is shutting down");
         return;
     }
-    if (live_stream_open(w->app->live, team_id, cfg->live_max_team_streams, cfg->live_max_streams) != 0) {
+    if (live_stream_open(w->app->live, team_id, link_id, cfg->live_max_team_streams, cfg->live_max_streams) != 0) {
         h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("10"));
         respond_problem(rc, 429, "too-many-streams", "Too many live streams",
                         "this team or this server has as many live streams open as allowed", NULL);
@@ -192,8 +215,10 @@ static void open_stream(struct reqctx *rc, int64_t team_id, int64_t link_id)
         respond_unavailable(rc, "out of memory");
         return;
     }
-    uint64_t now = live_last_id(w->app->live);
-    st->last_id = from >= 0 ? (uint64_t)from : now;
+    /* Starts behind: catches up from `from` (or from now) by itself. */
+    st->behind = true;
+    st->last_id = from >= 0 ? (uint64_t)from : live_last_id(w->app->live);
+    h2o_linklist_insert(&w->live_w->buckets[bucket_of(team_id, link_id)], &st->bucket);
     h2o_req_t *req = rc->req;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"), 0, NULL,
@@ -226,14 +251,64 @@ void api_team_live(struct reqctx *rc, const h2o_iovec_t *params)
          n_ = next, next = n_->next)                                                                                   \
         for (struct live_stream *st = H2O_STRUCT_FROM_MEMBER(struct live_stream, link, n_); st != NULL; st = NULL)
 
+static void push(struct live_stream *st, uint64_t id, const char *text, size_t len, uint64_t *sent)
+{
+    if (st->behind || st->done || st->ending || id <= st->last_id)
+        return;
+    if (st->plen + len > LIVE_STREAM_BUF) {
+        st->behind = true; /* it reads on from the ring when its writes drain */
+        return;
+    }
+    memcpy(st->pending + st->plen, text, len);
+    st->plen += len;
+    st->last_id = id;
+    (*sent)++;
+}
+
+struct scan_ctx {
+    struct live_worker *lw;
+    uint64_t sent;
+};
+
+/* Under the hub's lock: hand one new event to the streams that watch its
+ * link or its team. */
+static void on_event(void *arg, uint64_t id, int64_t team_id, int64_t link_id, const char *text, size_t len)
+{
+    struct scan_ctx *c = arg;
+    h2o_linklist_t *b = &c->lw->buckets[bucket_of(team_id, link_id)];
+    for (h2o_linklist_t *n = b->next; n != b; n = n->next) {
+        struct live_stream *st = H2O_STRUCT_FROM_MEMBER(struct live_stream, bucket, n);
+        if (st->link_id == link_id && st->team_id == team_id)
+            push(st, id, text, len, &c->sent);
+    }
+    b = &c->lw->buckets[bucket_of(team_id, 0)];
+    for (h2o_linklist_t *n = b->next; n != b; n = n->next) {
+        struct live_stream *st = H2O_STRUCT_FROM_MEMBER(struct live_stream, bucket, n);
+        if (st->link_id == 0 && st->team_id == team_id)
+            push(st, id, text, len, &c->sent);
+    }
+}
+
 static void on_events(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
 {
     struct worker *w = H2O_STRUCT_FROM_MEMBER(struct worker, live_rx, rx);
     while (!h2o_linklist_is_empty(messages))
         h2o_linklist_unlink(messages->next);
     atomic_store(&w->live_notified, false);
+    struct scan_ctx c = {w->live_w, 0};
+    uint64_t before = w->live_w->scanned;
+    bool whole = live_scan(w->app->live, &w->live_w->scanned, on_event, &c);
+    live_count(w->app->live, c.sent);
     EACH_STREAM(w, st, next)
-    deliver(st);
+    {
+        if (!whole && !st->behind) {
+            /* This worker fell behind the ring: let each stream find out. */
+            st->behind = true;
+            if (st->last_id < before)
+                st->last_id = before;
+        }
+        deliver(st);
+    }
 }
 
 static void on_heartbeat(h2o_timeout_entry_t *entry)
@@ -252,6 +327,12 @@ static void on_heartbeat(h2o_timeout_entry_t *entry)
 
 void api_live_worker_init(struct worker *w)
 {
+    w->live_w = malloc(sizeof(*w->live_w));
+    if (w->live_w == NULL)
+        abort(); /* start-up allocation on the worker's thread: nothing sensible to continue with */
+    w->live_w->scanned = live_last_id(w->app->live);
+    for (size_t i = 0; i < LIVE_BUCKETS; i++)
+        h2o_linklist_init_anchor(&w->live_w->buckets[i]);
     h2o_linklist_init_anchor(&w->live_streams);
     h2o_multithread_register_receiver(w->queue, &w->live_rx, on_events);
     h2o_timeout_init(w->loop, &w->live_hb, w->app->cfg->live_heartbeat_ms);

@@ -42,6 +42,13 @@ struct live {
     struct offered *offered, **offered_tail;
     struct team_count teams[LIVE_TEAMS_MAX];
     size_t nteams;
+    /* what open streams watch: link ids, and -team_id for team streams;
+     * sorted, with the number of streams on each */
+    struct watched {
+        int64_t key;
+        unsigned n;
+    } *watched;
+    size_t nwatched, watched_cap;
 
     _Atomic uint64_t open;
     _Atomic uint64_t wanted_until; /* clock_mono_ms; 0 = never opened */
@@ -75,6 +82,7 @@ void live_free(struct live *h)
         free(o->visits);
         free(o);
     }
+    free(h->watched);
     pthread_mutex_destroy(&h->lock);
     free(h->ring);
     free(h);
@@ -148,6 +156,56 @@ static bool format_event(struct live_event *e, const struct store_visit *v)
     return true;
 }
 
+/* Index of key in the watched set, or where it would go. Under lock. */
+static size_t watched_find(const struct live *h, int64_t key)
+{
+    size_t lo = 0, hi = h->nwatched;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (h->watched[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool watched(const struct live *h, int64_t key)
+{
+    size_t i = watched_find(h, key);
+    return i < h->nwatched && h->watched[i].key == key;
+}
+
+static int watch(struct live *h, int64_t key)
+{
+    size_t i = watched_find(h, key);
+    if (i < h->nwatched && h->watched[i].key == key) {
+        h->watched[i].n++;
+        return 0;
+    }
+    if (h->nwatched == h->watched_cap) {
+        size_t cap = h->watched_cap ? 2 * h->watched_cap : 64;
+        void *p = realloc(h->watched, cap * sizeof(*h->watched));
+        if (p == NULL)
+            return -1;
+        h->watched = p;
+        h->watched_cap = cap;
+    }
+    memmove(h->watched + i + 1, h->watched + i, (h->nwatched - i) * sizeof(*h->watched));
+    h->watched[i] = (struct watched){key, 1};
+    h->nwatched++;
+    return 0;
+}
+
+static void unwatch(struct live *h, int64_t key)
+{
+    size_t i = watched_find(h, key);
+    if (i < h->nwatched && h->watched[i].key == key && --h->watched[i].n == 0) {
+        memmove(h->watched + i, h->watched + i + 1, (h->nwatched - i - 1) * sizeof(*h->watched));
+        h->nwatched--;
+    }
+}
+
 size_t live_pump(struct live *h)
 {
     pthread_mutex_lock(&h->lock);
@@ -163,6 +221,11 @@ size_t live_pump(struct live *h)
             const struct store_visit *v = &o->visits[i];
             if (v->link_id == 0 || v->kind != VISIT_REDIRECT)
                 continue; /* orphan visits belong to no team */
+            pthread_mutex_lock(&h->lock);
+            bool wanted = watched(h, v->link_id) || watched(h, -v->team_id);
+            pthread_mutex_unlock(&h->lock);
+            if (!wanted)
+                continue;
             e.id = h->next_id; /* only this thread changes next_id */
             e.team_id = v->team_id;
             e.link_id = v->link_id;
@@ -231,14 +294,35 @@ size_t live_read(struct live *h, uint64_t *after, int64_t team_id, int64_t link_
     return events;
 }
 
-int live_stream_open(struct live *h, int64_t team_id, unsigned team_max, unsigned global_max)
+bool live_scan(struct live *h, uint64_t *after, live_event_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&h->lock);
+    uint64_t oldest = h->next_id - h->held, id = *after + 1;
+    bool whole = true;
+    if (*after >= h->next_id) {
+        id = h->next_id;
+    } else if (id < oldest) {
+        id = oldest;
+        whole = false;
+    }
+    for (; id < h->next_id; id++) {
+        const struct live_event *e = &h->ring[id % LIVE_RING_EVENTS];
+        fn(ctx, id, e->team_id, e->link_id, e->text, e->len);
+    }
+    *after = id - 1;
+    pthread_mutex_unlock(&h->lock);
+    return whole;
+}
+
+int live_stream_open(struct live *h, int64_t team_id, int64_t link_id, unsigned team_max, unsigned global_max)
 {
     int rc = -1;
     pthread_mutex_lock(&h->lock);
     size_t i = 0;
     while (i < h->nteams && h->teams[i].team_id != team_id)
         i++;
-    if (atomic_load(&h->open) < global_max && (i < h->nteams ? h->teams[i].n < team_max : h->nteams < LIVE_TEAMS_MAX)) {
+    if (atomic_load(&h->open) < global_max && (i < h->nteams ? h->teams[i].n < team_max : h->nteams < LIVE_TEAMS_MAX) &&
+        watch(h, link_id > 0 ? link_id : -team_id) == 0) {
         if (i == h->nteams)
             h->teams[h->nteams++] = (struct team_count){team_id, 0};
         h->teams[i].n++;
@@ -250,9 +334,10 @@ int live_stream_open(struct live *h, int64_t team_id, unsigned team_max, unsigne
     return rc;
 }
 
-void live_stream_close(struct live *h, int64_t team_id)
+void live_stream_close(struct live *h, int64_t team_id, int64_t link_id)
 {
     pthread_mutex_lock(&h->lock);
+    unwatch(h, link_id > 0 ? link_id : -team_id);
     for (size_t i = 0; i < h->nteams; i++) {
         if (h->teams[i].team_id == team_id) {
             if (--h->teams[i].n == 0)

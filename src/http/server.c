@@ -280,6 +280,7 @@ void server_stop(struct app *app)
         h2o_multithread_unregister_receiver(w->queue, &w->ops_done);
         h2o_multithread_unregister_receiver(w->queue, &w->control);
         h2o_multithread_unregister_receiver(w->queue, &w->live_rx);
+        free(w->live_w);
         h2o_multithread_destroy_queue(w->queue);
         /* The h2o context is not disposed: libh2o 2.2.5 asserts on timeouts
          * still armed at exit, and the process ends right after this. */

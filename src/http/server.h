@@ -75,6 +75,7 @@ struct worker {
     struct link scratch; /* one row at a time for reads on this worker */
     /* Live streams (src/api/live.c) held by this worker's connections. */
     h2o_linklist_t live_streams;
+    struct live_worker *live_w;        /* the worker's stream index (api/live.c) */
     _Atomic size_t live_nstreams;      /* read by the sink thread */
     _Atomic bool live_notified;        /* live_msg is on its way */
     h2o_multithread_receiver_t live_rx; /* "new events", from the sink thread */

@@ -56,7 +56,8 @@ Test(live, nothing_is_kept_while_nobody_listens)
 Test(live, events_are_numbered_filtered_and_resumable)
 {
     struct live *h = live_new(on_notify, NULL);
-    cr_assert_eq(live_stream_open(h, 1, 10, 10), 0);
+    cr_assert_eq(live_stream_open(h, 1, 0, 10, 10), 0);
+    cr_assert_eq(live_stream_open(h, 2, 0, 10, 10), 0);
     notified = 0;
     offer(h, 2, 1, 10);
     offer(h, 1, 2, 20); /* another team */
@@ -83,14 +84,33 @@ Test(live, events_are_numbered_filtered_and_resumable)
     after = 1000; /* from a previous process */
     cr_assert_eq(live_read(h, &after, 1, 0, buf, sizeof(buf), &len), 0);
     cr_assert_eq(after, 4, "carries on from now");
-    live_stream_close(h, 1);
+    live_stream_close(h, 1, 0);
+    live_stream_close(h, 2, 0);
+    live_free(h);
+}
+
+Test(live, only_watched_visits_are_kept)
+{
+    struct live *h = live_new(on_notify, NULL);
+    cr_assert_eq(live_stream_open(h, 1, 10, 10, 10), 0); /* link 10 of team 1 only */
+    offer(h, 3, 1, 11);
+    cr_assert_eq(live_last_id(h), 0, "nobody watches link 11");
+    offer(h, 2, 1, 10);
+    cr_assert_eq(live_last_id(h), 2);
+    cr_assert_eq(live_stream_open(h, 1, 0, 10, 10), 0); /* now the whole team */
+    offer(h, 1, 1, 11);
+    cr_assert_eq(live_last_id(h), 3);
+    live_stream_close(h, 1, 0);
+    offer(h, 1, 1, 11);
+    cr_assert_eq(live_last_id(h), 3, "the team stream is gone");
+    live_stream_close(h, 1, 10);
     live_free(h);
 }
 
 Test(live, a_full_buffer_stops_at_whole_events)
 {
     struct live *h = live_new(on_notify, NULL);
-    cr_assert_eq(live_stream_open(h, 1, 10, 10), 0);
+    cr_assert_eq(live_stream_open(h, 1, 0, 10, 10), 0);
     offer(h, 5, 1, 10);
     char buf[8192];
     size_t one, len;
@@ -102,14 +122,14 @@ Test(live, a_full_buffer_stops_at_whole_events)
     cr_assert_eq(len, 2 * one);
     cr_assert_eq(after, 2);
     cr_assert_eq(live_read(h, &after, 1, 0, buf, sizeof(buf), &len), 3, "goes on from where it stopped");
-    live_stream_close(h, 1);
+    live_stream_close(h, 1, 0);
     live_free(h);
 }
 
 Test(live, overtaken_readers_get_a_reset)
 {
     struct live *h = live_new(on_notify, NULL);
-    cr_assert_eq(live_stream_open(h, 1, 10, 10), 0);
+    cr_assert_eq(live_stream_open(h, 1, 0, 10, 10), 0);
     offer(h, LIVE_RING_EVENTS + 10, 1, 10);
     static char buf[LIVE_RING_EVENTS * LIVE_EVENT_MAX];
     size_t len;
@@ -122,26 +142,26 @@ Test(live, overtaken_readers_get_a_reset)
     live_stats(h, &st);
     cr_assert_eq(st.resets, 1);
     cr_assert_eq(st.events, LIVE_RING_EVENTS + 10);
-    live_stream_close(h, 1);
+    live_stream_close(h, 1, 0);
     live_free(h);
 }
 
 Test(live, stream_caps)
 {
     struct live *h = live_new(on_notify, NULL);
-    cr_assert_eq(live_stream_open(h, 1, 2, 3), 0);
-    cr_assert_eq(live_stream_open(h, 1, 2, 3), 0);
-    cr_assert_eq(live_stream_open(h, 1, 2, 3), -1, "team cap");
-    cr_assert_eq(live_stream_open(h, 2, 2, 3), 0);
-    cr_assert_eq(live_stream_open(h, 3, 2, 3), -1, "instance cap");
-    live_stream_close(h, 1);
-    cr_assert_eq(live_stream_open(h, 3, 2, 3), 0);
+    cr_assert_eq(live_stream_open(h, 1, 0, 2, 3), 0);
+    cr_assert_eq(live_stream_open(h, 1, 0, 2, 3), 0);
+    cr_assert_eq(live_stream_open(h, 1, 0, 2, 3), -1, "team cap");
+    cr_assert_eq(live_stream_open(h, 2, 0, 2, 3), 0);
+    cr_assert_eq(live_stream_open(h, 3, 0, 2, 3), -1, "instance cap");
+    live_stream_close(h, 1, 0);
+    cr_assert_eq(live_stream_open(h, 3, 0, 2, 3), 0);
     struct live_stats st;
     live_stats(h, &st);
     cr_assert_eq(st.open, 3);
-    live_stream_close(h, 1);
-    live_stream_close(h, 2);
-    live_stream_close(h, 3);
+    live_stream_close(h, 1, 0);
+    live_stream_close(h, 2, 0);
+    live_stream_close(h, 3, 0);
     cr_assert(live_wanted(h), "lingers after the last stream closes");
     live_free(h);
 }
