@@ -14,6 +14,8 @@ CFLAGS_REL  := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_ASAN := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all
 LIBS := -lh2o-evloop -lssl -lcrypto -lsqlite3 -ljansson -lsodium -lidn2 -lmaxminddb -lcurl -lz -lm -pthread
+# QR codes (issue 4)
+LIBS    += -lqrencode -lpng
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))

@@ -9,6 +9,9 @@ build_pkgs=(build-essential pkg-config libh2o-evloop-dev libssl-dev libuv1-dev l
 test_pkgs=(libcriterion-dev python3 python3-pytest python3-requests curl
            nghttp2-client clang)
 bench_pkgs=(wrk nginx-light)
+# QR codes (issue 4): encoder and PNG writer; zbarimg decodes them in tests
+build_pkgs+=(libqrencode-dev libpng-dev)
+test_pkgs+=(zbar-tools)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
