@@ -165,6 +165,19 @@ void api_hook_patch(struct reqctx *rc, const h2o_iovec_t *params);
 void api_hook_delete(struct reqctx *rc, const h2o_iovec_t *params);
 void api_hook_deliveries(struct reqctx *rc, const h2o_iovec_t *params);
 void api_delivery_retry(struct reqctx *rc, const h2o_iovec_t *params);
+/* ---- QR codes, crawlers and previews (issue 4; qr.c, crawl.c) ---- */
+#define API_ROBOTS_TTL_MS 60000             /* a worker rebuilds /robots.txt at most once a minute */
+#define API_ROBOTS_MAX_BYTES (500 * 1024)   /* Google reads the first 500 KiB of robots.txt */
+#define API_ROBOTS_MAX_CODES 20000
+void api_link_qr(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/links/{code}/qr */
+void api_qr_public(struct reqctx *rc, const char *code, size_t len); /* GET /{code}/qr */
+void api_preview(struct reqctx *rc, const char *code, size_t len);   /* GET /{code}+ */
+void api_robots(struct reqctx *rc);                                   /* GET /robots.txt */
+/* "<base URL>/<code>" into buf (cap >= CONFIG_BASE_URL_MAX + 2 + LINK_CODE_MAX); its length. */
+size_t api_short_url(const struct reqctx *rc, const char *code, size_t len, char *buf);
+/* GET/HEAD of an active link for the public pages; answers 405/404/410/503
+ * itself and returns false. Fills rc->w->scratch. */
+bool api_public_link(struct reqctx *rc, const char *code, size_t len);
 
 /* Pushes a visit to the worker's ring (see events/sink.h). link is the
  * cache snapshot of the link redirected to, NULL for orphan visits. */

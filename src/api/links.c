@@ -32,6 +32,7 @@ static json_t *link_json(const struct app *app, const struct link *l)
     json_object_set_new(o, "visits",
                         json_pack("{s:I, s:I, s:I}", "total", (json_int_t)l->visits_total, "non_bots",
                                   (json_int_t)(l->visits_total - l->visits_bots), "bots", (json_int_t)l->visits_bots));
+    json_object_set_new(o, "crawlable", json_boolean(l->crawlable)); /* crawlers and previews */
     return o;
 }
 
@@ -105,6 +106,13 @@ static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op
             else if ((why = link_check_redirect_type(json_integer_value(v))) == NULL) {
                 l->redirect_type = (int)json_integer_value(v);
                 op->set |= LINK_F_REDIRECT;
+            }
+        } else if (strcmp(key, "crawlable") == 0) { /* crawlers and previews */
+            if (!json_is_boolean(v)) {
+                why = "must be true or false";
+            } else {
+                l->crawlable = json_is_true(v);
+                op->set |= LINK_F_CRAWLABLE;
             }
         } else if (strcmp(key, "team_id") == 0) {
             continue; /* decided by the caller before decoding */

@@ -23,13 +23,14 @@ struct link_snap {
     int64_t max_visits;
     uint16_t redirect_type;
     uint16_t url_len;
+    uint8_t crawlable; /* crawlers and previews: no X-Robots-Tag: noindex */
     /* url bytes follow */
 };
 
 static size_t snap_encode(char *buf, const struct link *l)
 {
     struct link_snap s = {l->id, l->team_id, l->expires_at, l->max_visits, (uint16_t)l->redirect_type,
-                          (uint16_t)strlen(l->url)};
+                          (uint16_t)strlen(l->url), l->crawlable};
     memcpy(buf, &s, sizeof(s));
     memcpy(buf + sizeof(s), l->url, s.url_len);
     return sizeof(s) + s.url_len;
@@ -93,6 +94,16 @@ void api_capture(struct reqctx *rc, enum store_visit_kind kind, const struct lin
         metric_add(&w->metrics.visits_dropped, 1);
 }
 
+/* Crawlers and previews: search engines index a redirect's target under the
+ * short URL unless told not to; only crawlable links allow it. A static
+ * header value: nothing is copied. */
+static void robots_header(struct reqctx *rc, const struct link_snap *s)
+{
+    if (!s->crawlable)
+        h2o_add_header_by_str(&rc->req->pool, &rc->req->res.headers, H2O_STRLIT("x-robots-tag"), 0, NULL,
+                              H2O_STRLIT("noindex"));
+}
+
 struct consume_call {
     struct api_call call; /* first */
     struct link_snap snap;
@@ -108,6 +119,7 @@ static void consume_reply(struct api_call *call, struct reqctx *rc)
     switch (call->op.status) {
     case STORE_OK:
         api_capture(rc, VISIT_REDIRECT, &cc->snap);
+        robots_header(rc, &cc->snap);
         respond_redirect(rc, cc->snap.redirect_type, cc->url, cc->snap.url_len);
         break;
     case STORE_REFUSED:
@@ -215,5 +227,6 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         api_capture(rc, VISIT_REDIRECT, s);
     char *loc = h2o_mem_alloc_pool(&req->pool, s->url_len);
     memcpy(loc, url, s->url_len);
+    robots_header(rc, s);
     respond_redirect(rc, s->redirect_type, loc, s->url_len);
 }

@@ -44,6 +44,8 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/api-keys", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_keys_list},
     {"POST", "/api/v1/api-keys", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_keys_create},
     {"DELETE", "/api/v1/api-keys/{id}", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_key_delete},
+    /* QR codes (issue 4) */
+    {"GET", "/api/v1/links/{code}/qr", ROUTE_LINK, API_AUTH_REQUIRED, api_link_qr},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
 

@@ -36,6 +36,9 @@ struct link {
     char code[LINK_CODE_MAX + 1];
     char url[URL_MAX_LEN + 1];
     char title[LINK_TITLE_MAX_BYTES + 1];
+    /* Crawlers and previews (issue 4): listed as Allow in /robots.txt, and
+     * its redirects carry no X-Robots-Tag: noindex. */
+    bool crawlable;
 };
 
 /* Fields a create or update may carry (bit set in link_change.set). */
@@ -46,6 +49,7 @@ enum link_field {
     LINK_F_EXPIRES = 1u << 3,
     LINK_F_MAX_VISITS = 1u << 4,
     LINK_F_REDIRECT = 1u << 5,
+    LINK_F_CRAWLABLE = 1u << 14, /* crawlers and previews */
     LINK_F_CAPPED = 1u << 16, /* not a field: the plan shortened the requested expiry */
 };
 

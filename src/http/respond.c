@@ -30,6 +30,7 @@ static const char *reason_of(int status)
     case 302: return "Found";
     case 307: return "Temporary Redirect";
     case 308: return "Permanent Redirect";
+    case 304: return "Not Modified"; /* QR codes: If-None-Match */
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

@@ -116,6 +116,25 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         api_dispatch(rc);
         return 0;
     }
+    /* QR codes, crawlers and previews (issue 4): /{code}/qr, /{code}+ and
+     * /robots.txt; after /api/ so that no API path is taken for a code. */
+    if (h2o_memis(p, n, H2O_STRLIT("/robots.txt"))) {
+        api_robots(rc);
+        return 0;
+    }
+    if (n >= 3 && n <= 4 + LINK_CODE_MAX && p[0] == '/') {
+        size_t k = 1;
+        while (k < n && is_code_char(p[k]))
+            k++;
+        if (k > 1 && k + 1 == n && p[k] == '+') {
+            api_preview(rc, p + 1, k - 1);
+            return 0;
+        }
+        if (k > 1 && k + 3 == n && memcmp(p + k, "/qr", 3) == 0) {
+            api_qr_public(rc, p + 1, k - 1);
+            return 0;
+        }
+    }
     /* Orphan visits: the bare domain, and paths that cannot be a code. */
     api_capture(rc, n == 1 ? VISIT_BASE_URL : VISIT_REGULAR_404, NULL);
     respond_page(rc, 404);
@@ -277,6 +296,7 @@ void server_stop(struct app *app)
     for (size_t i = 0; i < app->nworkers; i++) {
         struct worker *w = &app->workers[i];
         store_reader_close(w->reader);
+        free(w->robots); /* crawlers and previews */
         h2o_multithread_unregister_receiver(w->queue, &w->ops_done);
         h2o_multithread_unregister_receiver(w->queue, &w->control);
         h2o_multithread_unregister_receiver(w->queue, &w->live_rx);

@@ -82,6 +82,11 @@ struct worker {
     h2o_multithread_message_t live_msg;
     h2o_timeout_t live_hb;
     h2o_timeout_entry_t live_hb_entry;
+    /* Crawlers and previews (issue 4): this worker's copy of /robots.txt
+     * (malloc'd), rebuilt when older than API_ROBOTS_TTL_MS. */
+    char *robots;
+    size_t robots_len;
+    uint64_t robots_at; /* clock_mono_ms */
 };
 
 /* Binds every worker's listener (so a taken port fails before anything

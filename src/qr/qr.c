@@ -69,6 +69,8 @@ static bool parse_colour(const char *v, size_t len, uint8_t out[3])
     return true;
 }
 
+static double luminance(const uint8_t c[3]);
+
 const char *qr_opts_parse(const char *q, size_t qlen, struct qr_opts *o, const char **param)
 {
     const char *v;
@@ -113,6 +115,10 @@ const char *qr_opts_parse(const char *q, size_t qlen, struct qr_opts *o, const c
         *param = "bg";
         if (!parse_colour(v, vlen, o->bg))
             return "must be a colour RRGGBB or #RRGGBB (hex)";
+    }
+    if (luminance(o->fg) >= luminance(o->bg)) {
+        *param = "fg";
+        return "must be darker than bg (many scanners cannot read light-on-dark codes)";
     }
     if (qr_contrast_x100(o->fg, o->bg) < QR_CONTRAST_MIN_X100) {
         *param = "fg";

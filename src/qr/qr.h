@@ -20,7 +20,8 @@
 #define QR_MARGIN_DEFAULT 4
 #define QR_TEXT_MAX 2048            /* bytes encoded; a version-40 L symbol holds 2953 */
 #define QR_OUT_MAX (2 * 1024 * 1024) /* any image larger than this is refused */
-/* Foreground and background must differ this much (WCAG contrast ratio x100),
+/* The foreground must be darker than the background (light-on-dark codes
+ * defeat many scanners, zbar among them) and differ this much (WCAG contrast ratio x100),
  * or scanners misread the code. */
 #define QR_CONTRAST_MIN_X100 300
 

@@ -40,10 +40,11 @@
 
 static const char SQL_INSERT_LINK[] =
     "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
-    " redirect_type, created_by, creator_ip) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    " redirect_type, created_by, creator_ip, crawlable) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char SQL_SELECT_KEY[] = "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?";
 static const char SQL_UPDATE_LINK[] =
-    "UPDATE links SET code=?, url=?, title=?, expires_at=?, max_visits=?, redirect_type=?, updated_at=? WHERE id=?";
+    "UPDATE links SET code=?, url=?, title=?, expires_at=?, max_visits=?, redirect_type=?, updated_at=?,"
+    " crawlable=? WHERE id=?";
 static const char SQL_DELETE_LINK[] = "DELETE FROM links WHERE id=?";
 static const char SQL_CONSUME[] =
     "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)"
@@ -135,6 +136,7 @@ void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
     l->redirect_type = sqlite3_column_int(st, 11);
     l->visits_total = sqlite3_column_int64(st, 12);
     l->visits_bots = sqlite3_column_int64(st, 13);
+    l->crawlable = sqlite3_column_int(st, 14) != 0;
 }
 
 static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
@@ -275,6 +277,7 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
             sqlite3_bind_blob(st, 13, op->creator_ip, sizeof(op->creator_ip), SQLITE_STATIC);
         else
             sqlite3_bind_null(st, 13);
+        sqlite3_bind_int(st, 14, l->crawlable);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE)
@@ -338,6 +341,8 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
         cur.max_visits = in->max_visits;
     if (op->set & LINK_F_REDIRECT)
         cur.redirect_type = in->redirect_type;
+    if (op->set & LINK_F_CRAWLABLE)
+        cur.crawlable = in->crawlable;
     cur.updated_at = now > cur.updated_at ? now : cur.updated_at + 1;
     /* Bringing an expired link back counts against the plan like a new one. */
     if (op->max_active > 0 && !was_active && (cur.expires_at == 0 || cur.expires_at > now)) {
@@ -359,7 +364,8 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
     bind_opt_int(st, 5, cur.max_visits);
     sqlite3_bind_int(st, 6, cur.redirect_type);
     sqlite3_bind_int64(st, 7, cur.updated_at);
-    sqlite3_bind_int64(st, 8, cur.id);
+    sqlite3_bind_int(st, 8, cur.crawlable);
+    sqlite3_bind_int64(st, 9, cur.id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -787,6 +793,29 @@ static int sqlite_links_list(struct store_reader *base, int64_t team_id, int64_t
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : STORE_ERROR;
 }
 
+/* Crawlers and previews (issue 4): walks the partial index links_crawlable. */
+static int sqlite_links_crawlable(struct store_reader *base, int64_t domain_id, int64_t now, int limit,
+                                  store_code_cb cb, void *ctx)
+{
+    struct sqlite_reader *r = (struct sqlite_reader *)base;
+    sqlite3_stmt *st = R("SELECT code FROM links WHERE crawlable = 1 AND domain_id=?"
+                         " AND (expires_at IS NULL OR expires_at>?) AND (max_visits IS NULL OR visits<max_visits)"
+                         " ORDER BY code LIMIT ?");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, domain_id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int(st, 3, limit);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        if (cb(ctx, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : STORE_ERROR;
+}
+
 static const struct store_backend sqlite_backend = {
     .name = "sqlite",
     .submit = sqlite_submit,
@@ -816,4 +845,5 @@ static const struct store_backend sqlite_backend = {
     .hook_get = sqlite_hook_get,
     .deliveries_list = sqlite_deliveries_list,
     .deliveries_due = sqlite_deliveries_due,
+    .links_crawlable = sqlite_links_crawlable, /* crawlers and previews */
 };

@@ -166,6 +166,11 @@ static const char *const sqlite_migrations[] = {
     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at) WHERE status = 'pending';"
     "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, id);"
     "CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (webhook_id, subject, id) WHERE status = 'pending';",
+
+    /* crawlers and previews (issue 4): per-link crawlable flag; the partial
+     * index keeps /robots.txt a walk over the crawlable codes only. */
+    "ALTER TABLE links ADD COLUMN crawlable INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX links_crawlable ON links (code) WHERE crawlable = 1;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

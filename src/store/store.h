@@ -254,6 +254,8 @@ typedef int (*store_count_cb)(void *ctx, const char *name, int64_t count);
 typedef int (*store_visit_cb)(void *ctx, int64_t id, const struct store_visit *v);
 typedef int (*store_hook_cb)(void *ctx, const struct store_hook *h);
 typedef int (*store_delivery_cb)(void *ctx, const struct store_delivery *d);
+/* Crawlers and previews (issue 4). */
+typedef int (*store_code_cb)(void *ctx, const char *code, size_t len);
 
 struct store_backend {
     const char *name;
@@ -291,6 +293,9 @@ struct store_backend {
     int (*deliveries_list)(struct store_reader *r, int64_t hook_id, int status, int64_t before_id, int limit,
                            store_delivery_cb cb, void *ctx);
     int (*deliveries_due)(struct store_reader *r, int64_t now, int limit, store_delivery_cb cb, void *ctx);
+    /* crawlers and previews (issue 4) */
+    int (*links_crawlable)(struct store_reader *r, int64_t domain_id, int64_t now, int limit, store_code_cb cb,
+                           void *ctx);
 };
 
 struct store {
@@ -468,6 +473,16 @@ static inline int store_deliveries_due(struct store_reader *r, int64_t now, int 
                                        void *ctx)
 {
     return STORE_R(r)->deliveries_due(r, now, limit, cb, ctx);
+}
+
+/* Crawlers and previews (issue 4): codes of the crawlable links of a domain
+ * that are active at now (not expired, visits left), in code order, at most
+ * limit. A public read like store_link_resolve: codes only, no team data.
+ * Returns rows or STORE_ERROR. */
+static inline int store_links_crawlable(struct store_reader *r, int64_t domain_id, int64_t now, int limit,
+                                        store_code_cb cb, void *ctx)
+{
+    return STORE_R(r)->links_crawlable(r, domain_id, now, limit, cb, ctx);
 }
 
 /* Submits op and blocks until it is done: for start-up and the CLI only,

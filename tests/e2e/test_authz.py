@@ -38,6 +38,8 @@ FILL = {
     "/api/v1/webhooks/{id}": lambda R: {"id": R.hook},
     "/api/v1/webhooks/{id}/deliveries": lambda R: {"id": R.hook},
     "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry": lambda R: {"id": R.hook, "delivery_id": R.delivery},
+    # QR codes (issue 4)
+    "/api/v1/links/{code}/qr": lambda R: {"code": R.link},
 }
 
 # Every (method, path) the matrix knows, with the body it sends (None: none).
@@ -73,6 +75,8 @@ KNOWN = {
     ("DELETE", "/api/v1/webhooks/{id}"): None,
     ("GET", "/api/v1/webhooks/{id}/deliveries"): None,
     ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry"): None,
+    # QR codes (issue 4)
+    ("GET", "/api/v1/links/{code}/qr"): None,
 }
 # Public routes are outside the matrix (they take no credential); they are
 # listed so that a new public route is a deliberate decision too.

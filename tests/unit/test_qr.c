@@ -27,7 +27,8 @@ static const struct opt_case opt_cases[] = {
     {"fg=123456&bg=%23FFFFEE", NULL, QR_FORMAT_SVG, 256, 4, QR_ECC_M, 0x123456, 0xffffee},
     {"fg=#0a0B0c", NULL, QR_FORMAT_SVG, 256, 4, QR_ECC_M, 0x0a0b0c, 0xffffff},
     {"team_id=5&x=y", NULL, QR_FORMAT_SVG, 256, 4, QR_ECC_M, 0x000000, 0xffffff},
-    {"fg=ffffff&bg=000000", NULL, QR_FORMAT_SVG, 256, 4, QR_ECC_M, 0xffffff, 0x000000},
+    {"fg=1a237e&bg=fff8e1", NULL, QR_FORMAT_SVG, 256, 4, QR_ECC_M, 0x1a237e, 0xfff8e1},
+    {"fg=ffffff&bg=000000", "fg", QR_FORMAT_SVG, 0, 0, QR_ECC_M, 0, 0}, /* light on dark */
     {"format=gif", "format", QR_FORMAT_SVG, 0, 0, QR_ECC_M, 0, 0},
     {"format=", "format", QR_FORMAT_SVG, 0, 0, QR_ECC_M, 0, 0},
     {"format=SVG", "format", QR_FORMAT_SVG, 0, 0, QR_ECC_M, 0, 0},
