@@ -32,6 +32,8 @@ FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_DEPS := src/core/url.c src/core/slug.c src/util/rfc3339.c src/util/base62.c src/auth/jwt.c src/auth/token.c \
              src/util/ipaddr.c src/analytics/ua.c src/analytics/ua_scan.c src/analytics/ua_bot.c \
              src/analytics/enrich.c
+# QR codes (issue 4)
+FUZZ_DEPS += src/qr/qr.c src/util/query.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 
@@ -75,7 +77,7 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ)
 build/fuzz/%: fuzz/%.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@clang $(FUZZ_CFLAGS) -o $@ $^ -lsodium -lidn2 -ljansson -lz
+	@clang $(FUZZ_CFLAGS) -o $@ $^ -lsodium -lidn2 -ljansson -lz -lqrencode -lpng -lm
 
 asan: deps build/asan/linkpulse
 

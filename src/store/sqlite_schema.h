@@ -170,7 +170,7 @@ static const char *const sqlite_migrations[] = {
     /* crawlers and previews (issue 4): per-link crawlable flag; the partial
      * index keeps /robots.txt a walk over the crawlable codes only. */
     "ALTER TABLE links ADD COLUMN crawlable INTEGER NOT NULL DEFAULT 0;"
-    "CREATE INDEX links_crawlable ON links (code) WHERE crawlable = 1;",
+    "CREATE INDEX links_crawlable ON links (domain_id, code) WHERE crawlable = 1;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))
