@@ -3,11 +3,12 @@ redirects, and the /{code}+ preview page."""
 
 import html
 import re
+import sqlite3
 import time
 
 import pytest
 
-from conftest import assert_problem, unique, wait_until
+from conftest import assert_problem, run_cli, unique, wait_until
 
 EXTERNAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
@@ -155,3 +156,34 @@ def test_preview_unknown_and_spent(srv):
     # no title: says so
     plain = srv.create()
     assert "<em>none</em>" in srv.get("/%s+" % plain["code"]).text
+
+
+def test_robots_txt_caps(server_factory):
+    """More crawlable links than fit: at most 20,000 codes and 500 KiB, with
+    the cut said in a comment, and still a valid file ending in Disallow."""
+    srv = server_factory(start=False)
+    r = run_cli(["seed", "--data", str(srv.data), "--links", "20500"], timeout=120)
+    assert r.returncode == 0, r.stderr
+    db = sqlite3.connect(str(srv.data / "linkpulse.db"))
+    with db:
+        db.execute("UPDATE links SET crawlable = 1")
+    db.close()
+    srv.start()
+    r = srv.get("/robots.txt")
+    lines = r.text.splitlines()
+    assert lines[0] == "User-agent: *" and lines[-1] == "Disallow: /"
+    allows = [l for l in lines if l.startswith("Allow: /")]
+    assert len(allows) == 20000 and allows == sorted(allows)
+    assert "# truncated: more crawlable links than fit" in lines
+    srv.stop()
+    db = sqlite3.connect(str(srv.data / "linkpulse.db"))
+    with db:  # 64-character codes: the byte cap comes first
+        db.execute("UPDATE links SET code = substr(code || '-%s', 1, 64)" % ("x" * 64))
+    db.close()
+    srv.start()
+    r = srv.get("/robots.txt")
+    assert len(r.content) <= 500 * 1024
+    lines = r.text.splitlines()
+    allows = [l for l in lines if l.startswith("Allow: /")]
+    assert 6000 < len(allows) < 20000 and all(len(l) == len("Allow: /$") + 64 for l in allows)
+    assert lines[-2:] == ["# truncated: more crawlable links than fit", "Disallow: /"]
