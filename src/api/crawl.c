@@ -123,7 +123,8 @@ void api_robots(struct reqctx *rc)
     }
     char *body = h2o_mem_alloc_pool(&rc->req->pool, w->robots_len);
     memcpy(body, w->robots, w->robots_len);
-    h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("public, max-age=60"));
+    h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("public, max-age=60"));
     respond_bytes(rc, 200, "text/plain; charset=utf-8", body, w->robots_len);
 }
 
@@ -136,12 +137,24 @@ static size_t esc(char *dst, const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         const char *e = NULL;
         switch (s[i]) {
-        case '&': e = "&amp;"; break;
-        case '<': e = "&lt;"; break;
-        case '>': e = "&gt;"; break;
-        case '"': e = "&quot;"; break;
-        case '\'': e = "&#39;"; break;
-        default: dst[n++] = s[i]; continue;
+        case '&':
+            e = "&amp;";
+            break;
+        case '<':
+            e = "&lt;";
+            break;
+        case '>':
+            e = "&gt;";
+            break;
+        case '"':
+            e = "&quot;";
+            break;
+        case '\'':
+            e = "&#39;";
+            break;
+        default:
+            dst[n++] = s[i];
+            continue;
         }
         size_t el = strlen(e);
         memcpy(dst + n, e, el);
@@ -199,9 +212,10 @@ void api_preview(struct reqctx *rc, const char *code, size_t len)
     o += put(o, "\">Continue to the destination</a></body></html>\n");
     h2o_headers_t *h = &req->res.headers;
     h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("x-robots-tag"), 0, NULL, H2O_STRLIT("noindex"));
-    h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("content-security-policy"), 0, NULL,
-                   H2O_STRLIT("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none';"
-                              " frame-ancestors 'none'"));
+    h2o_add_header_by_str(
+        &req->pool, h, H2O_STRLIT("content-security-policy"), 0, NULL,
+        H2O_STRLIT("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none';"
+                   " frame-ancestors 'none'"));
     h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("referrer-policy"), 0, NULL, H2O_STRLIT("no-referrer"));
     h2o_add_header(&req->pool, h, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     respond_bytes(rc, 200, "text/html; charset=utf-8", p, (size_t)(o - p));

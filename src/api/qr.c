@@ -28,9 +28,17 @@ size_t api_short_url(const struct reqctx *rc, const char *code, size_t len, char
  * the options, so it is computed before rendering. */
 static size_t make_etag(const char *text, size_t len, const struct qr_opts *o, char out[32])
 {
-    unsigned char b[16] = {(unsigned char)o->format, (unsigned char)o->ecc, (unsigned char)(o->size >> 8),
-                           (unsigned char)o->size, (unsigned char)o->margin, o->fg[0], o->fg[1], o->fg[2],
-                           o->bg[0], o->bg[1], o->bg[2]};
+    unsigned char b[16] = {(unsigned char)o->format,
+                           (unsigned char)o->ecc,
+                           (unsigned char)(o->size >> 8),
+                           (unsigned char)o->size,
+                           (unsigned char)o->margin,
+                           o->fg[0],
+                           o->fg[1],
+                           o->fg[2],
+                           o->bg[0],
+                           o->bg[1],
+                           o->bg[2]};
     uLong c = crc32(0L, (const Bytef *)text, (uInt)len);
     uLong d = adler32(1L, (const Bytef *)text, (uInt)len);
     c = crc32(c, b, 11);

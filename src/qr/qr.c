@@ -326,11 +326,17 @@ void qr_image_free(struct qr_image *img)
 const char *qr_strerror(int err)
 {
     switch (err) {
-    case QR_ERR_TEXT: return "the text to encode is empty or too long";
-    case QR_ERR_ENCODE: return "the text does not fit in a QR code";
-    case QR_ERR_TOO_SMALL: return "is too small for this code: each module needs at least one pixel";
-    case QR_ERR_NOMEM: return "out of memory";
-    case QR_ERR_PNG: return "the PNG image could not be written";
-    default: return "unknown error";
+    case QR_ERR_TEXT:
+        return "the text to encode is empty or too long";
+    case QR_ERR_ENCODE:
+        return "the text does not fit in a QR code";
+    case QR_ERR_TOO_SMALL:
+        return "is too small for this code: each module needs at least one pixel";
+    case QR_ERR_NOMEM:
+        return "out of memory";
+    case QR_ERR_PNG:
+        return "the PNG image could not be written";
+    default:
+        return "unknown error";
     }
 }

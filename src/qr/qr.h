@@ -18,7 +18,7 @@
 #define QR_SIZE_DEFAULT 256
 #define QR_MARGIN_MAX 16
 #define QR_MARGIN_DEFAULT 4
-#define QR_TEXT_MAX 2048            /* bytes encoded; a version-40 L symbol holds 2953 */
+#define QR_TEXT_MAX 2048             /* bytes encoded; a version-40 L symbol holds 2953 */
 #define QR_OUT_MAX (2 * 1024 * 1024) /* any image larger than this is refused */
 /* The foreground must be darker than the background (light-on-dark codes
  * defeat many scanners, zbar among them) and differ this much (WCAG contrast ratio x100),
@@ -54,8 +54,8 @@ struct qr_image {
 };
 
 enum qr_error {
-    QR_ERR_TEXT = -1,    /* empty or longer than QR_TEXT_MAX */
-    QR_ERR_ENCODE = -2,  /* libqrencode could not encode it */
+    QR_ERR_TEXT = -1,      /* empty or longer than QR_TEXT_MAX */
+    QR_ERR_ENCODE = -2,    /* libqrencode could not encode it */
     QR_ERR_TOO_SMALL = -3, /* size gives less than one pixel per module */
     QR_ERR_NOMEM = -4,
     QR_ERR_PNG = -5,
