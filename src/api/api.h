@@ -124,6 +124,8 @@ void api_link_patch(struct reqctx *rc, const h2o_iovec_t *params);
 void api_link_delete(struct reqctx *rc, const h2o_iovec_t *params);
 void api_link_stats(struct reqctx *rc, const h2o_iovec_t *params);
 void api_link_visits(struct reqctx *rc, const h2o_iovec_t *params);
+/* redirect rules (issue 4) */
+void api_link_rules(struct reqctx *rc, const h2o_iovec_t *params); /* GET, PUT /api/v1/links/{code}/rules */
 void api_team_stats(struct reqctx *rc, const h2o_iovec_t *params);
 void api_orphan_visits(struct reqctx *rc, const h2o_iovec_t *params);
 void api_auth_signup(struct reqctx *rc, const h2o_iovec_t *params);

@@ -70,7 +70,8 @@ static void op_committed(struct store_op *op)
 {
     struct api_call *call = (struct api_call *)((char *)op - offsetof(struct api_call, op));
     if (op->status == STORE_OK && !op->idem.replayed &&
-        (op->kind == STORE_LINK_CREATE || op->kind == STORE_LINK_UPDATE || op->kind == STORE_LINK_DELETE)) {
+        (op->kind == STORE_LINK_CREATE || op->kind == STORE_LINK_UPDATE || op->kind == STORE_LINK_DELETE ||
+         op->kind == STORE_LINK_RULES_PUT /* redirect rules (issue 4) */)) {
         struct cache *cache = call->w->app->cache;
         invalidate(cache, op->domain_id, op->link.code);
         if (op->kind == STORE_LINK_UPDATE && strcmp(op->key_code, op->link.code) != 0)

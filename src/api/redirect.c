@@ -9,7 +9,9 @@
  * code space is slow; hits never touch it. */
 #include "api/api.h"
 
+#include "analytics/geoip.h"
 #include "analytics/ua.h"
+#include "core/rules.h"
 #include "http/server.h"
 #include "util/clock.h"
 
@@ -24,16 +26,21 @@ struct link_snap {
     uint16_t redirect_type;
     uint16_t url_len;
     uint8_t crawlable; /* crawlers and previews: no X-Robots-Tag: noindex */
-    /* url bytes follow */
+    uint16_t rules_len; /* redirect rules (issue 4) */
+    /* url bytes follow, then rules_len bytes of compiled rules (core/rules.h) */
 };
+
+/* The largest snapshot; one bigger than CACHE_VALUE_MAX is used but not cached. */
+#define SNAP_MAX (sizeof(struct link_snap) + URL_MAX_LEN + LINK_RULES_MAX)
 
 static size_t snap_encode(char *buf, const struct link *l)
 {
     struct link_snap s = {l->id, l->team_id, l->expires_at, l->max_visits, (uint16_t)l->redirect_type,
-                          (uint16_t)strlen(l->url), l->crawlable};
+                          (uint16_t)strlen(l->url), l->crawlable, l->rules_len};
     memcpy(buf, &s, sizeof(s));
     memcpy(buf + sizeof(s), l->url, s.url_len);
-    return sizeof(s) + s.url_len;
+    memcpy(buf + sizeof(s) + s.url_len, l->rules, s.rules_len);
+    return sizeof(s) + s.url_len + s.rules_len;
 }
 
 static uint16_t copy_header(h2o_req_t *req, const h2o_token_t *token, char *dst, size_t cap)
@@ -53,7 +60,17 @@ static bool header_is_1(h2o_req_t *req, const char *name, size_t nlen)
     return i >= 0 && h2o_memis(req->headers.entries[i].value.base, req->headers.entries[i].value.len, "1", 1);
 }
 
+/* redirect rules (issue 4): the visit records the URL after rules. */
+static void capture_to(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link, const char *target,
+                       size_t target_len);
+
 void api_capture(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link)
+{
+    capture_to(rc, kind, link, link ? (const char *)(link + 1) : NULL, link ? link->url_len : 0);
+}
+
+static void capture_to(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link, const char *target,
+                       size_t target_len)
 {
     struct worker *w = rc->w;
     const struct config *cfg = w->app->cfg;
@@ -87,8 +104,8 @@ void api_capture(struct reqctx *rc, enum store_visit_kind kind, const struct lin
     memcpy(ev.url, req->path.base, ev.url_len);
     ev.target_len = 0;
     if (link != NULL) {
-        ev.target_len = link->url_len < sizeof(ev.target) ? link->url_len : (uint16_t)sizeof(ev.target);
-        memcpy(ev.target, (const char *)(link + 1), ev.target_len);
+        ev.target_len = (uint16_t)(target_len < sizeof(ev.target) ? target_len : sizeof(ev.target));
+        memcpy(ev.target, target, ev.target_len);
     }
     if (!sink_push(w->app->sink, w->index, &ev))
         metric_add(&w->metrics.visits_dropped, 1);
@@ -159,6 +176,81 @@ static bool is_preview(h2o_req_t *req)
     return ua.preview;
 }
 
+/* ---- redirect rules (issue 4) ----------------------------------------------
+ * Facts are gathered only when a rule reads them: the user agent is parsed
+ * for device/os/browser conditions, the client address resolved for ip and
+ * country ones, GeoIP (or the trusted country header) consulted for
+ * country. Nothing is allocated; the winning URL points into the snapshot. */
+static void rule_country(struct reqctx *rc, const struct ipaddr *ip, char out[2])
+{
+    const struct config *cfg = rc->w->app->cfg;
+    h2o_req_t *req = rc->req;
+    if (cfg->geoip_header[0] != '\0' && rc->peer_trusted) {
+        ssize_t i = h2o_find_header_by_str(&req->headers, cfg->geoip_header, strlen(cfg->geoip_header), -1);
+        if (i >= 0 && req->headers.entries[i].value.len == 2) {
+            const char *c = req->headers.entries[i].value.base;
+            if (c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z') {
+                out[0] = c[0];
+                out[1] = c[1];
+                return;
+            }
+        }
+    }
+    struct geoip_result g;
+    if (rc->w->app->geo != NULL && geoip_lookup(rc->w->app->geo, ip, &g) == 0 && g.country[0] != '\0') {
+        out[0] = g.country[0];
+        out[1] = g.country[1];
+    }
+}
+
+static void apply_rules(struct reqctx *rc, const uint8_t *rules, size_t rules_len, int64_t now, const char **target,
+                        size_t *target_len)
+{
+    h2o_req_t *req = rc->req;
+    struct rules_facts f;
+    memset(&f, 0, sizeof(f));
+    f.now_ms = now;
+    if (req->query_at != SIZE_MAX) {
+        f.query = req->path.base + req->query_at + 1;
+        f.query_len = req->path.len - req->query_at - 1;
+    }
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
+    if (i >= 0) {
+        f.accept_language = req->headers.entries[i].value.base;
+        f.accept_language_len = req->headers.entries[i].value.len;
+    }
+    unsigned need = rules_needs(rules, rules_len);
+    if (need & RULES_NEED_UA) {
+        struct ua_info ua;
+        i = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
+        if (i < 0)
+            ua_parse("", 0, &ua);
+        else
+            ua_parse(req->headers.entries[i].value.base, req->headers.entries[i].value.len, &ua);
+        rules_facts_ua(&f, &ua);
+    }
+    if (need & (RULES_NEED_IP | RULES_NEED_COUNTRY)) {
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        api_client_ip(rc);
+        if (memcmp(rc->client_ip, v4mapped, 12) == 0) {
+            f.ip.family = 4;
+            memcpy(f.ip.bytes, rc->client_ip + 12, 4);
+        } else {
+            f.ip.family = 6;
+            memcpy(f.ip.bytes, rc->client_ip, 16);
+        }
+        if (need & RULES_NEED_COUNTRY)
+            rule_country(rc, &f.ip, f.country);
+    }
+    const char *u;
+    size_t ul;
+    if (rules_eval(rules, rules_len, &f, &u, &ul)) {
+        *target = u;
+        *target_len = ul;
+    }
+}
+/* ---- end redirect rules ---- */
+
 void api_redirect(struct reqctx *rc, const char *code, size_t len)
 {
     h2o_req_t *req = rc->req;
@@ -170,7 +262,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     }
     char key[API_CACHE_KEY_MAX];
     size_t klen = api_cache_key(key, 0, code, len);
-    _Alignas(8) char val[CACHE_VALUE_MAX];
+    _Alignas(8) char val[SNAP_MAX]; /* redirect rules (issue 4): rules make it bigger than a cache entry */
     size_t vlen;
     uint64_t gen;
     switch (cache_get(w->app->cache, key, klen, clock_mono_ms(), val, sizeof(val), &vlen, &gen)) {
@@ -186,7 +278,8 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         switch (store_link_resolve(w->reader, 0, code, len, &w->scratch)) {
         case STORE_OK:
             vlen = snap_encode(val, &w->scratch);
-            cache_put(w->app->cache, key, klen, val, vlen, gen, clock_mono_ms());
+            if (vlen <= CACHE_VALUE_MAX) /* redirect rules (issue 4): larger snapshots are read each time */
+                cache_put(w->app->cache, key, klen, val, vlen, gen, clock_mono_ms());
             break;
         case STORE_NOT_FOUND:
             cache_put(w->app->cache, key, klen, NULL, 0, gen, clock_mono_ms());
@@ -206,6 +299,11 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         respond_page(rc, 410);
         return;
     }
+    /* redirect rules (issue 4) */
+    const char *target = url;
+    size_t target_len = s->url_len;
+    if (s->rules_len > 0)
+        apply_rules(rc, (const uint8_t *)url + s->url_len, s->rules_len, now, &target, &target_len);
     if (s->max_visits != 0 && (head || is_preview(req))) {
         if (!has_visits_left(w, code, len, now)) {
             respond_page(rc, 410);
@@ -218,15 +316,17 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
             return; /* answered 503 */
         cc->call.op.link.id = s->id;
         cc->snap = *s;
-        memcpy(cc->url, url, s->url_len);
-        cc->url[s->url_len] = '\0';
+        cc->snap.url_len = (uint16_t)target_len; /* redirect rules (issue 4): the URL after rules */
+        cc->snap.rules_len = 0;
+        memcpy(cc->url, target, target_len);
+        cc->url[target_len] = '\0';
         api_submit(&cc->call);
         return;
     }
     if (!head)
-        api_capture(rc, VISIT_REDIRECT, s);
-    char *loc = h2o_mem_alloc_pool(&req->pool, s->url_len);
-    memcpy(loc, url, s->url_len);
+        capture_to(rc, VISIT_REDIRECT, s, target, target_len);
+    char *loc = h2o_mem_alloc_pool(&req->pool, target_len);
+    memcpy(loc, target, target_len);
     robots_header(rc, s);
-    respond_redirect(rc, s->redirect_type, loc, s->url_len);
+    respond_redirect(rc, s->redirect_type, loc, target_len);
 }

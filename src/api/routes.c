@@ -21,6 +21,9 @@ const struct api_route api_routes[] = {
     {"DELETE", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_delete},
     {"GET", "/api/v1/links/{code}/stats", ROUTE_STATS, API_AUTH_REQUIRED, api_link_stats},
     {"GET", "/api/v1/links/{code}/visits", ROUTE_STATS, API_AUTH_REQUIRED, api_link_visits},
+    /* redirect rules (issue 4) */
+    {"GET", "/api/v1/links/{code}/rules", ROUTE_LINK, API_AUTH_REQUIRED, api_link_rules},
+    {"PUT", "/api/v1/links/{code}/rules", ROUTE_LINK, API_AUTH_REQUIRED, api_link_rules},
     {"GET", "/api/v1/stats", ROUTE_STATS, API_AUTH_REQUIRED, api_team_stats},
     {"GET", "/api/v1/visits/orphan", ROUTE_STATS, API_AUTH_REQUIRED, api_orphan_visits},
     {"GET", "/api/v1/links/{code}/live", ROUTE_STATS, API_AUTH_REQUIRED, api_link_live},

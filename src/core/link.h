@@ -19,6 +19,8 @@
 #define LINK_TITLE_MAX_CHARS 512
 #define LINK_TITLE_MAX_BYTES (4 * LINK_TITLE_MAX_CHARS)
 #define LINK_MAX_VISITS_CAP 1000000000000LL
+/* redirect rules (issue 4): bytes of a link's compiled rules (core/rules.h) */
+#define LINK_RULES_MAX 4096
 
 struct link {
     int64_t id;
@@ -39,6 +41,9 @@ struct link {
     /* Crawlers and previews (issue 4): listed as Allow in /robots.txt, and
      * its redirects carry no X-Robots-Tag: noindex. */
     bool crawlable;
+    /* redirect rules (issue 4): the compact form of core/rules.h, 0 bytes when none */
+    uint16_t rules_len;
+    uint8_t rules[LINK_RULES_MAX];
 };
 
 /* Fields a create or update may carry (bit set in link_change.set). */

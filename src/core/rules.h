@@ -44,7 +44,7 @@
 
 #define RULES_MAX 32           /* rules per link */
 #define RULES_COND_MAX 8       /* conditions per rule */
-#define RULES_BLOB_MAX 4096    /* bytes of the compact form */
+#define RULES_BLOB_MAX LINK_RULES_MAX /* bytes of the compact form */
 #define RULES_LANG_MAX 35      /* a language tag such as "zh-hant-tw" */
 #define RULES_QUERY_NAME_MAX 64
 #define RULES_QUERY_VALUE_MAX 128

@@ -137,6 +137,11 @@ void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
     l->visits_total = sqlite3_column_int64(st, 12);
     l->visits_bots = sqlite3_column_int64(st, 13);
     l->crawlable = sqlite3_column_int(st, 14) != 0;
+    /* redirect rules (issue 4) */
+    int rn = sqlite3_column_bytes(st, 15);
+    l->rules_len = rn > 0 && rn <= LINK_RULES_MAX ? (uint16_t)rn : 0;
+    if (l->rules_len > 0)
+        memcpy(l->rules, sqlite3_column_blob(st, 15), l->rules_len);
 }
 
 static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
@@ -420,6 +425,30 @@ static int op_consume(struct sqlite_store *s, struct store_op *op, int64_t now)
     return rc == SQLITE_ROW ? sqlite_outbox_link(s, HOOK_LINK_MAX_VISITS_REACHED, &l, now) : STORE_ERROR;
 }
 
+/* ---- redirect rules (issue 4) ---- */
+static const char SQL_PUT_RULES[] = "UPDATE links SET rules=?, updated_at=max(?, updated_at+1) WHERE id=?";
+
+static int op_rules_put(struct sqlite_store *s, struct store_op *op, int64_t now)
+{
+    struct link cur;
+    int rc = select_by_key(s, op, &cur);
+    if (rc != STORE_OK)
+        return rc;
+    sqlite3_stmt *st = W(SQL_PUT_RULES);
+    if (st == NULL)
+        return STORE_ERROR;
+    if (op->link.rules_len > 0)
+        sqlite3_bind_blob(st, 1, op->link.rules, op->link.rules_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 1);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, cur.id);
+    if (sqlite_exec_stmt(st) != 0)
+        return STORE_ERROR;
+    return select_by_key(s, op, &op->link);
+}
+/* ---- end redirect rules ---- */
+
 static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
     int rc;
@@ -446,6 +475,8 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
     case STORE_VISITS_PURGE:
         rc = sqlite_visits_purge(s, op);
         return rc == STORE_OK ? sqlite_outbox_prune(s, now) : rc;
+    case STORE_LINK_RULES_PUT: /* redirect rules (issue 4) */
+        return op_rules_put(s, op, now);
     default:
         return sqlite_account_op(s, op, now);
     }

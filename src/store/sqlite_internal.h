@@ -14,7 +14,9 @@
 
 #define LINK_COLUMNS                                                                                                   \
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
-    " visits_total, visits_bots, crawlable"
+    " visits_total, visits_bots, crawlable"                                                                          \
+    /* redirect rules (issue 4) */                                                                                 \
+    ", rules"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */

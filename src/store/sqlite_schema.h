@@ -171,6 +171,8 @@ static const char *const sqlite_migrations[] = {
      * index keeps /robots.txt a walk over the crawlable codes only. */
     "ALTER TABLE links ADD COLUMN crawlable INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX links_crawlable ON links (domain_id, code) WHERE crawlable = 1;",
+    /* redirect rules (issue 4): the compiled rules of core/rules.h, NULL when none */
+    "ALTER TABLE links ADD COLUMN rules BLOB;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

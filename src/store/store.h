@@ -56,6 +56,8 @@ enum store_op_kind {
     STORE_HOOK_DELETE,    /* in: team_id, hook.id: the hook and its deliveries */
     STORE_DELIVERY_RESULT, /* in: delivery (id, status, attempts, next_attempt_at, last_status, last_error) */
     STORE_DELIVERY_RETRY, /* in: team_id, hook.id, delivery.id: a dead delivery goes back to pending */
+    /* redirect rules (issue 4) */
+    STORE_LINK_RULES_PUT, /* in: team_id, domain_id, key_code, link.rules/rules_len (0: none); out: link */
 };
 
 /* Webhook events (bits of store_hook.events). */

@@ -31,6 +31,8 @@ FILL = {
     "/api/v1/links/{code}/stats": lambda R: {"code": R.link},
     "/api/v1/links/{code}/visits": lambda R: {"code": R.link},
     "/api/v1/links/{code}/live": lambda R: {"code": R.link},
+    # redirect rules (issue 4)
+    "/api/v1/links/{code}/rules": lambda R: {"code": R.link},
     "/api/v1/teams/{id}": lambda R: {"id": R.team},
     "/api/v1/teams/{id}/members": lambda R: {"id": R.team},
     "/api/v1/teams/{id}/members/{user_id}": lambda R: {"id": R.team, "user_id": R.member},
@@ -53,6 +55,10 @@ KNOWN = {
     ("DELETE", "/api/v1/links/{code}"): None,
     ("GET", "/api/v1/links/{code}/stats"): None,
     ("GET", "/api/v1/links/{code}/visits"): None,
+    # redirect rules (issue 4)
+    ("GET", "/api/v1/links/{code}/rules"): None,
+    ("PUT", "/api/v1/links/{code}/rules"): {"rules": [{"url": "https://example.com/pwned",
+                                                       "conditions": [{"type": "os", "value": "ios"}]}]},
     ("GET", "/api/v1/stats"): None,
     ("GET", "/api/v1/visits/orphan"): None,
     ("GET", "/api/v1/links/{code}/live"): None,
