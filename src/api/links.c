@@ -29,6 +29,10 @@ static json_t *link_json(const struct app *app, const struct link *l)
                           "expires_at", api_time_json(l->expires_at), "max_visits",
                           l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type",
                           l->redirect_type);
+    /* forward_query and UTM fields (issue 4) */
+    json_object_set_new(o, "forward_query", json_boolean(l->forward_query));
+    for (int i = 0; i < LINK_UTM_N; i++)
+        json_object_set_new(o, link_utm_names[i], l->utm[i][0] ? json_string(l->utm[i]) : json_null());
     json_object_set_new(o, "visits",
                         json_pack("{s:I, s:I, s:I}", "total", (json_int_t)l->visits_total, "non_bots",
                                   (json_int_t)(l->visits_total - l->visits_bots), "bots", (json_int_t)l->visits_bots));
@@ -42,6 +46,15 @@ static void copy_str(char *dst, const char *src, size_t len)
 {
     memcpy(dst, src, len);
     dst[len] = '\0';
+}
+
+/* forward_query and UTM fields (issue 4): which utm[] a key names, or -1. */
+static int utm_index(const char *key)
+{
+    for (int i = 0; i < LINK_UTM_N; i++)
+        if (strcmp(key, link_utm_names[i]) == 0)
+            return i;
+    return -1;
 }
 
 /* Decodes the link fields of obj into op (set bits in op->set); returns the
@@ -113,6 +126,24 @@ static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op
             } else {
                 l->crawlable = json_is_true(v);
                 op->set |= LINK_F_CRAWLABLE;
+            }
+        } else if (strcmp(key, "forward_query") == 0) { /* forward_query and UTM fields (issue 4) */
+            if (!json_is_boolean(v))
+                why = "must be true or false";
+            else {
+                l->forward_query = json_is_true(v);
+                op->set |= LINK_F_FORWARD_QUERY;
+            }
+        } else if (strncmp(key, "utm_", 4) == 0 && utm_index(key) >= 0) {
+            int i = utm_index(key);
+            if (json_is_null(v)) {
+                l->utm[i][0] = '\0';
+                op->set |= LINK_F_UTM << i;
+            } else if (!json_is_string(v)) {
+                why = "must be a string or null";
+            } else if ((why = link_check_utm(json_string_value(v), json_string_length(v))) == NULL) {
+                copy_str(l->utm[i], json_string_value(v), json_string_length(v));
+                op->set |= LINK_F_UTM << i;
             }
         } else if (strcmp(key, "team_id") == 0) {
             continue; /* decided by the caller before decoding */

@@ -12,6 +12,7 @@
 #include "analytics/geoip.h"
 #include "analytics/ua.h"
 #include "core/rules.h"
+#include "core/target.h"
 #include "http/server.h"
 #include "util/clock.h"
 
@@ -26,21 +27,27 @@ struct link_snap {
     uint16_t redirect_type;
     uint16_t url_len;
     uint8_t crawlable; /* crawlers and previews: no X-Robots-Tag: noindex */
-    uint16_t rules_len; /* redirect rules (issue 4) */
-    /* url bytes follow, then rules_len bytes of compiled rules (core/rules.h) */
+    /* redirect rules, forward_query and UTM (issue 4) */
+    uint16_t rules_len;
+    uint16_t utm_len;
+    bool forward_query;
+    /* url bytes follow, then rules_len bytes of compiled rules (core/rules.h),
+     * then utm_len bytes of the encoded UTM query (core/target.h) */
 };
 
 /* The largest snapshot; one bigger than CACHE_VALUE_MAX is used but not cached. */
-#define SNAP_MAX (sizeof(struct link_snap) + URL_MAX_LEN + LINK_RULES_MAX)
+#define SNAP_MAX (sizeof(struct link_snap) + URL_MAX_LEN + LINK_RULES_MAX + TARGET_UTM_QUERY_MAX)
 
 static size_t snap_encode(char *buf, const struct link *l)
 {
     struct link_snap s = {l->id, l->team_id, l->expires_at, l->max_visits, (uint16_t)l->redirect_type,
-                          (uint16_t)strlen(l->url), l->crawlable, l->rules_len};
+                          (uint16_t)strlen(l->url), l->crawlable, l->rules_len, 0, l->forward_query};
+    char *p = buf + sizeof(s);
+    memcpy(p, l->url, s.url_len);
+    memcpy(p + s.url_len, l->rules, s.rules_len);
+    s.utm_len = (uint16_t)target_utm_query(l, p + s.url_len + s.rules_len);
     memcpy(buf, &s, sizeof(s));
-    memcpy(buf + sizeof(s), l->url, s.url_len);
-    memcpy(buf + sizeof(s) + s.url_len, l->rules, s.rules_len);
-    return sizeof(s) + s.url_len + s.rules_len;
+    return sizeof(s) + s.url_len + s.rules_len + s.utm_len;
 }
 
 static uint16_t copy_header(h2o_req_t *req, const h2o_token_t *token, char *dst, size_t cap)
@@ -124,20 +131,18 @@ static void robots_header(struct reqctx *rc, const struct link_snap *s)
 struct consume_call {
     struct api_call call; /* first */
     struct link_snap snap;
-    char url[URL_MAX_LEN + 1];
+    const char *loc; /* the Location, in the request's pool (issue 4: after rules, UTM, forward_query) */
+    size_t loc_len;
 };
-/* api_capture finds the target URL right after the snapshot, as in the cache. */
-_Static_assert(offsetof(struct consume_call, url) == offsetof(struct consume_call, snap) + sizeof(struct link_snap),
-               "url follows snap");
 
 static void consume_reply(struct api_call *call, struct reqctx *rc)
 {
     struct consume_call *cc = (struct consume_call *)call;
     switch (call->op.status) {
     case STORE_OK:
-        api_capture(rc, VISIT_REDIRECT, &cc->snap);
+        capture_to(rc, VISIT_REDIRECT, &cc->snap, cc->loc, cc->loc_len);
         robots_header(rc, &cc->snap);
-        respond_redirect(rc, cc->snap.redirect_type, cc->url, cc->snap.url_len);
+        respond_redirect(rc, cc->snap.redirect_type, cc->loc, cc->loc_len);
         break;
     case STORE_REFUSED:
     case STORE_NOT_FOUND:
@@ -304,6 +309,20 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     size_t target_len = s->url_len;
     if (s->rules_len > 0)
         apply_rules(rc, (const uint8_t *)url + s->url_len, s->rules_len, now, &target, &target_len);
+    /* forward_query and UTM (issue 4): the Location is built in the request's pool */
+    bool fwd = s->forward_query && req->query_at != SIZE_MAX;
+    char *loc;
+    size_t loc_len;
+    if (s->utm_len > 0 || fwd) {
+        const char *vq = fwd ? req->path.base + req->query_at + 1 : NULL;
+        size_t vql = fwd ? req->path.len - req->query_at - 1 : 0;
+        loc = h2o_mem_alloc_pool(&req->pool, target_cap(target_len, s->utm_len, vql));
+        loc_len = target_build(loc, target, target_len, url + s->url_len + s->rules_len, s->utm_len, fwd, vq, vql);
+    } else {
+        loc = h2o_mem_alloc_pool(&req->pool, target_len);
+        memcpy(loc, target, target_len);
+        loc_len = target_len;
+    }
     if (s->max_visits != 0 && (head || is_preview(req))) {
         if (!has_visits_left(w, code, len, now)) {
             respond_page(rc, 410);
@@ -316,17 +335,13 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
             return; /* answered 503 */
         cc->call.op.link.id = s->id;
         cc->snap = *s;
-        cc->snap.url_len = (uint16_t)target_len; /* redirect rules (issue 4): the URL after rules */
-        cc->snap.rules_len = 0;
-        memcpy(cc->url, target, target_len);
-        cc->url[target_len] = '\0';
+        cc->loc = loc; /* issue 4: the Location after rules, UTM and forward_query */
+        cc->loc_len = loc_len;
         api_submit(&cc->call);
         return;
     }
     if (!head)
-        capture_to(rc, VISIT_REDIRECT, s, target, target_len);
-    char *loc = h2o_mem_alloc_pool(&req->pool, target_len);
-    memcpy(loc, target, target_len);
+        capture_to(rc, VISIT_REDIRECT, s, loc, loc_len);
     robots_header(rc, s);
-    respond_redirect(rc, s->redirect_type, loc, target_len);
+    respond_redirect(rc, s->redirect_type, loc, loc_len);
 }

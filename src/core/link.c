@@ -77,3 +77,17 @@ int link_policy_from_base_url(struct link_policy *p, const char *base_url)
     p->self_port = parts.port;
     return 0;
 }
+
+/* ---- forward_query and UTM fields (issue 4) ---- */
+const char *const link_utm_names[LINK_UTM_N] = {"utm_source", "utm_medium", "utm_campaign", "utm_term",
+                                                "utm_content"};
+
+const char *link_check_utm(const char *s, size_t len)
+{
+    if (len == 0 || len > LINK_UTM_MAX)
+        return "must be 1 to 128 bytes, or null";
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return "must not contain control characters";
+    return NULL;
+}

@@ -21,6 +21,9 @@
 #define LINK_MAX_VISITS_CAP 1000000000000LL
 /* redirect rules (issue 4): bytes of a link's compiled rules (core/rules.h) */
 #define LINK_RULES_MAX 4096
+/* forward_query and UTM fields (issue 4) */
+#define LINK_UTM_N 5        /* utm_source, utm_medium, utm_campaign, utm_term, utm_content */
+#define LINK_UTM_MAX 128    /* bytes of one UTM value */
 
 struct link {
     int64_t id;
@@ -44,6 +47,9 @@ struct link {
     /* redirect rules (issue 4): the compact form of core/rules.h, 0 bytes when none */
     uint16_t rules_len;
     uint8_t rules[LINK_RULES_MAX];
+    /* forward_query and UTM fields (issue 4); "" = not set */
+    bool forward_query;
+    char utm[LINK_UTM_N][LINK_UTM_MAX + 1];
 };
 
 /* Fields a create or update may carry (bit set in link_change.set). */
@@ -56,6 +62,10 @@ enum link_field {
     LINK_F_REDIRECT = 1u << 5,
     LINK_F_CRAWLABLE = 1u << 14, /* crawlers and previews */
     LINK_F_CAPPED = 1u << 16, /* not a field: the plan shortened the requested expiry */
+    /* forward_query and UTM fields (issue 4) */
+    LINK_F_FORWARD_QUERY = 1u << 24,
+    LINK_F_UTM = 1u << 25, /* bit 25 + i: utm[i] */
+    LINK_F_REDIRECT_OPTS = 0x3fu << 24, /* all of the above */
 };
 
 /* The service's own origin, so links back to it (redirect loops) are refused. */
@@ -73,6 +83,11 @@ const char *link_check_title(const char *s, size_t len);
 const char *link_check_expires(int64_t expires_ms, int64_t now_ms);
 const char *link_check_max_visits(int64_t v);
 const char *link_check_redirect_type(int64_t v);
+
+/* forward_query and UTM fields (issue 4) */
+extern const char *const link_utm_names[LINK_UTM_N]; /* "utm_source", ... */
+/* A UTM value: 1 to LINK_UTM_MAX bytes, no control characters. */
+const char *link_check_utm(const char *s, size_t len);
 
 enum link_state link_state_at(int64_t expires_at, int64_t max_visits, int64_t visits, int64_t now_ms);
 

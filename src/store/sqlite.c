@@ -56,6 +56,9 @@ static const char SQL_COUNT_ACTIVE_IP[] =
     "SELECT count(*) FROM links WHERE team_id=? AND (expires_at IS NULL OR expires_at>?) AND creator_ip=?";
 
 static const struct store_backend sqlite_backend;
+/* forward_query and UTM fields (issue 4) */
+struct sqlite_store;
+static int write_redirect_opts(struct sqlite_store *s, const struct link *l);
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -142,6 +145,9 @@ void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
     l->rules_len = rn > 0 && rn <= LINK_RULES_MAX ? (uint16_t)rn : 0;
     if (l->rules_len > 0)
         memcpy(l->rules, sqlite3_column_blob(st, 15), l->rules_len);
+    l->forward_query = sqlite3_column_int(st, 16) != 0;
+    for (int i = 0; i < LINK_UTM_N; i++)
+        sqlite_copy_text(l->utm[i], sizeof(l->utm[i]), st, 17 + i);
 }
 
 static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
@@ -285,8 +291,8 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
         sqlite3_bind_int(st, 14, l->crawlable);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return STORE_OK;
+        if (rc == SQLITE_DONE) /* forward_query and UTM (issue 4) */
+            return (op->set & LINK_F_REDIRECT_OPTS) ? write_redirect_opts(s, l) : STORE_OK;
         if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
             continue; /* another node's id in the same millisecond: draw again */
         if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -379,6 +385,14 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
         log_error("sqlite: update failed: %s", sqlite3_errmsg(s->db));
         return STORE_ERROR;
     }
+    /* forward_query and UTM fields (issue 4) */
+    if (op->set & LINK_F_FORWARD_QUERY)
+        cur.forward_query = in->forward_query;
+    for (int i = 0; i < LINK_UTM_N; i++)
+        if (op->set & (LINK_F_UTM << i))
+            memcpy(cur.utm[i], in->utm[i], sizeof(cur.utm[i]));
+    if ((op->set & LINK_F_REDIRECT_OPTS) && write_redirect_opts(s, &cur) != STORE_OK)
+        return STORE_ERROR;
     op->link = cur;
     return STORE_OK;
 }
@@ -446,6 +460,27 @@ static int op_rules_put(struct sqlite_store *s, struct store_op *op, int64_t now
     if (sqlite_exec_stmt(st) != 0)
         return STORE_ERROR;
     return select_by_key(s, op, &op->link);
+}
+
+/* forward_query and UTM fields (issue 4): written in the create's or the
+ * update's transaction, right after its row. */
+static const char SQL_PUT_REDIRECT_OPTS[] = "UPDATE links SET forward_query=?, utm_source=?, utm_medium=?,"
+                                            " utm_campaign=?, utm_term=?, utm_content=? WHERE id=?";
+
+static int write_redirect_opts(struct sqlite_store *s, const struct link *l)
+{
+    sqlite3_stmt *st = W(SQL_PUT_REDIRECT_OPTS);
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int(st, 1, l->forward_query);
+    for (int i = 0; i < LINK_UTM_N; i++) {
+        if (l->utm[i][0] != '\0')
+            sqlite3_bind_text(st, 2 + i, l->utm[i], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 2 + i);
+    }
+    sqlite3_bind_int64(st, 7, l->id);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 /* ---- end redirect rules ---- */
 

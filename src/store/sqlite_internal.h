@@ -15,8 +15,8 @@
 #define LINK_COLUMNS                                                                                                   \
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
     " visits_total, visits_bots, crawlable"                                                                          \
-    /* redirect rules (issue 4) */                                                                                 \
-    ", rules"
+    /* redirect rules, forward_query, UTM (issue 4) */                                                             \
+    ", rules, forward_query, utm_source, utm_medium, utm_campaign, utm_term, utm_content"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */

@@ -171,8 +171,15 @@ static const char *const sqlite_migrations[] = {
      * index keeps /robots.txt a walk over the crawlable codes only. */
     "ALTER TABLE links ADD COLUMN crawlable INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX links_crawlable ON links (domain_id, code) WHERE crawlable = 1;",
-    /* redirect rules (issue 4): the compiled rules of core/rules.h, NULL when none */
-    "ALTER TABLE links ADD COLUMN rules BLOB;",
+    /* redirect rules, forward_query and UTM fields (issue 4): the compiled
+     * rules of core/rules.h (NULL when none); UTM values NULL when unset */
+    "ALTER TABLE links ADD COLUMN rules BLOB;"
+    "ALTER TABLE links ADD COLUMN forward_query INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE links ADD COLUMN utm_source TEXT;"
+    "ALTER TABLE links ADD COLUMN utm_medium TEXT;"
+    "ALTER TABLE links ADD COLUMN utm_campaign TEXT;"
+    "ALTER TABLE links ADD COLUMN utm_term TEXT;"
+    "ALTER TABLE links ADD COLUMN utm_content TEXT;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

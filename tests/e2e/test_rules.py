@@ -257,3 +257,56 @@ def test_other_team_gets_404(srv):
     assert_problem(stranger.call("PUT", "/api/v1/links/%s/rules" % code, {"rules": []}), 404, "not-found")
     assert len(srv.api("GET", "/api/v1/links/%s/rules" % code).json()["rules"]) == 1
     assert_problem(srv.api("GET", "/api/v1/links/nosuchcode/rules"), 404, "not-found")
+
+
+# ---- forward_query and UTM fields --------------------------------------------
+
+def test_forward_query_merges_visitor_parameters(srv):
+    link = srv.create(url="https://example.com/p?a=1&b=2#frag", forward_query=True)
+    assert link["forward_query"] is True
+    code = link["code"]
+    assert go(srv, code) == "https://example.com/p?a=1&b=2#frag"
+    assert go(srv, code, path_suffix="?c=3") == "https://example.com/p?a=1&b=2&c=3#frag"
+    assert go(srv, code, path_suffix="?b=9&d") == "https://example.com/p?a=1&b=9&d#frag", "the visitor's b wins"
+    off = srv.create(url="https://example.com/p?a=1")["code"]
+    assert srv.link(off).json()["forward_query"] is False
+    assert go(srv, off, path_suffix="?c=3") == "https://example.com/p?a=1", "off by default"
+    r = srv.api("PATCH", "/api/v1/links/" + off, {"forward_query": True})
+    assert r.status_code == 200 and r.json()["forward_query"] is True
+    assert go(srv, off, path_suffix="?c=3") == "https://example.com/p?a=1&c=3"
+
+
+def test_utm_fields_added_without_overriding(srv):
+    link = srv.create(url="https://example.com/u?utm_source=own", utm_source="newsletter",
+                      utm_medium="e mail", utm_campaign="spring&sale")
+    assert (link["utm_source"], link["utm_medium"], link["utm_campaign"], link["utm_term"]) == \
+        ("newsletter", "e mail", "spring&sale", None)
+    code = link["code"]
+    assert go(srv, code) == "https://example.com/u?utm_source=own&utm_medium=e%20mail&utm_campaign=spring%26sale"
+    r = srv.api("PATCH", "/api/v1/links/" + code, {"utm_medium": None, "utm_term": "shoes",
+                                                   "forward_query": True})
+    assert r.status_code == 200 and r.json()["utm_medium"] is None and r.json()["utm_term"] == "shoes"
+    assert go(srv, code, path_suffix="?utm_campaign=tw") == \
+        "https://example.com/u?utm_source=own&utm_term=shoes&utm_campaign=tw", "the visitor's value wins"
+
+
+def test_rules_with_utm_and_forward_query_and_visit_target(srv, uas):
+    code = srv.create(url="https://example.com/d", utm_source="x", forward_query=True)["code"]
+    put_rules(srv, code, [rule("https://example.com/ios#app", {"type": "os", "value": "ios"})])
+    assert go(srv, code, uas["iphone_safari"], path_suffix="?k=1") == "https://example.com/ios?utm_source=x&k=1#app"
+    wait_until(lambda: srv.link(code).json()["visits"]["total"] >= 1, what="1 visit")
+    items = srv.api("GET", "/api/v1/links/%s/visits" % code).json()["items"]
+    assert items[0]["target_url"] == "https://example.com/ios?utm_source=x&k=1#app"
+
+
+@pytest.mark.parametrize("field,value", [("forward_query", "yes"), ("utm_source", ""), ("utm_medium", 5),
+                                         ("utm_term", "x" * 129), ("utm_content", "a\u0001b")])
+def test_bad_redirect_options_name_the_field(srv, field, value):
+    before = len(srv.list_all())
+    assert_problem(srv.api("POST", "/api/v1/links", {"url": "https://example.com/z", field: value}), 422,
+                   "validation", field)
+    assert len(srv.list_all()) == before
+    code = srv.create(url="https://example.com/z")["code"]
+    assert_problem(srv.api("PATCH", "/api/v1/links/" + code, {field: value}), 422, "validation", field)
+    link = srv.link(code).json()
+    assert link["forward_query"] is False and link[field if field != "forward_query" else "utm_source"] is None
