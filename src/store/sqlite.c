@@ -510,8 +510,9 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
     case STORE_VISITS_PURGE:
         rc = sqlite_visits_purge(s, op);
         return rc == STORE_OK ? sqlite_outbox_prune(s, now) : rc;
-    case STORE_LINK_RULES_PUT: /* redirect rules (issue 4) */
-        return op_rules_put(s, op, now);
+    case STORE_LINK_RULES_PUT: /* redirect rules (issue 4): a change of the link for webhooks */
+        rc = op_rules_put(s, op, now);
+        return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_UPDATED, &op->link, now) : rc;
     default:
         return sqlite_account_op(s, op, now);
     }
