@@ -79,8 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("tag too long");
         for (size_t k = 0; k < l[i].len; k++)
             t[k] = (char)(l[i].tag[k] >= 'A' && l[i].tag[k] <= 'Z' ? l[i].tag[k] + 32 : l[i].tag[k]);
-        if (l[i].q > 0 && !(l[i].len == 1 && t[0] == '*') &&
-            !rules_lang_match((const char *)b, size, t, l[i].len))
+        if (l[i].q > 0 && !(l[i].len == 1 && t[0] == '*') && !rules_lang_match((const char *)b, size, t, l[i].len))
             fail("an accepted tag does not match itself");
     }
     free(b);

@@ -9,11 +9,11 @@
 
 #define RULES_VERSION 1
 
-static const char *const device_names[] = {[UA_DEVICE_DESKTOP] = "desktop", [UA_DEVICE_MOBILE] = "mobile",
-                                           [UA_DEVICE_TABLET] = "tablet"};
+static const char *const device_names[] = {
+    [UA_DEVICE_DESKTOP] = "desktop", [UA_DEVICE_MOBILE] = "mobile", [UA_DEVICE_TABLET] = "tablet"};
 static const char *const os_names[RULES_OS__N] = {
-    [RULES_OS_IOS] = "ios",       [RULES_OS_ANDROID] = "android", [RULES_OS_WINDOWS] = "windows",
-    [RULES_OS_MACOS] = "macos",   [RULES_OS_LINUX] = "linux",     [RULES_OS_CHROMEOS] = "chromeos",
+    [RULES_OS_IOS] = "ios",     [RULES_OS_ANDROID] = "android", [RULES_OS_WINDOWS] = "windows",
+    [RULES_OS_MACOS] = "macos", [RULES_OS_LINUX] = "linux",     [RULES_OS_CHROMEOS] = "chromeos",
 };
 static const char *const browser_names[RULES_BR__N] = {
     [RULES_BR_CHROME] = "chrome", [RULES_BR_FIREFOX] = "firefox", [RULES_BR_SAFARI] = "safari",
@@ -22,9 +22,9 @@ static const char *const browser_names[RULES_BR__N] = {
     [RULES_BR_BRAVE] = "brave",   [RULES_BR_VIVALDI] = "vivaldi",
 };
 static const char *const type_names[] = {
-    [RULES_C_DEVICE] = "device",   [RULES_C_OS] = "os",       [RULES_C_BROWSER] = "browser",
+    [RULES_C_DEVICE] = "device",     [RULES_C_OS] = "os",           [RULES_C_BROWSER] = "browser",
     [RULES_C_LANGUAGE] = "language", [RULES_C_COUNTRY] = "country", [RULES_C_QUERY] = "query",
-    [RULES_C_BEFORE] = "before",   [RULES_C_AFTER] = "after", [RULES_C_IP] = "ip",
+    [RULES_C_BEFORE] = "before",     [RULES_C_AFTER] = "after",     [RULES_C_IP] = "ip",
 };
 #define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
 
@@ -309,8 +309,8 @@ static void put_i64(struct out *o, int64_t v)
     put(o, c, 8);
 }
 
-__attribute__((format(printf, 4, 5))) static int fail(char path[RULES_PATH_MAX], const char **why,
-                                                       const char *reason, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(char path[RULES_PATH_MAX], const char **why, const char *reason,
+                                                      const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -322,8 +322,7 @@ __attribute__((format(printf, 4, 5))) static int fail(char path[RULES_PATH_MAX],
 
 #define CPATH "rules[%zu].conditions[%zu]"
 
-static int compile_cond(const json_t *c, size_t r, size_t k, struct out *o, char path[RULES_PATH_MAX],
-                        const char **why)
+static int compile_cond(const json_t *c, size_t r, size_t k, struct out *o, char path[RULES_PATH_MAX], const char **why)
 {
     if (!json_is_object(c))
         return fail(path, why, "must be an object", CPATH, r, k);
@@ -390,11 +389,10 @@ static int compile_cond(const json_t *c, size_t r, size_t k, struct out *o, char
         put8(o, (unsigned)(s[1] & ~0x20));
         break;
     case RULES_C_QUERY: {
-        if (!json_is_string(name) || json_string_length(name) == 0 ||
-            json_string_length(name) > RULES_QUERY_NAME_MAX || strlen(json_string_value(name)) != json_string_length(name))
+        if (!json_is_string(name) || json_string_length(name) == 0 || json_string_length(name) > RULES_QUERY_NAME_MAX ||
+            strlen(json_string_value(name)) != json_string_length(name))
             return fail(path, why, "must be a parameter name of 1 to 64 bytes", CPATH ".name", r, k);
-        if (val != NULL && !json_is_null(val) &&
-            (s == NULL || sn > RULES_QUERY_VALUE_MAX || strlen(s) != sn))
+        if (val != NULL && !json_is_null(val) && (s == NULL || sn > RULES_QUERY_VALUE_MAX || strlen(s) != sn))
             return fail(path, why, "must be null or a string of at most 128 bytes", CPATH ".value", r, k);
         size_t nn = json_string_length(name);
         put8(o, (unsigned)nn);

@@ -42,13 +42,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RULES_MAX 32           /* rules per link */
-#define RULES_COND_MAX 8       /* conditions per rule */
+#define RULES_MAX 32                  /* rules per link */
+#define RULES_COND_MAX 8              /* conditions per rule */
 #define RULES_BLOB_MAX LINK_RULES_MAX /* bytes of the compact form */
-#define RULES_LANG_MAX 35      /* a language tag such as "zh-hant-tw" */
+#define RULES_LANG_MAX 35             /* a language tag such as "zh-hant-tw" */
 #define RULES_QUERY_NAME_MAX 64
 #define RULES_QUERY_VALUE_MAX 128
-#define RULES_PATH_MAX 64      /* "rules[31].conditions[7].value" fits */
+#define RULES_PATH_MAX 64        /* "rules[31].conditions[7].value" fits */
 #define RULES_ACCEPT_LANG_MAX 16 /* Accept-Language entries looked at */
 
 enum rules_cond_type {
@@ -71,8 +71,16 @@ enum rules_need {
     RULES_NEED_IP = 1u << 2,
 };
 
-enum rules_os { RULES_OS_OTHER, RULES_OS_IOS, RULES_OS_ANDROID, RULES_OS_WINDOWS, RULES_OS_MACOS, RULES_OS_LINUX,
-                RULES_OS_CHROMEOS, RULES_OS__N };
+enum rules_os {
+    RULES_OS_OTHER,
+    RULES_OS_IOS,
+    RULES_OS_ANDROID,
+    RULES_OS_WINDOWS,
+    RULES_OS_MACOS,
+    RULES_OS_LINUX,
+    RULES_OS_CHROMEOS,
+    RULES_OS__N
+};
 enum rules_browser {
     RULES_BR_OTHER,
     RULES_BR_CHROME,
@@ -95,8 +103,8 @@ struct rules_facts {
     enum ua_device device; /* filled by rules_facts_ua */
     enum rules_os os;
     enum rules_browser browser;
-    char country[2]; /* upper case; 0 0 when unknown */
-    struct ipaddr ip; /* family 0 when unknown */
+    char country[2];   /* upper case; 0 0 when unknown */
+    struct ipaddr ip;  /* family 0 when unknown */
     const char *query; /* the raw query string without '?' */
     size_t query_len;
     const char *accept_language;

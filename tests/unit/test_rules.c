@@ -51,8 +51,8 @@ Test(rules, accept_language_parse)
         {"en;q=0", 1, 0},
         {"en;q=0.001", 1, 1},
         {"en;q=1.000", 1, 1000},
-        {"en;q=1.001", 0, 0},   /* above 1 */
-        {"en;q=0.1234", 0, 0},  /* four decimals */
+        {"en;q=1.001", 0, 0},  /* above 1 */
+        {"en;q=0.1234", 0, 0}, /* four decimals */
         {"en;q=2", 0, 0},
         {"en;q=", 0, 0},
         {"en;x=1", 0, 0},       /* unknown parameter */
@@ -88,8 +88,8 @@ Test(rules, language_match)
         {"FR-ca", "fr-ca", true},
         {"fr", "fr-ca", false},
         {"fra", "fr", false},
-        {"en, fr;q=0.1", "fr", true},   /* not only the top language */
-        {"en, fr;q=0", "fr", false},    /* q=0: not acceptable */
+        {"en, fr;q=0.1", "fr", true}, /* not only the top language */
+        {"en, fr;q=0", "fr", false},  /* q=0: not acceptable */
         {"*", "fr", false},
         {"en-US,en;q=0.9", "fr", false},
         {"de-CH-1996", "de-ch", true},
@@ -140,9 +140,10 @@ Test(rules, condition_table)
     ROW("{\"type\":\"browser\",\"value\":\"firefox\"}", , true);
     ROW("{\"type\":\"browser\",\"value\":\"chrome\"}", , false);
     ROW("{\"type\":\"language\",\"value\":\"fr\"}", , false); /* no header */
-    ROW("{\"type\":\"language\",\"value\":\"fr\"}", (x->accept_language = "de, fr-BE;q=0.5", x->accept_language_len = 15),
+    ROW("{\"type\":\"language\",\"value\":\"fr\"}",
+        (x->accept_language = "de, fr-BE;q=0.5", x->accept_language_len = 15), true);
+    ROW("{\"type\":\"language\",\"value\":\"pt-BR\"}", (x->accept_language = "pt-br", x->accept_language_len = 5),
         true);
-    ROW("{\"type\":\"language\",\"value\":\"pt-BR\"}", (x->accept_language = "pt-br", x->accept_language_len = 5), true);
     ROW("{\"type\":\"country\",\"value\":\"gb\"}", memcpy(x->country, "GB", 2), true);
     ROW("{\"type\":\"country\",\"value\":\"GB\"}", memcpy(x->country, "SE", 2), false);
     ROW("{\"type\":\"country\",\"value\":\"GB\"}", , false); /* unknown */
@@ -285,8 +286,8 @@ Test(rules, compile_errors_name_the_path)
     longurl[1018] = '\0';
     json_t *big = json_array();
     for (int i = 0; i < 5; i++)
-        json_array_append_new(big, json_pack("{s:s, s:[{s:s, s:s}]}", "url", longurl, "conditions", "type", "os",
-                                             "value", "ios"));
+        json_array_append_new(
+            big, json_pack("{s:s, s:[{s:s, s:s}]}", "url", longurl, "conditions", "type", "os", "value", "ios"));
     cr_assert_eq(rules_compile(big, &policy, b, &n, path, &why), -1);
     cr_assert_str_eq(path, "rules");
     json_decref(big);
