@@ -221,8 +221,7 @@ def test_circuit_breaker_opens_and_recovers(server_factory, rcv):
     wait_until(lambda: rcv.count() >= 5, what="five failures")
     time.sleep(0.8)
     assert rcv.count() == 5, "the breaker did not stop attempts: %d" % rcv.count()
-    m = srv.metrics()
-    assert "linkpulse_webhook_breaker_opened_total 1" in m
+    wait_until(lambda: "linkpulse_webhook_breaker_opened_total 1" in srv.metrics(), what="breaker opened")
     rcv.mode = "ok"
     wait_until(lambda: len(deliveries(srv, h["id"], "delivered")) == 5, timeout=15, what="all delivered")
 
