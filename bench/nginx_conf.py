@@ -1,16 +1,30 @@
 #!/usr/bin/env python3
 """Writes OUT/nginx/nginx.conf for bench/run.sh: nginx with WORKERS
 workers, an access log to a file (as LinkPulse keeps one), a fixed
-`return 302` on one port and a `map` of the first N seeded codes to their
-URLs (read from the seeded database) on another; map misses are 404."""
+`return 302` on one port and a `map` of N seeded codes (the first N that
+are unique ignoring case, listed in OUT/map-codes.txt) to their URLs (read from the seeded database) on another; map misses are 404."""
 import os
 import sqlite3
 import sys
 
 out, workers, port302, portmap, ncodes, user = sys.argv[1:7]
 ncodes = int(ncodes)
+# nginx compares map keys without case: two codes that differ only in case
+# (about one pair per 100k random 7-character codes, depending on the seed)
+# make it refuse the whole map ("conflicting parameter"). The map takes the
+# first ncodes codes that are unique ignoring case, and lists them in
+# OUT/map-codes.txt for the map's wrk rounds.
+codes, seen = [], set()
 with open(os.path.join(out, "codes.txt")) as f:
-    codes = [line.strip() for _, line in zip(range(ncodes), f)]
+    for line in f:
+        c = line.strip()
+        if c and c.lower() not in seen:
+            seen.add(c.lower())
+            codes.append(c)
+            if len(codes) == ncodes:
+                break
+with open(os.path.join(out, "map-codes.txt"), "w") as f:
+    f.write("".join(c + "\n" for c in codes))
 db = sqlite3.connect(os.path.join(out, "data", "linkpulse.db"))
 urls = {}
 for i in range(0, len(codes), 500):

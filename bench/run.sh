@@ -120,7 +120,7 @@ for shape in "1 64" "2 128"; do
     log "round $r at -t$1 -c$2: linkpulse, nginx return 302, nginx map"
     run_wrk "redirect-lp-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$LP_PORT"
     run_wrk "redirect-ngx302-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_302_PORT"
-    BENCH_NCODES=$MAP_CODES run_wrk "redirect-ngxmap-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_MAP_PORT"
+    BENCH_CODES=$OUT/map-codes.txt run_wrk "redirect-ngxmap-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_MAP_PORT"
   done
 done
 
