@@ -121,8 +121,10 @@ static void split(int64_t total, const double *w, size_t n, int64_t *out)
         out[i] = (int64_t)((double)total * w[i] / sum);
         given += out[i];
     }
-    for (size_t i = 0; given < total; i = (i + 1) % n, given++)
-        out[i]++;
+    /* The remainder goes to parts that have weight: a zero weight stays 0. */
+    for (size_t i = 0; given < total && sum > 0; i = (i + 1) % n)
+        if (w[i] > 0)
+            out[i]++, given++;
 }
 
 struct dimvals {
@@ -167,7 +169,14 @@ static int seed_visits(sqlite3 *db, struct stmt_cache *sc, int64_t link_id, uint
     int64_t bots_all = 0;
     for (int d = 0; d < SEED_DAYS; d++) {
         int64_t t_day = first_day + d * DAY_MS, per_hour[24], day_bots = 0, day_uniques = 0;
-        split(per_day[d], hourw, 24, per_hour);
+        /* Today: only the hours up to the current one, so no rollup lies in
+         * the future (hourly stats end at now and would miss it). */
+        double todayw[24];
+        memcpy(todayw, hourw, sizeof(todayw));
+        for (int h = 0; d == SEED_DAYS - 1 && h < 24; h++)
+            if (t_day + h * HOUR_MS > now)
+                todayw[h] = 0;
+        split(per_day[d], todayw, 24, per_hour);
         for (int h = 0; h < 24; h++) {
             int64_t total = per_hour[h], b = total / 12, u = total * 3 / 5;
             day_bots += b;

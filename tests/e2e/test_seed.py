@@ -3,8 +3,9 @@ the codes file lists exactly them, the visits link answers stats with the
 seeded totals (rollups only), the same seed gives the same data, and bad
 options change nothing."""
 import json
+from datetime import datetime, timedelta, timezone
 
-from conftest import run_cli
+from conftest import rfc3339, run_cli
 
 
 def seed(srv, *args):
@@ -52,3 +53,23 @@ def test_bad_options(tmp_path):
         assert r.returncode == 2, (args, r.stderr)
         assert "linkpulse seed:" in r.stderr
     assert not (tmp_path / "d").exists(), "a refused seed wrote nothing"
+
+
+def test_seeded_breakdowns_and_hourly_series_add_up(server_factory, tmp_path):
+    """Every breakdown of the visits link (referrers, countries, cities,
+    browsers, OS, devices) accounts for every seeded visit, and the hourly
+    series sums to the same total as the daily one."""
+    srv = server_factory(start=False)
+    out = seed(srv, "--links", "10", "--visits-link", "hot", "--visits", "98765",
+               "--codes-file", str(tmp_path / "codes.txt"))
+    srv.start()
+    frm = rfc3339(datetime.now(timezone.utc) - timedelta(days=92))  # hourly: at most 93 days
+    for interval in ("day", "hour"):
+        r = srv.api("GET", "/api/v1/links/hot/stats", params={"from": frm, "interval": interval})
+        assert r.status_code == 200, r.text
+        s = r.json()
+        assert s["summary"]["total"] == 98765 and s["summary"]["bots"] == out["bots"]
+        assert sum(p["total"] for p in s["series"]) == 98765, interval
+        assert sum(p["non_bots"] for p in s["series"]) == 98765 - out["bots"], interval
+        for dim in ("referrers", "countries", "cities", "browsers", "os", "devices"):
+            assert sum(x["count"] for x in s[dim]) == 98765, (interval, dim)
