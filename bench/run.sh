@@ -11,7 +11,8 @@
 # `redirect_vs_nginx_return302=<median ratio at -t2 -c128>`.
 #
 # Environment: BENCH_ROUNDS (3), BENCH_DURATION (8s), BENCH_LINKS (1000000),
-# BENCH_VISITS (10000000), BENCH_WORKERS (nproc), BENCH_CACHE_MB (256).
+# BENCH_VISITS (10000000), BENCH_WORKERS (nproc), BENCH_CACHE_MB (256),
+# BENCH_PORT_BASE (18480: LinkPulse, +1 nginx return 302, +2 nginx map).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,7 +24,8 @@ VISITS=${BENCH_VISITS:-10000000}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
 CACHE_MB=${BENCH_CACHE_MB:-256}
 MAP_CODES=100000
-LP_PORT=18480 NGX_302_PORT=18481 NGX_MAP_PORT=18482
+PORT_BASE=${BENCH_PORT_BASE:-18480}
+LP_PORT=$PORT_BASE NGX_302_PORT=$((PORT_BASE + 1)) NGX_MAP_PORT=$((PORT_BASE + 2))
 BIN=$ROOT/build/linkpulse
 
 OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)
@@ -106,9 +108,15 @@ run_wrk() {
 # ---- 4a. memory: touch every link once --------------------------------------
 RSS0=$(rss_kb)
 log "touching all $LINKS links once..."
-echo "wrk -t2 -c64 -d\$((LINKS / 20000))s -s bench/lua/touch.lua" > "$RAW/touch.cmd"
-BENCH_THREADS=2 wrk -t2 -c64 -d$(( LINKS / 20000 + 5 ))s -s "$ROOT/bench/lua/touch.lua" \
-  "http://127.0.0.1:$LP_PORT" > "$RAW/touch.txt" 2>&1
+echo "wrk -t2 -c64 -d10s -s bench/lua/touch.lua, repeated until every link is cached" > "$RAW/touch.cmd"
+FROM=0
+for _ in $(seq 1 30); do   # touch.lua walks the codes in order; stop once all are cached
+  [ "$(metric linkpulse_cache_entries)" -ge "$LINKS" ] && break
+  BENCH_THREADS=2 BENCH_TOUCH_FROM=$FROM wrk -t2 -c64 -d10s -s "$ROOT/bench/lua/touch.lua" \
+    "http://127.0.0.1:$LP_PORT" > "$RAW/touch.last" 2>&1
+  cat "$RAW/touch.last" >> "$RAW/touch.txt"
+  FROM=$(( FROM + $(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$RAW/touch.last") ))
+done
 RSS1=$(rss_kb)
 echo "rss_before_kb=$RSS0 rss_after_kb=$RSS1 cache_entries=$(metric linkpulse_cache_entries)" \
      "cache_bytes=$(metric linkpulse_cache_bytes)" > "$RAW/memory.txt"

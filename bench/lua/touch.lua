@@ -1,5 +1,6 @@
--- Walks every code of $BENCH_CODES once (thread i of N takes every N-th),
--- then repeats; used to fill the cache before reading memory.
+-- Walks the codes of $BENCH_CODES in order from line $BENCH_TOUCH_FROM
+-- (thread i of N takes every N-th), wrapping around; bench/run.sh calls
+-- it until every link is cached, moving the start on by what was sent.
 local codes, n, i, step = {}, 0, 0, 1
 local threads = {}
 
@@ -14,12 +15,11 @@ function init(args)
     codes[n] = "/" .. line
   end
   step = tonumber(os.getenv("BENCH_THREADS") or "1")
-  i = id
+  i = tonumber(os.getenv("BENCH_TOUCH_FROM") or "0") + id
 end
 
 function request()
-  i = i + step
-  if i > n then i = (i - 1) % step + 1 end
+  i = (i + step - 1) % n + 1
   return wrk.format("GET", codes[i])
 end
 
