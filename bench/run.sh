@@ -173,7 +173,10 @@ BENCH_PATH="/api/v1/links/stats10m/stats /api/v1/links/stats10m/stats?interval=h
   run_wrk "stats-lp" 1 1 get.lua "http://127.0.0.1:$LP_PORT"
 if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_KEY" \
         "http://127.0.0.1:$LP_PORT/api/v1/links/suggest?q=a")" = 200 ]; then
-  BENCH_PATH="$(head -2000 "$BENCH_CODES" | awk '{printf "/api/v1/links/suggest?q=%s ", substr($1, 1, 2)}')" \
+  # prefixes of codes (1-3 characters), of title words and of hosts
+  BENCH_PATH="$(head -1500 "$BENCH_CODES" | awk '{printf "/api/v1/links/suggest?q=%s ", substr($1, 1, 1 + NR % 3)}')
+    $(for w in s sp spr launch gu pric 20 blog.ex docs shop.example.net www.exa st ap; do
+        printf '/api/v1/links/suggest?q=%s ' "$w"; done)" \
     run_wrk "typeahead-lp" 1 1 get.lua "http://127.0.0.1:$LP_PORT"
 else
   echo "typeahead: endpoint not available" > "$RAW/typeahead.txt"

@@ -147,6 +147,15 @@ void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params);
 
 void api_redirect(struct reqctx *rc, const char *code, size_t len); /* /{code} */
 
+/* ---- tags, notes, search (issue 4; links.c, find.c) ---- */
+struct app;
+json_t *api_link_json(const struct app *app, const struct link *l); /* the link object of the API */
+void api_links_list(struct reqctx *rc);                              /* GET /api/v1/links */
+void api_links_suggest(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/links/suggest */
+void api_tags_list(struct reqctx *rc, const h2o_iovec_t *params);     /* GET /api/v1/tags */
+void api_tag_patch(struct reqctx *rc, const h2o_iovec_t *params);     /* PATCH /api/v1/tags/{name} */
+void api_tag_delete(struct reqctx *rc, const h2o_iovec_t *params);    /* DELETE /api/v1/tags/{name} */
+
 /* The caller's link {code} into rc->w->scratch, if the caller may read it;
  * otherwise answers 404/403 itself and returns false. */
 bool api_find_link(struct reqctx *rc, h2o_iovec_t code);

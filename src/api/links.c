@@ -11,12 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_LIMIT_DEFAULT 20
-#define LIST_LIMIT_MAX 100
 
 /* ---- encoding ------------------------------------------------------------- */
 
-static json_t *link_json(const struct app *app, const struct link *l)
+json_t *api_link_json(const struct app *app, const struct link *l)
 {
     size_t blen = strlen(app->cfg->base_url), clen = strlen(l->code);
     char short_url[CONFIG_BASE_URL_MAX + 1 + LINK_CODE_MAX + 1];
@@ -37,6 +35,12 @@ static json_t *link_json(const struct app *app, const struct link *l)
                         json_pack("{s:I, s:I, s:I}", "total", (json_int_t)l->visits_total, "non_bots",
                                   (json_int_t)(l->visits_total - l->visits_bots), "bots", (json_int_t)l->visits_bots));
     json_object_set_new(o, "crawlable", json_boolean(l->crawlable)); /* crawlers and previews */
+    /* tags and notes (issue 4) */
+    json_t *tags = json_array();
+    for (unsigned i = 0; i < l->ntags; i++)
+        json_array_append_new(tags, json_string(l->tags[i]));
+    json_object_set_new(o, "tags", tags);
+    json_object_set_new(o, "note", l->has_note ? json_string(l->note) : json_null());
     return o;
 }
 
@@ -57,11 +61,37 @@ static int utm_index(const char *key)
     return -1;
 }
 
-/* Decodes the link fields of obj into op (set bits in op->set); returns the
- * array of invalid_params, or NULL when everything is acceptable. */
-static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op)
+/* tags and notes (issue 4): a JSON array of tags into l (duplicates without
+ * case dropped); NULL or the reason. */
+static const char *decode_tags(json_t *v, struct link *l)
 {
-    json_t *errs = NULL;
+    if (!json_is_array(v))
+        return "must be an array of strings";
+    if (json_array_size(v) > LINK_TAGS_MAX)
+        return "must hold at most 20 tags";
+    size_t i;
+    json_t *t;
+    l->ntags = 0;
+    json_array_foreach(v, i, t)
+    {
+        if (!json_is_string(t))
+            return "must be an array of strings";
+        const char *why = link_check_tag(json_string_value(t), json_string_length(t));
+        if (why != NULL)
+            return why;
+        bool dup = false;
+        for (unsigned j = 0; j < l->ntags && !dup; j++)
+            dup = strlen(l->tags[j]) == json_string_length(t) && strcasecmp(l->tags[j], json_string_value(t)) == 0;
+        if (!dup)
+            copy_str(l->tags[l->ntags++], json_string_value(t), json_string_length(t));
+    }
+    return NULL;
+}
+
+/* Decodes the link fields of obj into op (set bits in op->set); returns errs
+ * with the invalid_params added, or NULL when everything is acceptable. */
+static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op, json_t *errs)
+{
     struct link *l = &op->link;
     const char *key;
     json_t *v;
@@ -145,6 +175,20 @@ static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op
                 copy_str(l->utm[i], json_string_value(v), json_string_length(v));
                 op->set |= LINK_F_UTM << i;
             }
+        } else if (strcmp(key, "tags") == 0) { /* tags and notes (issue 4) */
+            if ((why = decode_tags(v, l)) == NULL)
+                op->set |= LINK_F_TAGS;
+        } else if (strcmp(key, "note") == 0) {
+            if (json_is_null(v)) {
+                l->has_note = false;
+                op->set |= LINK_F_NOTE;
+            } else if (!json_is_string(v)) {
+                why = "must be a string or null";
+            } else if ((why = link_check_note(json_string_value(v), json_string_length(v))) == NULL) {
+                copy_str(l->note, json_string_value(v), json_string_length(v));
+                l->has_note = true;
+                op->set |= LINK_F_NOTE;
+            }
         } else if (strcmp(key, "team_id") == 0) {
             continue; /* decided by the caller before decoding */
         } else {
@@ -185,6 +229,18 @@ static void reply_store_error(struct reqctx *rc, int status, const char *code)
     }
 }
 
+/* 201 and the new link; 200 and the link found when "reuse" found one. */
+static json_t *created_body(const struct app *app, const struct store_op *op, int *status)
+{
+    json_t *body = api_link_json(app, &op->link);
+    if (op->set & LINK_F_CAPPED)
+        json_object_set_new(body, "expires_at_capped", json_true());
+    if (op->reuse) /* tags, reuse (issue 4) */
+        json_object_set_new(body, "reused", json_boolean(op->reused));
+    *status = op->reused ? 200 : 201;
+    return body;
+}
+
 static void created(struct api_call *call, struct reqctx *rc)
 {
     if (call->op.status != STORE_OK) {
@@ -196,21 +252,16 @@ static void created(struct api_call *call, struct reqctx *rc)
     char *p = h2o_mem_alloc_pool(&rc->req->pool, (size_t)n);
     memcpy(p, loc, (size_t)n);
     h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_LOCATION, NULL, p, (size_t)n);
-    json_t *body = link_json(rc->w->app, &call->op.link);
-    if (call->op.set & LINK_F_CAPPED)
-        json_object_set_new(body, "expires_at_capped", json_true());
-    respond_json(rc, 201, body);
+    int status;
+    json_t *body = created_body(call->w->app, &call->op, &status);
+    respond_json(rc, status, body);
 }
 
 /* What an Idempotency-Key replay of a create answers (writer thread). */
 static size_t render_created(struct store_op *op, char *buf, size_t cap, int *status)
 {
     struct api_call *call = (struct api_call *)((char *)op - offsetof(struct api_call, op));
-    json_t *body = link_json(call->w->app, &op->link);
-    if (op->set & LINK_F_CAPPED)
-        json_object_set_new(body, "expires_at_capped", json_true());
-    *status = 201;
-    return respond_render(body, buf, cap);
+    return respond_render(created_body(call->w->app, op, status), buf, cap);
 }
 
 static void updated(struct api_call *call, struct reqctx *rc)
@@ -219,7 +270,7 @@ static void updated(struct api_call *call, struct reqctx *rc)
         reply_store_error(rc, call->op.status, call->op.link.code);
         return;
     }
-    json_t *body = link_json(rc->w->app, &call->op.link);
+    json_t *body = api_link_json(rc->w->app, &call->op.link);
     if (call->op.set & LINK_F_CAPPED)
         json_object_set_new(body, "expires_at_capped", json_true());
     respond_json(rc, 200, body);
@@ -271,7 +322,14 @@ static void create_link(struct reqctx *rc)
     op->team_id = p->team_id;
     op->created_by = p->user_id;
     op->link.redirect_type = 302;
-    json_t *errs = decode_fields(rc, obj, op);
+    json_t *errs = NULL, *reuse = json_object_get(obj, "reuse"); /* tags, reuse (issue 4) */
+    if (reuse != NULL) {
+        if (!json_is_boolean(reuse))
+            errs = problem_param(errs, "reuse", "must be true or false");
+        op->reuse = json_is_true(reuse);
+        json_object_del(obj, "reuse");
+    }
+    errs = decode_fields(rc, obj, op, errs);
     if (json_object_get(obj, "url") == NULL)
         errs = problem_param(errs, "url", "is required");
     json_decref(obj);
@@ -306,74 +364,12 @@ static void create_link(struct reqctx *rc)
     api_submit(call);
 }
 
-struct list_state {
-    struct reqctx *rc;
-    json_t *items;
-    int limit, seen;
-    int64_t last_id;
-    bool more;
-};
-
-static int list_row(void *ctx, const struct link *l)
-{
-    struct list_state *st = ctx;
-    if (st->seen == st->limit) {
-        st->more = true;
-        return 1;
-    }
-    json_array_append_new(st->items, link_json(st->rc->w->app, l));
-    st->last_id = l->id;
-    st->seen++;
-    return 0;
-}
-
-static void list_links(struct reqctx *rc)
-{
-    h2o_req_t *req = rc->req;
-    const char *q = req->query_at != SIZE_MAX ? req->path.base + req->query_at + 1 : "";
-    size_t qlen = req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0;
-    const char *v;
-    size_t vlen;
-    unsigned long limit = LIST_LIMIT_DEFAULT;
-    if (query_find(q, qlen, "limit", &v, &vlen)) {
-        limit = 0;
-        for (size_t i = 0; i < vlen && limit <= LIST_LIMIT_MAX; i++)
-            limit = (v[i] >= '0' && v[i] <= '9') ? limit * 10 + (unsigned long)(v[i] - '0') : LIST_LIMIT_MAX + 1;
-        if (vlen == 0 || limit < 1 || limit > LIST_LIMIT_MAX) {
-            respond_invalid(rc, 400, "limit", "must be an integer from 1 to 100");
-            return;
-        }
-    }
-    uint64_t before = 0;
-    if (query_find(q, qlen, "cursor", &v, &vlen) && vlen > 0) {
-        if (base62_decode_u64(v, vlen, &before) != 0 || before == 0 || before > INT64_MAX) {
-            respond_invalid(rc, 400, "cursor", "is not a cursor returned by this API");
-            return;
-        }
-    }
-    struct list_state st = {.rc = rc, .items = json_array(), .limit = (int)limit};
-    int n = store_links_list(rc->w->reader, rc->principal.team_id, (int64_t)before, (int)limit + 1, &rc->w->scratch,
-                             list_row, &st);
-    if (n < 0) {
-        json_decref(st.items);
-        respond_unavailable(rc, "the link store cannot be read");
-        return;
-    }
-    json_t *next = json_null();
-    if (st.more) {
-        char cur[16];
-        size_t cl = base62_encode_u64((uint64_t)st.last_id, cur);
-        next = json_stringn(cur, cl);
-    }
-    respond_json(rc, 200, json_pack("{s:o, s:o}", "items", st.items, "next_cursor", next));
-}
-
 void api_links(struct reqctx *rc, const h2o_iovec_t *params)
 {
     if (h2o_memis(rc->req->method.base, rc->req->method.len, H2O_STRLIT("POST")))
         create_link(rc);
     else if (api_allowed(rc, rc->principal.team_id, ACT_LINK_READ, 0))
-        list_links(rc);
+        api_links_list(rc); /* find.c */
 }
 
 static void update_link(struct reqctx *rc, const char *code, size_t len)
@@ -389,7 +385,7 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
     struct store_op *op = &call->op;
     op->team_id = rc->principal.team_id;
     copy_str(op->key_code, code, len);
-    json_t *errs = decode_fields(rc, obj, op);
+    json_t *errs = decode_fields(rc, obj, op, NULL);
     if (json_object_get(obj, "team_id") != NULL)
         errs = problem_param(errs, "team_id", "cannot be changed; pass ?team_id= to pick the link's team");
     bool empty = json_object_size(obj) == 0;
@@ -424,7 +420,7 @@ void api_link_get(struct reqctx *rc, const h2o_iovec_t *params)
     if (st != STORE_OK)
         reply_store_error(rc, st, "");
     else if (api_allowed(rc, rc->w->scratch.team_id, ACT_LINK_READ, 0))
-        respond_json(rc, 200, link_json(rc->w->app, &rc->w->scratch));
+        respond_json(rc, 200, api_link_json(rc->w->app, &rc->w->scratch));
 }
 
 /* Tenant before role: a code that is not in the caller's team is 404 for

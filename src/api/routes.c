@@ -16,6 +16,11 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/me", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_me},
     {"GET", "/api/v1/links", ROUTE_LINKS, API_AUTH_REQUIRED, api_links},
     {"POST", "/api/v1/links", ROUTE_LINKS, API_AUTH_ANON_OK, api_links},
+    /* tags, search (issue 4): before /links/{code}, which "suggest" would match */
+    {"GET", "/api/v1/links/suggest", ROUTE_LINKS, API_AUTH_REQUIRED, api_links_suggest},
+    {"GET", "/api/v1/tags", ROUTE_LINKS, API_AUTH_REQUIRED, api_tags_list},
+    {"PATCH", "/api/v1/tags/{name}", ROUTE_LINKS, API_AUTH_REQUIRED, api_tag_patch},
+    {"DELETE", "/api/v1/tags/{name}", ROUTE_LINKS, API_AUTH_REQUIRED, api_tag_delete},
     {"GET", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_get},
     {"PATCH", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_patch},
     {"DELETE", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_delete},

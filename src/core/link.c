@@ -91,3 +91,39 @@ const char *link_check_utm(const char *s, size_t len)
             return "must not contain control characters";
     return NULL;
 }
+
+/* ---- tags and notes (issue 4) ---- */
+const char *link_check_tag(const char *s, size_t len)
+{
+    if (len == 0 || len > LINK_TAG_MAX_BYTES)
+        return "each tag must be 1 to 64 bytes";
+    if (s[0] == ' ' || s[len - 1] == ' ')
+        return "a tag must not start or end with a space";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return "a tag must not contain control characters";
+        if (c == ',')
+            return "a tag must not contain commas";
+    }
+    return NULL;
+}
+
+const char *link_check_note(const char *s, size_t len)
+{
+    if (len > LINK_NOTE_MAX_BYTES)
+        return "must be at most 4096 bytes";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f)
+            return "must not contain control characters other than newlines and tabs";
+    }
+    return NULL;
+}
+
+void link_tag_fold(const char *s, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++)
+        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+    out[len] = '\0';
+}

@@ -24,6 +24,10 @@
 /* forward_query and UTM fields (issue 4) */
 #define LINK_UTM_N 5        /* utm_source, utm_medium, utm_campaign, utm_term, utm_content */
 #define LINK_UTM_MAX 128    /* bytes of one UTM value */
+/* tags and notes (issue 4) */
+#define LINK_TAGS_MAX 20    /* tags on one link */
+#define LINK_TAG_MAX_BYTES 64
+#define LINK_NOTE_MAX_BYTES 4096
 
 struct link {
     int64_t id;
@@ -50,6 +54,11 @@ struct link {
     /* forward_query and UTM fields (issue 4); "" = not set */
     bool forward_query;
     char utm[LINK_UTM_N][LINK_UTM_MAX + 1];
+    /* tags and notes (issue 4): tags sorted without case, as the team spells them */
+    bool has_note;
+    uint8_t ntags;
+    char note[LINK_NOTE_MAX_BYTES + 1];
+    char tags[LINK_TAGS_MAX][LINK_TAG_MAX_BYTES + 1];
 };
 
 /* Fields a create or update may carry (bit set in link_change.set). */
@@ -60,6 +69,8 @@ enum link_field {
     LINK_F_EXPIRES = 1u << 3,
     LINK_F_MAX_VISITS = 1u << 4,
     LINK_F_REDIRECT = 1u << 5,
+    LINK_F_TAGS = 1u << 6, /* tags and notes (issue 4) */
+    LINK_F_NOTE = 1u << 7,
     LINK_F_CRAWLABLE = 1u << 14, /* crawlers and previews */
     LINK_F_CAPPED = 1u << 16, /* not a field: the plan shortened the requested expiry */
     /* forward_query and UTM fields (issue 4) */
@@ -88,6 +99,15 @@ const char *link_check_redirect_type(int64_t v);
 extern const char *const link_utm_names[LINK_UTM_N]; /* "utm_source", ... */
 /* A UTM value: 1 to LINK_UTM_MAX bytes, no control characters. */
 const char *link_check_utm(const char *s, size_t len);
+
+/* tags and notes (issue 4). A tag: 1 to 64 bytes of UTF-8 without control
+ * characters, commas or leading/trailing spaces; teams compare tags without
+ * ASCII case. A note: up to 4096 bytes, no control characters but newlines
+ * and tabs. */
+const char *link_check_tag(const char *s, size_t len);
+const char *link_check_note(const char *s, size_t len);
+/* Lower-cases ASCII letters of s[0..len) into out (capacity len + 1). */
+void link_tag_fold(const char *s, size_t len, char *out);
 
 enum link_state link_state_at(int64_t expires_at, int64_t max_visits, int64_t visits, int64_t now_ms);
 

@@ -40,11 +40,12 @@
 
 static const char SQL_INSERT_LINK[] =
     "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
-    " redirect_type, created_by, creator_ip, crawlable) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    " redirect_type, created_by, creator_ip, crawlable, note, url_hash, host)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?15, lp_url_hash(?5), lp_url_host(?5))";
 static const char SQL_SELECT_KEY[] = "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?";
 static const char SQL_UPDATE_LINK[] =
-    "UPDATE links SET code=?, url=?, title=?, expires_at=?, max_visits=?, redirect_type=?, updated_at=?,"
-    " crawlable=? WHERE id=?";
+    "UPDATE links SET code=?1, url=?2, title=?3, expires_at=?4, max_visits=?5, redirect_type=?6, updated_at=?7,"
+    " crawlable=?8, note=?10, url_hash=lp_url_hash(?2), host=lp_url_host(?2) WHERE id=?9";
 static const char SQL_DELETE_LINK[] = "DELETE FROM links WHERE id=?";
 static const char SQL_CONSUME[] =
     "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)"
@@ -148,6 +149,18 @@ void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
     l->forward_query = sqlite3_column_int(st, 16) != 0;
     for (int i = 0; i < LINK_UTM_N; i++)
         sqlite_copy_text(l->utm[i], sizeof(l->utm[i]), st, 17 + i);
+    /* tags and notes (issue 4) */
+    l->has_note = sqlite3_column_type(st, 22) != SQLITE_NULL;
+    sqlite_copy_text(l->note, sizeof(l->note), st, 22);
+    sqlite_tags_parse((const char *)sqlite3_column_text(st, 23), l);
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int idx, bool has, const char *v)
+{
+    if (has)
+        sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
 }
 
 static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
@@ -168,6 +181,8 @@ static int open_db(const char *path, sqlite3 **db)
     if (rc != SQLITE_OK)
         return -1;
     sqlite3_extended_result_codes(*db, 1);
+    if (sqlite_register_functions(*db) != 0)
+        return -1;
     sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
     return 0;
 }
@@ -251,6 +266,11 @@ static int over_limit(struct sqlite_store *s, struct store_op *op, int64_t now)
 static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
     struct link *l = &op->link;
+    if (op->reuse) { /* tags, reuse (issue 4) */
+        int rc = sqlite_link_reuse(s, op, now);
+        if (rc != 0)
+            return rc > 0 ? STORE_OK : rc;
+    }
     if (op->max_active > 0) {
         int rc = over_limit(s, op, now);
         if (rc != STORE_OK)
@@ -289,10 +309,15 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
         else
             sqlite3_bind_null(st, 13);
         sqlite3_bind_int(st, 14, l->crawlable);
+        bind_opt_text(st, 15, l->has_note, l->note); /* tags and notes (issue 4) */
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc == SQLITE_DONE) /* forward_query and UTM (issue 4) */
+        if (rc == SQLITE_DONE) {
+            if ((op->set & LINK_F_TAGS) && sqlite_link_tags_write(s, l, now) != STORE_OK)
+                return STORE_ERROR;
+            /* forward_query and UTM (issue 4) */
             return (op->set & LINK_F_REDIRECT_OPTS) ? write_redirect_opts(s, l) : STORE_OK;
+        }
         if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
             continue; /* another node's id in the same millisecond: draw again */
         if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -354,6 +379,10 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
         cur.redirect_type = in->redirect_type;
     if (op->set & LINK_F_CRAWLABLE)
         cur.crawlable = in->crawlable;
+    if (op->set & LINK_F_NOTE) { /* tags and notes (issue 4) */
+        cur.has_note = in->has_note;
+        memcpy(cur.note, in->note, sizeof(cur.note));
+    }
     cur.updated_at = now > cur.updated_at ? now : cur.updated_at + 1;
     /* Bringing an expired link back counts against the plan like a new one. */
     if (op->max_active > 0 && !was_active && (cur.expires_at == 0 || cur.expires_at > now)) {
@@ -377,6 +406,7 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
     sqlite3_bind_int64(st, 7, cur.updated_at);
     sqlite3_bind_int(st, 8, cur.crawlable);
     sqlite3_bind_int64(st, 9, cur.id);
+    bind_opt_text(st, 10, cur.has_note, cur.note);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -393,6 +423,12 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
             memcpy(cur.utm[i], in->utm[i], sizeof(cur.utm[i]));
     if ((op->set & LINK_F_REDIRECT_OPTS) && write_redirect_opts(s, &cur) != STORE_OK)
         return STORE_ERROR;
+    if (op->set & LINK_F_TAGS) { /* tags and notes (issue 4) */
+        cur.ntags = in->ntags;
+        memcpy(cur.tags, in->tags, sizeof(cur.tags));
+        if (sqlite_link_tags_write(s, &cur, now) != STORE_OK)
+            return STORE_ERROR;
+    }
     op->link = cur;
     return STORE_OK;
 }
@@ -490,6 +526,8 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
     switch (op->kind) {
     case STORE_LINK_CREATE:
         rc = op_create(s, op, now);
+        if (op->reused) /* tags, reuse (issue 4): nothing was created */
+            return rc;
         return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_CREATED, &op->link, now) : rc;
     case STORE_LINK_UPDATE:
         rc = op_update(s, op, now);
@@ -513,6 +551,9 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
     case STORE_LINK_RULES_PUT: /* redirect rules (issue 4): a change of the link for webhooks */
         rc = op_rules_put(s, op, now);
         return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_UPDATED, &op->link, now) : rc;
+    case STORE_TAG_RENAME: /* tags (issue 4) */
+    case STORE_TAG_DELETE:
+        return sqlite_tag_op(s, op, now);
     default:
         return sqlite_account_op(s, op, now);
     }
@@ -913,4 +954,8 @@ static const struct store_backend sqlite_backend = {
     .deliveries_list = sqlite_deliveries_list,
     .deliveries_due = sqlite_deliveries_due,
     .links_crawlable = sqlite_links_crawlable, /* crawlers and previews */
+    /* tags, search (issue 4) */
+    .links_find = sqlite_links_find,
+    .links_suggest = sqlite_links_suggest,
+    .tags_of_team = sqlite_tags_of_team,
 };

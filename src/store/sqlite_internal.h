@@ -16,7 +16,9 @@
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
     " visits_total, visits_bots, crawlable"                                                                          \
     /* redirect rules, forward_query, UTM (issue 4) */                                                             \
-    ", rules, forward_query, utm_source, utm_medium, utm_campaign, utm_term, utm_content"
+    ", rules, forward_query, utm_source, utm_medium, utm_campaign, utm_term, utm_content"                          \
+    /* tags and notes (issue 4) */                                                                                 \
+    ", note, tags"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */
@@ -120,5 +122,25 @@ int sqlite_visits_list(struct store_reader *r, int64_t link_id, int64_t before_i
 void sqlite_row_to_link(sqlite3_stmt *st, struct link *l);
 int sqlite_top_links(struct store_reader *r, int64_t team_id, int limit, struct link *scratch, store_link_cb cb,
                      void *ctx);
+
+/* tags, notes, search and reuse (sqlite_find.c) */
+int sqlite_register_functions(sqlite3 *db);
+int64_t sqlite_url_hash(const char *url, size_t len);
+size_t sqlite_url_host(const char *url, size_t len, const char **host);
+/* The FTS5 query for a search text: each word a quoted prefix, ANDed;
+ * its length (0: no word), or -1 if it does not fit in cap. */
+long sqlite_fts_query(const char *in, char *out, size_t cap);
+/* Newline-joined tag names (NULL: none) into l->tags, sorted without case. */
+void sqlite_tags_parse(const char *text, struct link *l);
+int sqlite_link_tags_write(struct sqlite_store *s, struct link *l, int64_t now);
+/* 1 when an active link to the same URL was found (op->link, op->reused), 0 if none. */
+int sqlite_link_reuse(struct sqlite_store *s, struct store_op *op, int64_t now);
+int sqlite_tag_op(struct sqlite_store *s, struct store_op *op, int64_t now);
+int sqlite_links_find(struct store_reader *r, const struct store_link_query *q, struct link *scratch,
+                      store_link_cb cb, void *ctx);
+int sqlite_links_suggest(struct store_reader *r, int64_t team_id, const char *prefix, int limit,
+                         struct link *scratch, store_match_cb cb, void *ctx);
+int sqlite_tags_of_team(struct store_reader *r, int64_t team_id, const char *only, int limit, store_tag_cb cb,
+                        void *ctx);
 
 #endif

@@ -180,6 +180,50 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE links ADD COLUMN utm_campaign TEXT;"
     "ALTER TABLE links ADD COLUMN utm_term TEXT;"
     "ALTER TABLE links ADD COLUMN utm_content TEXT;",
+    /* tags, notes, search and reuse (issue 4). links.tags holds the link's
+     * tag names (sorted without case, joined by newlines) for reading and
+     * full-text search; link_tags is what filters and counts use. url_hash
+     * (lp_url_hash, sqlite_find.c) finds a URL to reuse without a scan; host
+     * (lp_url_host) and the NOCASE indexes answer typeahead prefixes. */
+    "ALTER TABLE links ADD COLUMN note TEXT;"
+    "ALTER TABLE links ADD COLUMN tags TEXT;"
+    "ALTER TABLE links ADD COLUMN url_hash INTEGER;"
+    "ALTER TABLE links ADD COLUMN host TEXT;"
+    "UPDATE links SET url_hash = lp_url_hash(url), host = lp_url_host(url);"
+    "CREATE INDEX links_reuse ON links (team_id, url_hash);"
+    "CREATE INDEX links_team_code ON links (team_id, code COLLATE NOCASE);"
+    "CREATE INDEX links_team_title ON links (team_id, coalesce(title, '') COLLATE NOCASE);"
+    "CREATE INDEX links_team_host ON links (team_id, host);"
+    "CREATE TABLE tags ("
+    "  id INTEGER PRIMARY KEY,"
+    "  team_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  name_lc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (team_id, name_lc)"
+    ");"
+    "CREATE TABLE link_tags ("
+    "  link_id INTEGER NOT NULL, tag_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (link_id, tag_id)) WITHOUT ROWID;"
+    "CREATE INDEX link_tags_tag ON link_tags (tag_id, link_id);"
+    "CREATE TRIGGER links_tags_ad AFTER DELETE ON links BEGIN"
+    "  DELETE FROM link_tags WHERE link_id = old.id;"
+    " END;"
+    "CREATE VIRTUAL TABLE links_fts USING fts5(code, url, title, tags, content='links', content_rowid='id',"
+    "  prefix='2 3');"
+    "CREATE TRIGGER links_fts_ai AFTER INSERT ON links BEGIN"
+    "  INSERT INTO links_fts (rowid, code, url, title, tags) VALUES (new.id, new.code, new.url, new.title, new.tags);"
+    " END;"
+    "CREATE TRIGGER links_fts_ad AFTER DELETE ON links BEGIN"
+    "  INSERT INTO links_fts (links_fts, rowid, code, url, title, tags)"
+    "    VALUES ('delete', old.id, old.code, old.url, old.title, old.tags);"
+    " END;"
+    "CREATE TRIGGER links_fts_au AFTER UPDATE OF code, url, title, tags ON links BEGIN"
+    "  INSERT INTO links_fts (links_fts, rowid, code, url, title, tags)"
+    "    VALUES ('delete', old.id, old.code, old.url, old.title, old.tags);"
+    "  INSERT INTO links_fts (rowid, code, url, title, tags) VALUES (new.id, new.code, new.url, new.title, new.tags);"
+    " END;"
+    "INSERT INTO links_fts (links_fts) VALUES ('rebuild');",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

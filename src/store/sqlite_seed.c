@@ -83,8 +83,12 @@ static int fail(sqlite3 *db, char *err, size_t errcap, const char *what)
 static int insert_link(sqlite3 *db, sqlite3_stmt *st, const struct store_seed *spec, uint64_t *rng, int64_t now,
                        const char *fixed_code, char *code_out, int64_t *id_out)
 {
-    char url[128];
+    char url[128], title[96];
     size_t ulen = make_url(rng, url, 40 + (size_t)below(rng, 81));
+    /* a title of three words and a serial, for typeahead and search */
+    int tlen = snprintf(title, sizeof(title), "%s %s %s %u", WORDS[below(rng, COUNT(WORDS))],
+                        WORDS[below(rng, COUNT(WORDS))], WORDS[below(rng, COUNT(WORDS))],
+                        (unsigned)below(rng, 100000));
     for (int attempt = 0; attempt < 16; attempt++) {
         if (fixed_code != NULL)
             snprintf(code_out, LINK_CODE_MAX + 1, "%s", fixed_code);
@@ -98,6 +102,7 @@ static int insert_link(sqlite3 *db, sqlite3_stmt *st, const struct store_seed *s
         sqlite3_bind_text(st, 4, url, (int)ulen, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, created);
         sqlite3_bind_int64(st, 6, created);
+        sqlite3_bind_text(st, 7, title, tlen, SQLITE_STATIC);
         if (sqlite_exec_stmt(st) != 0)
             return -1;
         if (sqlite3_changes(db) == 1) {
@@ -245,7 +250,7 @@ int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct sto
     char path[4096];
     snprintf(path, sizeof(path), "%s/" SQLITE_DB_FILE, dir);
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK || sqlite_register_functions(db) != 0) {
         snprintf(err, errcap, "seed: cannot open %s", path);
         sqlite3_close(db);
         return -1;
@@ -260,7 +265,8 @@ int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct sto
     }
     sqlite3_stmt *ins = sqlite_stmt(&sc, db,
                                     "INSERT OR IGNORE INTO links (id, team_id, domain_id, code, url, created_at,"
-                                    " updated_at, redirect_type) VALUES (?,?,0,?,?,?,?,302)");
+                                    " updated_at, redirect_type, title, url_hash, host)"
+                                    " VALUES (?1,?2,0,?3,?4,?5,?6,302,?7,lp_url_hash(?4),lp_url_host(?4))");
     if (ins == NULL) {
         fail(db, err, errcap, "prepare");
         goto out;

@@ -58,7 +58,43 @@ enum store_op_kind {
     STORE_DELIVERY_RETRY, /* in: team_id, hook.id, delivery.id: a dead delivery goes back to pending */
     /* redirect rules (issue 4) */
     STORE_LINK_RULES_PUT, /* in: team_id, domain_id, key_code, link.rules/rules_len (0: none); out: link */
+    /* tags (issue 4) */
+    STORE_TAG_RENAME, /* in: team_id, tag, tag_to: renames, or merges into an existing tag; out: purged = links */
+    STORE_TAG_DELETE, /* in: team_id, tag: removes it from every link; out: purged = links */
 };
+
+/* ---- tags, notes, search and reuse (issue 4) ---- */
+enum store_link_order { LINKS_BY_CREATED, LINKS_BY_VISITS, LINKS_BY_TITLE };
+enum store_link_state { LINKS_ANY_STATE, LINKS_ACTIVE, LINKS_EXPIRED };
+#define STORE_FILTER_TAGS_MAX 10
+#define STORE_SEARCH_MAX 200 /* bytes of a search text */
+
+/* A filtered, ordered page of a team's links. The keyset cursor is the
+ * (sort key, id) of the last row of the previous page; rows come strictly
+ * after it in the order, so pages stay stable while links are added. */
+struct store_link_query {
+    int64_t team_id;
+    int64_t now;
+    int64_t created_from, created_to; /* Unix ms, 0: open; from <= created_at < to */
+    enum store_link_state state;
+    enum store_link_order order;
+    bool desc;
+    bool tags_all; /* a link must carry every tag in tags[], else any of them */
+    bool untagged; /* only links without tags */
+    unsigned ntags;
+    char tags[STORE_FILTER_TAGS_MAX][LINK_TAG_MAX_BYTES + 1]; /* folded (link_tag_fold) */
+    char search[STORE_SEARCH_MAX + 1]; /* words, each matched as a prefix in code, URL, title, tags */
+    bool has_cursor;
+    int64_t after_id;
+    int64_t after_num;                        /* LINKS_BY_VISITS */
+    char after_text[LINK_TITLE_MAX_BYTES + 1]; /* LINKS_BY_TITLE ("" for untitled links) */
+    int limit;
+};
+
+/* Which field of a link a typeahead prefix matched. */
+enum store_match { MATCH_CODE, MATCH_TAG, MATCH_TITLE, MATCH_HOST };
+typedef int (*store_match_cb)(void *ctx, const struct link *link, enum store_match match);
+typedef int (*store_tag_cb)(void *ctx, const char *name, int64_t links);
 
 /* Webhook events (bits of store_hook.events). */
 enum store_hook_event {
@@ -235,6 +271,10 @@ struct store_op {
     int64_t purged;                 /* VISITS_PURGE: rows deleted */
     struct store_hook hook;
     struct store_delivery delivery;
+    /* tags, reuse (issue 4) */
+    bool reuse;  /* LINK_CREATE: return an active link of the team with the same URL (and code, if given) */
+    bool reused; /* LINK_CREATE: out: link is that existing link; nothing was written */
+    char tag[LINK_TAG_MAX_BYTES + 1], tag_to[LINK_TAG_MAX_BYTES + 1];
 };
 
 struct store;
@@ -298,6 +338,13 @@ struct store_backend {
     /* crawlers and previews (issue 4) */
     int (*links_crawlable)(struct store_reader *r, int64_t domain_id, int64_t now, int limit, store_code_cb cb,
                            void *ctx);
+    /* tags, search (issue 4) */
+    int (*links_find)(struct store_reader *r, const struct store_link_query *q, struct link *scratch, store_link_cb cb,
+                      void *ctx);
+    int (*links_suggest)(struct store_reader *r, int64_t team_id, const char *prefix, int limit,
+                         struct link *scratch, store_match_cb cb, void *ctx);
+    int (*tags_of_team)(struct store_reader *r, int64_t team_id, const char *only, int limit, store_tag_cb cb,
+                        void *ctx);
 };
 
 struct store {
@@ -361,6 +408,26 @@ static inline int store_links_list(struct store_reader *r, int64_t team_id, int6
     return ((struct store_reader_base *)r)->be->links_list(r, team_id, before_id, limit, scratch, cb, ctx);
 }
 #define STORE_R(r) (((struct store_reader_base *)(r))->be)
+/* tags, search (issue 4). Rows or STORE_ERROR; cb returning non-zero stops. */
+static inline int store_links_find(struct store_reader *r, const struct store_link_query *q, struct link *scratch,
+                                   store_link_cb cb, void *ctx)
+{
+    return STORE_R(r)->links_find(r, q, scratch, cb, ctx);
+}
+/* The team's links whose code, tag, title or URL host starts with prefix
+ * (without case), best first: exact code, codes, tags, titles, hosts. */
+static inline int store_links_suggest(struct store_reader *r, int64_t team_id, const char *prefix, int limit,
+                                      struct link *scratch, store_match_cb cb, void *ctx)
+{
+    return STORE_R(r)->links_suggest(r, team_id, prefix, limit, scratch, cb, ctx);
+}
+/* The team's tags, by name without case, with how many links carry each;
+ * only (folded, or NULL for all) picks one tag. */
+static inline int store_tags_of_team(struct store_reader *r, int64_t team_id, const char *only, int limit,
+                                     store_tag_cb cb, void *ctx)
+{
+    return STORE_R(r)->tags_of_team(r, team_id, only, limit, cb, ctx);
+}
 /* Operator keys (team 0), not revoked. */
 static inline int store_apikeys_each(struct store_reader *r, store_key_cb cb, void *ctx)
 {

@@ -42,6 +42,8 @@ FILL = {
     "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry": lambda R: {"id": R.hook, "delivery_id": R.delivery},
     # QR codes (issue 4)
     "/api/v1/links/{code}/qr": lambda R: {"code": R.link},
+    # tags (issue 4)
+    "/api/v1/tags/{name}": lambda R: {"name": R.tag},
 }
 
 # Every (method, path) the matrix knows, with the body it sends (None: none).
@@ -83,6 +85,11 @@ KNOWN = {
     ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry"): None,
     # QR codes (issue 4)
     ("GET", "/api/v1/links/{code}/qr"): None,
+    # tags, search (issue 4)
+    ("GET", "/api/v1/links/suggest"): None,
+    ("GET", "/api/v1/tags"): None,
+    ("PATCH", "/api/v1/tags/{name}"): {"name": "pwned"},
+    ("DELETE", "/api/v1/tags/{name}"): None,
 }
 # Public routes are outside the matrix (they take no credential); they are
 # listed so that a new public route is a deliberate decision too.
@@ -149,21 +156,21 @@ def world(module_factory, route_list):
     keys = {r: make_key(a_admin, r, team_id=team_a["id"]) for r in ("admin", "editor", "viewer")}
     spare = make_key(a_admin, "editor", team_id=team_a["id"], name="spare")
     hook_a = make_hook(a_admin, team_a["id"])
-    link_a = create_link(srv, a_admin.access, team_id=team_a["id"], title="A's link")
+    link_a = create_link(srv, a_admin.access, team_id=team_a["id"], title="A's link", tags=["tag-a"])
     delivery_a = first_delivery(a_admin, team_a["id"], hook_a)
     w.A = SimpleNamespace(team=team_a["id"], name=team_a["name"], link=link_a["code"],
                           member=a_editor.id, key=spare["id"], key_secret=spare["key"],
-                          link_obj=link_a, hook=hook_a, delivery=delivery_a)
+                          link_obj=link_a, hook=hook_a, delivery=delivery_a, tag="tag-a")
 
     team_b = make_team(b_admin, unique("B"))
     add_member(b_admin, team_b["id"], b_member.email, "editor")
     b_key = make_key(b_admin, "editor", team_id=team_b["id"])
     hook_b = make_hook(b_admin, team_b["id"])
-    link_b = create_link(srv, b_admin.access, team_id=team_b["id"], title="B's link")
+    link_b = create_link(srv, b_admin.access, team_id=team_b["id"], title="B's link", tags=["tag-b"])
     delivery_b = first_delivery(b_admin, team_b["id"], hook_b)
     w.B = SimpleNamespace(team=team_b["id"], name=team_b["name"], link=link_b["code"],
                           member=b_member.id, key=b_key["id"], key_secret=b_key["key"],
-                          link_obj=link_b, hook=hook_b, delivery=delivery_b)
+                          link_obj=link_b, hook=hook_b, delivery=delivery_b, tag="tag-b")
 
     # team A's valid principals: (credential, via, ?team_id)
     w.principals = {

@@ -37,6 +37,37 @@ Test(query, table)
     }
 }
 
+Test(query, nth)
+{
+    const char *q = "tag=a&x=1&tag=b%20c&tag";
+    const char *v;
+    size_t n;
+    cr_assert(query_find_nth(q, strlen(q), "tag", 0, &v, &n) && n == 1 && v[0] == 'a');
+    cr_assert(query_find_nth(q, strlen(q), "tag", 1, &v, &n) && n == 5 && memcmp(v, "b%20c", 5) == 0);
+    cr_assert(query_find_nth(q, strlen(q), "tag", 2, &v, &n) && n == 0);
+    cr_assert(!query_find_nth(q, strlen(q), "tag", 3, &v, &n));
+}
+
+Test(query, decode_table)
+{
+    static const struct {
+        const char *in;
+        long len;
+        const char *out;
+    } cases[] = {
+        {"abc", 3, "abc"},       {"a+b", 3, "a b"},        {"a%20b", 3, "a b"}, {"%C3%A9t%c3%a9", 5, "\xc3\xa9t\xc3\xa9"},
+        {"", 0, ""},             {"%", -1, NULL},          {"%4", -1, NULL},    {"%4g", -1, NULL},
+        {"%00", -1, NULL},       {"%2B%2b", 2, "++"},      {"0123456789abcdef", -1, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[16];
+        long n = query_decode(cases[i].in, strlen(cases[i].in), out, sizeof(out));
+        cr_expect_eq(n, cases[i].len, "case %zu: %ld", i, n);
+        if (n >= 0 && cases[i].len >= 0)
+            cr_expect_str_eq(out, cases[i].out, "case %zu", i);
+    }
+}
+
 Test(log, json_escape)
 {
     char buf[64];
