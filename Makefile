@@ -36,6 +36,8 @@ FUZZ_DEPS := src/core/url.c src/core/slug.c src/util/rfc3339.c src/util/base62.c
 FUZZ_DEPS += src/qr/qr.c src/util/query.c
 # redirect rules (issue 4)
 FUZZ_DEPS += src/core/rules.c src/core/link.c
+# search (issue 4)
+FUZZ_DEPS += src/store/sqlite_fts.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 

@@ -10,8 +10,9 @@
  * - Reader side (the calling thread's reader): filtered listing with FTS5
  *   search and keyset cursors, typeahead over four indexed prefix ranges,
  *   the team's tags with counts.
- * Pure helpers (sqlite_fts_query, sqlite_tags_parse) have unit tables. */
+ * sqlite_tags_parse and sqlite_fts_query (sqlite_fts.c) have unit tables. */
 #include "store/sqlite_internal.h"
+#include "store/sqlite_fts.h"
 
 #include "core/url.h"
 #include "obs/log.h"
@@ -78,50 +79,6 @@ int sqlite_register_functions(sqlite3 *db)
 }
 
 /* ---- pure helpers ----------------------------------------------------- */
-
-static bool word_char(unsigned char c)
-{
-    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-
-long sqlite_fts_query(const char *in, char *out, size_t cap)
-{
-    size_t o = 0;
-    const char *p = in;
-    while (*p != '\0') {
-        if (*p == ' ' || *p == '\t') {
-            p++;
-            continue;
-        }
-        const char *w = p;
-        bool has_token = false;
-        while (*p != '\0' && *p != ' ' && *p != '\t')
-            has_token |= word_char((unsigned char)*p++);
-        if (!has_token)
-            continue; /* punctuation only: FTS5 would find no token in it */
-        /* "word"* with inner quotes doubled: FTS5 tokenizes the string, so
-         * punctuation inside (example.com) makes a phrase, and * makes its
-         * last token a prefix */
-        if (o + (o > 0) + 1 > cap)
-            return -1;
-        if (o > 0)
-            out[o++] = ' ';
-        out[o++] = '"';
-        for (; w < p; w++) {
-            if (o + 2 + 2 > cap)
-                return -1;
-            if (*w == '"')
-                out[o++] = '"';
-            out[o++] = *w;
-        }
-        out[o++] = '"';
-        out[o++] = '*';
-    }
-    if (o >= cap)
-        return -1;
-    out[o] = '\0';
-    return (long)o;
-}
 
 static int tag_cmp(const void *a, const void *b)
 {

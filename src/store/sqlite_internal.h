@@ -127,9 +127,6 @@ int sqlite_top_links(struct store_reader *r, int64_t team_id, int limit, struct 
 int sqlite_register_functions(sqlite3 *db);
 int64_t sqlite_url_hash(const char *url, size_t len);
 size_t sqlite_url_host(const char *url, size_t len, const char **host);
-/* The FTS5 query for a search text: each word a quoted prefix, ANDed;
- * its length (0: no word), or -1 if it does not fit in cap. */
-long sqlite_fts_query(const char *in, char *out, size_t cap);
 /* Newline-joined tag names (NULL: none) into l->tags, sorted without case. */
 void sqlite_tags_parse(const char *text, struct link *l);
 int sqlite_link_tags_write(struct sqlite_store *s, struct link *l, int64_t now);

@@ -1,5 +1,6 @@
 /* Unit tables for the pure helpers of store/sqlite_find.c: the FTS5 query
  * built from a search text, the tags column, URL host and hash. */
+#include "store/sqlite_fts.h"
 #include "store/sqlite_internal.h"
 
 #include <criterion/criterion.h>
