@@ -285,7 +285,7 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
     l->visits = 0;
     for (int attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
         if (op->random_code_len > 0) {
-            base62_random(l->code, op->random_code_len);
+            base62_random_code(l->code, op->random_code_len);
             l->code[op->random_code_len] = '\0';
         }
         l->id = id_next(now);

@@ -393,9 +393,13 @@ int sqlite_links_find(struct store_reader *base, const struct store_link_query *
     return rc == SQLITE_DONE ? n : STORE_ERROR;
 }
 
-static const char SQL_SUGGEST_CODE[] = "SELECT " LINK_COLUMNS " FROM links WHERE team_id = ?1"
-                                       " AND code COLLATE NOCASE >= ?2 AND code COLLATE NOCASE < ?3"
-                                       " ORDER BY code COLLATE NOCASE LIMIT ?4";
+/* Codes are case-sensitive, so they match as typed, through the unique
+ * code index; at most SUGGEST_CODE_SCAN codes of any team are looked at,
+ * which bounds the cost in an instance shared by many teams. */
+#define SUGGEST_CODE_SCAN "500"
+static const char SQL_SUGGEST_CODE[] =
+    "SELECT " LINK_COLUMNS " FROM links WHERE id IN (SELECT id FROM links WHERE domain_id = 0 AND code >= ?2"
+    " AND code < ?3 ORDER BY code LIMIT " SUGGEST_CODE_SCAN ") AND team_id = ?1 ORDER BY code LIMIT ?4";
 static const char SQL_SUGGEST_TAG[] =
     "SELECT " LINK_COLUMNS " FROM links WHERE id IN (SELECT lt.link_id FROM tags t JOIN link_tags lt"
     " ON lt.tag_id = t.id WHERE t.team_id = ?1 AND t.name_lc >= ?2 AND t.name_lc < ?3 ORDER BY t.name_lc LIMIT ?4)";
@@ -423,7 +427,7 @@ int sqlite_links_suggest(struct store_reader *base, int64_t team_id, const char 
     int64_t seen[4 * SUGGEST_MAX];
     int nseen = 0, sent = 0;
     for (size_t k = 0; k < 4 && sent < limit; k++) {
-        const char *p = lo;
+        const char *p = kind[k] == MATCH_CODE ? prefix : lo; /* codes as typed, the rest folded */
         size_t n = plen;
         if (kind[k] == MATCH_HOST && n > 4 && memcmp(p, "www.", 4) == 0) {
             p += 4;

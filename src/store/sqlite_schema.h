@@ -184,14 +184,15 @@ static const char *const sqlite_migrations[] = {
      * tag names (sorted without case, joined by newlines) for reading and
      * full-text search; link_tags is what filters and counts use. url_hash
      * (lp_url_hash, sqlite_find.c) finds a URL to reuse without a scan; host
-     * (lp_url_host) and the NOCASE indexes answer typeahead prefixes. */
+     * (lp_url_host) and the title index answer typeahead prefixes (codes use
+     * the unique code index). Every index here is a random insert per new
+     * link, so there are no more of them than the features need. */
     "ALTER TABLE links ADD COLUMN note TEXT;"
     "ALTER TABLE links ADD COLUMN tags TEXT;"
     "ALTER TABLE links ADD COLUMN url_hash INTEGER;"
     "ALTER TABLE links ADD COLUMN host TEXT;"
     "UPDATE links SET url_hash = lp_url_hash(url), host = lp_url_host(url);"
     "CREATE INDEX links_reuse ON links (team_id, url_hash);"
-    "CREATE INDEX links_team_code ON links (team_id, code COLLATE NOCASE);"
     "CREATE INDEX links_team_title ON links (team_id, coalesce(title, '') COLLATE NOCASE);"
     "CREATE INDEX links_team_host ON links (team_id, host);"
     "CREATE TABLE tags ("
@@ -209,8 +210,7 @@ static const char *const sqlite_migrations[] = {
     "CREATE TRIGGER links_tags_ad AFTER DELETE ON links BEGIN"
     "  DELETE FROM link_tags WHERE link_id = old.id;"
     " END;"
-    "CREATE VIRTUAL TABLE links_fts USING fts5(code, url, title, tags, content='links', content_rowid='id',"
-    "  prefix='2 3');"
+    "CREATE VIRTUAL TABLE links_fts USING fts5(code, url, title, tags, content='links', content_rowid='id');"
     "CREATE TRIGGER links_fts_ai AFTER INSERT ON links BEGIN"
     "  INSERT INTO links_fts (rowid, code, url, title, tags) VALUES (new.id, new.code, new.url, new.title, new.tags);"
     " END;"

@@ -35,6 +35,30 @@ void base62_random(char *out, size_t len)
     }
 }
 
+/* Link codes are drawn by the writer thousands of times a second: a
+ * per-thread pool of kernel randomness makes that one getrandom per 4 KiB
+ * instead of one per code. Secrets (keys, webhook secrets) keep using
+ * base62_random, whose bytes never sit in a pool. */
+#define BASE62_POOL 4096
+
+void base62_random_code(char *out, size_t len)
+{
+    static _Thread_local unsigned char pool[BASE62_POOL];
+    static _Thread_local size_t pos = BASE62_POOL;
+    while (len > 0) {
+        if (pos == BASE62_POOL) {
+            randombytes_buf(pool, sizeof(pool));
+            pos = 0;
+        }
+        unsigned char b = pool[pos];
+        pool[pos++] = 0; /* a used byte does not stay in memory */
+        if (b >= BASE62_REJECT_FROM)
+            continue;
+        *out++ = base62_alphabet[b % 62];
+        len--;
+    }
+}
+
 size_t base62_encode_u64(uint64_t v, char *out)
 {
     char tmp[BASE62_U64_MAX_LEN];

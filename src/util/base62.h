@@ -14,6 +14,9 @@
 
 /* Fills out[0..len) with uniformly random alphabet characters; no NUL. */
 void base62_random(char *out, size_t len);
+/* The same for public short codes, from a per-thread pool of randomness
+ * (one getrandom per 4 KiB): cheap enough for every link the writer makes. */
+void base62_random_code(char *out, size_t len);
 
 /* Writes v (most significant digit first, "0" for 0) to out, which has room
  * for BASE62_U64_MAX_LEN chars; no NUL. Returns the number of chars. */

@@ -281,10 +281,13 @@ def test_suggest_code_tag_title_host(server):
     b = s.create(slug="zz-other", url="https://www.wombatshop.example/b", title="Other")
     c = s.create(slug="yy-third", url="https://example.org/c", title="Wombat facts")
     d = s.create(slug="xx-fourth", url="https://example.org/d", tags=["wombats"])
-    r = s.api("GET", "/api/v1/links/suggest", params={"q": "WOMB"})
+    r = s.api("GET", "/api/v1/links/suggest", params={"q": "womb"})
     got = items(r)
     assert [(i["code"], i["matched"]) for i in got] == [
         ("wombat-1", "code"), ("xx-fourth", "tag"), ("yy-third", "title"), ("zz-other", "host")]
+    # tags, titles and hosts match without case; codes (case-sensitive) as typed
+    assert [(i["code"], i["matched"]) for i in items(s.api("GET", "/api/v1/links/suggest", params={"q": "WOMB"}))] \
+        == [("xx-fourth", "tag"), ("yy-third", "title"), ("zz-other", "host")]
     assert got[0]["short_url"] == s.base_url + "/wombat-1" and got[0]["url"] == a["url"]
     assert got[1]["tags"] == ["wombats"]
     assert [i["code"] for i in items(s.api("GET", "/api/v1/links/suggest",

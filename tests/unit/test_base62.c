@@ -60,7 +60,7 @@ static int alpha_index(char c)
 
 /* Generates N_CODES codes of len chars; returns the number of repeats and
  * fills per-position char counts. */
-static size_t generate(size_t len, size_t counts[][62])
+static size_t generate(size_t len, size_t counts[][62], void (*draw)(char *, size_t))
 {
     struct u64_set set;
     char code[16];
@@ -71,7 +71,7 @@ static size_t generate(size_t len, size_t counts[][62])
     for (size_t n = 0; n < N_CODES; n++) {
         uint64_t key;
         memset(code, '!', sizeof(code));
-        base62_random(code, len);
+        draw(code, len);
         if (code[len] != '!')
             cr_assert_fail("code %zu: wrote past len", n);
         for (size_t i = 0; i < len; i++) {
@@ -89,10 +89,11 @@ static size_t generate(size_t len, size_t counts[][62])
     return dups;
 }
 
-Test(base62, codes_7_chars)
+static void codes_7(void (*draw)(char *, size_t))
 {
     static size_t counts[7][62];
-    size_t dups = generate(7, counts);
+    memset(counts, 0, sizeof(counts));
+    size_t dups = generate(7, counts, draw);
 
     /* 62^7 = 3.5e12 codes: 1M draws repeat one with probability ~13%
      * (birthday bound n^2/2N = 0.14 expected repeats), so "no repeats" would
@@ -115,12 +116,23 @@ Test(base62, codes_7_chars)
     }
 }
 
+Test(base62, codes_7_chars)
+{
+    codes_7(base62_random);
+}
+
+Test(base62, codes_7_chars_from_the_pool)
+{
+    codes_7(base62_random_code);
+}
+
 Test(base62, codes_10_chars_unique)
 {
     static size_t counts[10][62];
 
     /* 62^10 = 8.4e17: a repeat among 1M has probability 6e-7. */
-    cr_expect_eq(generate(10, counts), 0);
+    cr_expect_eq(generate(10, counts, base62_random), 0);
+    cr_expect_eq(generate(10, counts, base62_random_code), 0);
 }
 
 Test(base62, random_lengths)
