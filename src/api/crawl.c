@@ -51,11 +51,17 @@ bool api_public_link(struct reqctx *rc, const char *code, size_t len)
         return false;
     }
     int64_t now = (int64_t)rc->req->processed_at.at.tv_sec * 1000 + rc->req->processed_at.at.tv_usec / 1000;
-    if (link_state_at(w->scratch.expires_at, w->scratch.max_visits, w->scratch.visits, now) != LINK_ACTIVE) {
+    switch (link_state(&w->scratch, now)) {
+    case LINK_ACTIVE:
+        return true;
+    case LINK_DISABLED: /* lifetime (issue 4): like an unknown code */
+    case LINK_NOT_YET:
+        respond_page(rc, 404);
+        return false;
+    default:
         respond_page(rc, 410);
         return false;
     }
-    return true;
 }
 
 /* ---- /robots.txt ---------------------------------------------------------- */

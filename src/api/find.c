@@ -191,7 +191,7 @@ static bool read_filters(struct reqctx *rc, const char *q, size_t qlen, struct s
 {
     static const char *const orders[] = {"created", "visits", "title"};
     static const char *const dirs[] = {"asc", "desc"};
-    static const char *const states[] = {"any", "active", "expired"};
+    static const char *const states[] = {"any", "active", "expired", "disabled", "scheduled"};
     static const char *const modes[] = {"any", "all"};
     static const char *const bools[] = {"false", "true"};
     int order = read_choice(rc, q, qlen, "order", orders, 3, 0, "must be one of created, visits, title");
@@ -199,7 +199,8 @@ static bool read_filters(struct reqctx *rc, const char *q, size_t qlen, struct s
         return false;
     lq->order = (enum store_link_order)order;
     int dir = read_choice(rc, q, qlen, "dir", dirs, 2, order == LINKS_BY_TITLE ? 0 : 1, "must be asc or desc");
-    int state = read_choice(rc, q, qlen, "state", states, 3, 0, "must be one of any, active, expired");
+    int state = read_choice(rc, q, qlen, "state", states, 5, 0,
+                            "must be one of any, active, expired, disabled, scheduled");
     int mode = read_choice(rc, q, qlen, "tag_mode", modes, 2, 0, "must be any or all");
     int untagged = read_choice(rc, q, qlen, "untagged", bools, 2, 0, "must be true or false");
     if (dir < 0 || state < 0 || mode < 0 || untagged < 0)

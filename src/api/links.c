@@ -41,6 +41,8 @@ json_t *api_link_json(const struct app *app, const struct link *l)
         json_array_append_new(tags, json_string(l->tags[i]));
     json_object_set_new(o, "tags", tags);
     json_object_set_new(o, "note", l->has_note ? json_string(l->note) : json_null());
+    json_object_set_new(o, "valid_since", api_time_json(l->valid_since)); /* lifetime (issue 4) */
+    json_object_set_new(o, "enabled", json_boolean(!l->disabled));
     return o;
 }
 
@@ -189,6 +191,23 @@ static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op
                 l->has_note = true;
                 op->set |= LINK_F_NOTE;
             }
+        } else if (strcmp(key, "valid_since") == 0) { /* lifetime (issue 4) */
+            int64_t ms = 0;
+            if (json_is_null(v))
+                op->set |= LINK_F_VALID_SINCE;
+            else if (!json_is_string(v) || rfc3339_parse(json_string_value(v), json_string_length(v), &ms) != 0 ||
+                     ms <= 0)
+                why = "must be an RFC 3339 date-time (e.g. 2030-01-31T12:00:00Z) or null";
+            else
+                op->set |= LINK_F_VALID_SINCE;
+            l->valid_since = ms;
+        } else if (strcmp(key, "enabled") == 0) {
+            if (!json_is_boolean(v))
+                why = "must be true or false";
+            else {
+                l->disabled = !json_is_true(v);
+                op->set |= LINK_F_ENABLED;
+            }
         } else if (strcmp(key, "team_id") == 0) {
             continue; /* decided by the caller before decoding */
         } else {
@@ -323,15 +342,18 @@ static void create_link(struct reqctx *rc)
     op->created_by = p->user_id;
     op->link.redirect_type = 302;
     json_t *errs = NULL, *reuse = json_object_get(obj, "reuse"); /* tags, reuse (issue 4) */
+    if (reuse != NULL && !json_is_boolean(reuse))
+        errs = problem_param(errs, "reuse", "must be true or false");
     if (reuse != NULL) {
-        if (!json_is_boolean(reuse))
-            errs = problem_param(errs, "reuse", "must be true or false");
         op->reuse = json_is_true(reuse);
         json_object_del(obj, "reuse");
     }
     errs = decode_fields(rc, obj, op, errs);
     if (json_object_get(obj, "url") == NULL)
         errs = problem_param(errs, "url", "is required");
+    if ((op->set & LINK_F_VALID_SINCE) && (op->set & LINK_F_EXPIRES) && op->link.valid_since != 0 &&
+        op->link.expires_at != 0 && op->link.valid_since >= op->link.expires_at) /* lifetime (issue 4) */
+        errs = problem_param(errs, "valid_since", "must be before expires_at");
     json_decref(obj);
     if (errs != NULL) {
         api_call_drop(call);

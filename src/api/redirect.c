@@ -31,6 +31,8 @@ struct link_snap {
     uint16_t rules_len;
     uint16_t utm_len;
     bool forward_query;
+    bool disabled;       /* lifetime (issue 4): answers like an unknown code */
+    int64_t valid_since; /* ... and so does it before this instant (0: always) */
     /* url bytes follow, then rules_len bytes of compiled rules (core/rules.h),
      * then utm_len bytes of the encoded UTM query (core/target.h) */
 };
@@ -40,8 +42,9 @@ struct link_snap {
 
 static size_t snap_encode(char *buf, const struct link *l)
 {
-    struct link_snap s = {l->id, l->team_id, l->expires_at, l->max_visits, (uint16_t)l->redirect_type,
-                          (uint16_t)strlen(l->url), l->crawlable, l->rules_len, 0, l->forward_query};
+    struct link_snap s = {l->id,           l->team_id,           l->expires_at,     l->max_visits,
+                          (uint16_t)l->redirect_type, (uint16_t)strlen(l->url), l->crawlable, l->rules_len,
+                          0,               l->forward_query,     l->disabled,       l->valid_since};
     char *p = buf + sizeof(s);
     memcpy(p, l->url, s.url_len);
     memcpy(p + s.url_len, l->rules, s.rules_len);
@@ -300,6 +303,10 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     const struct link_snap *s = (const struct link_snap *)val;
     const char *url = val + sizeof(*s);
     int64_t now = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
+    if (s->disabled || (s->valid_since != 0 && now < s->valid_since)) { /* lifetime (issue 4) */
+        not_found(rc);
+        return;
+    }
     if (s->expires_at != 0 && now >= s->expires_at) {
         respond_page(rc, 410);
         return;

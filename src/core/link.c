@@ -64,6 +64,15 @@ enum link_state link_state_at(int64_t expires_at, int64_t max_visits, int64_t vi
     return LINK_ACTIVE;
 }
 
+enum link_state link_state(const struct link *l, int64_t now_ms)
+{
+    if (l->disabled)
+        return LINK_DISABLED;
+    if (l->valid_since != 0 && now_ms < l->valid_since)
+        return LINK_NOT_YET;
+    return link_state_at(l->expires_at, l->max_visits, l->visits, now_ms);
+}
+
 int link_policy_from_base_url(struct link_policy *p, const char *base_url)
 {
     char norm[URL_MAX_LEN + 1];

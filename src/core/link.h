@@ -59,6 +59,10 @@ struct link {
     uint8_t ntags;
     char note[LINK_NOTE_MAX_BYTES + 1];
     char tags[LINK_TAGS_MAX][LINK_TAG_MAX_BYTES + 1];
+    /* lifetime (issue 4): before valid_since (0: always) or while disabled,
+     * the short link answers like an unknown code */
+    int64_t valid_since;
+    bool disabled;
 };
 
 /* Fields a create or update may carry (bit set in link_change.set). */
@@ -71,6 +75,8 @@ enum link_field {
     LINK_F_REDIRECT = 1u << 5,
     LINK_F_TAGS = 1u << 6, /* tags and notes (issue 4) */
     LINK_F_NOTE = 1u << 7,
+    LINK_F_VALID_SINCE = 1u << 8, /* lifetime (issue 4) */
+    LINK_F_ENABLED = 1u << 9,
     LINK_F_CRAWLABLE = 1u << 14, /* crawlers and previews */
     LINK_F_CAPPED = 1u << 16, /* not a field: the plan shortened the requested expiry */
     /* forward_query and UTM fields (issue 4) */
@@ -85,7 +91,7 @@ struct link_policy {
     unsigned self_port;
 };
 
-enum link_state { LINK_ACTIVE, LINK_EXPIRED, LINK_EXHAUSTED };
+enum link_state { LINK_ACTIVE, LINK_EXPIRED, LINK_EXHAUSTED, LINK_NOT_YET, LINK_DISABLED };
 
 /* Normalises raw into out (capacity URL_MAX_LEN + 1); NULL or a reason. */
 const char *link_check_url(const struct link_policy *p, const char *raw, size_t len, char *out, size_t *outlen);
@@ -110,6 +116,9 @@ const char *link_check_note(const char *s, size_t len);
 void link_tag_fold(const char *s, size_t len, char *out);
 
 enum link_state link_state_at(int64_t expires_at, int64_t max_visits, int64_t visits, int64_t now_ms);
+/* The same with the lifetime switches: disabled, then not yet valid, then
+ * link_state_at. The first two answer like an unknown code. */
+enum link_state link_state(const struct link *l, int64_t now_ms);
 
 /* Fills p from a base URL such as "https://s.example.com"; -1 if unusable. */
 int link_policy_from_base_url(struct link_policy *p, const char *base_url);

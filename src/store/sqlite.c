@@ -40,12 +40,13 @@
 
 static const char SQL_INSERT_LINK[] =
     "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
-    " redirect_type, created_by, creator_ip, crawlable, note, url_hash, host)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?15, lp_url_hash(?5), lp_url_host(?5))";
+    " redirect_type, created_by, creator_ip, crawlable, note, url_hash, host, valid_since, enabled)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?15, lp_url_hash(?5), lp_url_host(?5), ?16, ?17)";
 static const char SQL_SELECT_KEY[] = "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?";
 static const char SQL_UPDATE_LINK[] =
     "UPDATE links SET code=?1, url=?2, title=?3, expires_at=?4, max_visits=?5, redirect_type=?6, updated_at=?7,"
-    " crawlable=?8, note=?10, url_hash=lp_url_hash(?2), host=lp_url_host(?2) WHERE id=?9";
+    " crawlable=?8, note=?10, url_hash=lp_url_hash(?2), host=lp_url_host(?2), valid_since=?11, enabled=?12"
+    " WHERE id=?9";
 static const char SQL_DELETE_LINK[] = "DELETE FROM links WHERE id=?";
 static const char SQL_CONSUME[] =
     "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)"
@@ -153,6 +154,8 @@ void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
     l->has_note = sqlite3_column_type(st, 22) != SQLITE_NULL;
     sqlite_copy_text(l->note, sizeof(l->note), st, 22);
     sqlite_tags_parse((const char *)sqlite3_column_text(st, 23), l);
+    l->valid_since = sqlite3_column_int64(st, 24); /* lifetime (issue 4) */
+    l->disabled = sqlite3_column_int(st, 25) == 0;
 }
 
 static void bind_opt_text(sqlite3_stmt *st, int idx, bool has, const char *v)
@@ -310,6 +313,8 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
             sqlite3_bind_null(st, 13);
         sqlite3_bind_int(st, 14, l->crawlable);
         bind_opt_text(st, 15, l->has_note, l->note); /* tags and notes (issue 4) */
+        bind_opt_int(st, 16, l->valid_since);        /* lifetime (issue 4) */
+        sqlite3_bind_int(st, 17, !l->disabled);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {
@@ -383,6 +388,10 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
         cur.has_note = in->has_note;
         memcpy(cur.note, in->note, sizeof(cur.note));
     }
+    if (op->set & LINK_F_VALID_SINCE) /* lifetime (issue 4) */
+        cur.valid_since = in->valid_since;
+    if (op->set & LINK_F_ENABLED)
+        cur.disabled = in->disabled;
     cur.updated_at = now > cur.updated_at ? now : cur.updated_at + 1;
     /* Bringing an expired link back counts against the plan like a new one. */
     if (op->max_active > 0 && !was_active && (cur.expires_at == 0 || cur.expires_at > now)) {
@@ -407,6 +416,8 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
     sqlite3_bind_int(st, 8, cur.crawlable);
     sqlite3_bind_int64(st, 9, cur.id);
     bind_opt_text(st, 10, cur.has_note, cur.note);
+    bind_opt_int(st, 11, cur.valid_since); /* lifetime (issue 4) */
+    sqlite3_bind_int(st, 12, !cur.disabled);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -907,8 +918,9 @@ static int sqlite_links_crawlable(struct store_reader *base, int64_t domain_id, 
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
     sqlite3_stmt *st = R("SELECT code FROM links WHERE crawlable = 1 AND domain_id=?"
-                         " AND (expires_at IS NULL OR expires_at>?) AND (max_visits IS NULL OR visits<max_visits)"
-                         " ORDER BY code LIMIT ?");
+                         " AND (expires_at IS NULL OR expires_at>?2) AND (max_visits IS NULL OR visits<max_visits)"
+                         " AND enabled = 1 AND (valid_since IS NULL OR valid_since <= ?2)" /* lifetime (issue 4) */
+                         " ORDER BY code LIMIT ?3");
     if (st == NULL)
         return STORE_ERROR;
     sqlite3_bind_int64(st, 1, domain_id);

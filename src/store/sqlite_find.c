@@ -167,7 +167,8 @@ int sqlite_link_tags_write(struct sqlite_store *s, struct link *l, int64_t now)
 static const char SQL_REUSE[] =
     "SELECT " LINK_COLUMNS " FROM links WHERE team_id = ?1 AND url_hash = lp_url_hash(?2) AND url = ?2"
     " AND domain_id = ?3 AND (?4 = '' OR code = ?4) AND (expires_at IS NULL OR expires_at > ?5)"
-    " AND (max_visits IS NULL OR visits < max_visits) ORDER BY id DESC LIMIT 1";
+    " AND (max_visits IS NULL OR visits < max_visits) AND enabled = 1 AND (valid_since IS NULL OR valid_since <= ?5)"
+    " ORDER BY id DESC LIMIT 1";
 
 int sqlite_link_reuse(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
@@ -327,9 +328,14 @@ int sqlite_links_find(struct store_reader *base, const struct store_link_query *
     if (q->created_to != 0)
         sql_add(&b, " AND created_at < ?3");
     if (q->state == LINKS_ACTIVE)
-        sql_add(&b, " AND (expires_at IS NULL OR expires_at > ?4) AND (max_visits IS NULL OR visits < max_visits)");
+        sql_add(&b, " AND (expires_at IS NULL OR expires_at > ?4) AND (max_visits IS NULL OR visits < max_visits)"
+                    " AND enabled = 1 AND (valid_since IS NULL OR valid_since <= ?4)");
     else if (q->state == LINKS_EXPIRED)
         sql_add(&b, " AND (expires_at <= ?4 OR visits >= max_visits)");
+    else if (q->state == LINKS_DISABLED)
+        sql_add(&b, " AND enabled = 0");
+    else if (q->state == LINKS_SCHEDULED)
+        sql_add(&b, " AND valid_since > ?4");
     if (q->untagged)
         sql_add(&b, " AND tags IS NULL");
     if (q->ntags > 0) {

@@ -18,7 +18,9 @@
     /* redirect rules, forward_query, UTM (issue 4) */                                                             \
     ", rules, forward_query, utm_source, utm_medium, utm_campaign, utm_term, utm_content"                          \
     /* tags and notes (issue 4) */                                                                                 \
-    ", note, tags"
+    ", note, tags"                                                                                                 \
+    /* lifetime (issue 4) */                                                                                       \
+    ", valid_since, enabled"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */

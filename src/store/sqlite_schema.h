@@ -224,6 +224,9 @@ static const char *const sqlite_migrations[] = {
     "  INSERT INTO links_fts (rowid, code, url, title, tags) VALUES (new.id, new.code, new.url, new.title, new.tags);"
     " END;"
     "INSERT INTO links_fts (links_fts) VALUES ('rebuild');",
+    /* lifetime (issue 4): valid_since NULL = always; enabled 0 = switched off */
+    "ALTER TABLE links ADD COLUMN valid_since INTEGER;"
+    "ALTER TABLE links ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

@@ -65,7 +65,7 @@ enum store_op_kind {
 
 /* ---- tags, notes, search and reuse (issue 4) ---- */
 enum store_link_order { LINKS_BY_CREATED, LINKS_BY_VISITS, LINKS_BY_TITLE };
-enum store_link_state { LINKS_ANY_STATE, LINKS_ACTIVE, LINKS_EXPIRED };
+enum store_link_state { LINKS_ANY_STATE, LINKS_ACTIVE, LINKS_EXPIRED, LINKS_DISABLED, LINKS_SCHEDULED };
 #define STORE_FILTER_TAGS_MAX 10
 #define STORE_SEARCH_MAX 200 /* bytes of a search text */
 

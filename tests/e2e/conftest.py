@@ -43,7 +43,8 @@ PROBLEM_BASE = "https://linkpulse.dev/problems/"
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CODE_RE = re.compile(r"^[0-9A-Za-z]{7}$")
 LINK_FIELDS = {"code", "short_url", "url", "title", "created_at", "updated_at",
-               "expires_at", "max_visits", "redirect_type", "tags", "note"}
+               "expires_at", "max_visits", "redirect_type", "tags", "note",
+               "valid_since", "enabled"}
 
 
 def free_port():

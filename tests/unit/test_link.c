@@ -46,3 +46,20 @@ Test(link, tag_fold)
     link_tag_fold("MiXeD-É", strlen("MiXeD-É"), out);
     cr_expect_str_eq(out, "mixed-É", "only ASCII letters fold");
 }
+
+Test(link, state_with_lifetime)
+{
+    static struct link l;
+    cr_expect_eq(link_state(&l, 1000), LINK_ACTIVE);
+    l.valid_since = 2000;
+    cr_expect_eq(link_state(&l, 1999), LINK_NOT_YET);
+    cr_expect_eq(link_state(&l, 2000), LINK_ACTIVE);
+    l.expires_at = 3000;
+    cr_expect_eq(link_state(&l, 3000), LINK_EXPIRED);
+    l.disabled = true;
+    cr_expect_eq(link_state(&l, 2500), LINK_DISABLED, "disabled wins over everything");
+    l.disabled = false;
+    l.max_visits = 2;
+    l.visits = 2;
+    cr_expect_eq(link_state(&l, 2500), LINK_EXHAUSTED);
+}
