@@ -32,6 +32,7 @@ struct api_call {
     struct reqctx *rc;   /* NULL once the client has gone */
     struct api_call **guard; /* in the request pool; cleared when the call ends */
     api_reply_fn reply;
+    void (*cleanup)(struct api_call *call); /* optional: frees what the op points to, before the call */
     struct store_op op;
 };
 
@@ -150,6 +151,27 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len); /* /{code} *
 /* ---- tags, notes, search (issue 4; links.c, find.c) ---- */
 struct app;
 json_t *api_link_json(const struct app *app, const struct link *l); /* the link object of the API */
+struct store_op;
+/* The fields of a new link in obj into op (reuse, url required, ...):
+ * invalid_params, or NULL. Removes "reuse" from obj. */
+json_t *api_link_decode_new(struct reqctx *rc, json_t *obj, struct store_op *op);
+/* The plan's rules for a new link of the caller's team: expiry cap (anonymous
+ * links: per client IP and short-lived), op->max_active, the random code length. */
+void api_link_plan_new(struct reqctx *rc, struct store_op *op, struct link *l, unsigned *set, unsigned *code_len);
+/* bulk creation, import, export (issue 4; bulk.c, import.c, export.c) */
+#define API_BULK_MAX 1000 /* items of one bulk request */
+void api_links_bulk(struct reqctx *rc, const h2o_iovec_t *params); /* POST /api/v1/links/bulk */
+/* What an imported row carries besides link fields. */
+struct api_bulk_extra {
+    int64_t created_at; /* Unix ms, 0: now */
+    int64_t visits;     /* historical total */
+};
+/* Validates each object of rows like a create and commits the valid ones in
+ * one transaction (dry_run: checked, rolled back), answering the per-item
+ * results. extra: NULL, or one per row. 0, or -1 after answering 503. */
+int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *extra, bool dry_run);
+/* Answers 200 with results (not taken) and their counts. */
+void api_bulk_respond(struct reqctx *rc, json_t *results, bool dry_run);
 void api_links_list(struct reqctx *rc);                              /* GET /api/v1/links */
 void api_links_suggest(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/links/suggest */
 void api_tags_list(struct reqctx *rc, const h2o_iovec_t *params);     /* GET /api/v1/tags */

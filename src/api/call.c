@@ -48,11 +48,18 @@ struct api_call *api_call_new_sized(struct reqctx *rc, size_t size, enum store_o
     return call;
 }
 
+static void call_free(struct api_call *call)
+{
+    if (call->cleanup != NULL)
+        call->cleanup(call);
+    free(call->op.idem.response);
+    free(call);
+}
+
 void api_call_drop(struct api_call *call)
 {
     *call->guard = NULL;
-    free(call->op.idem.response);
-    free(call);
+    call_free(call);
 }
 
 static void invalidate(struct cache *cache, int64_t domain_id, const char *code)
@@ -77,6 +84,10 @@ static void op_committed(struct store_op *op)
         if (op->kind == STORE_LINK_UPDATE && strcmp(op->key_code, op->link.code) != 0)
             invalidate(cache, op->domain_id, op->key_code);
     }
+    if (op->kind == STORE_LINK_BULK) /* bulk creation and imports (issue 4): codes that may be cached as unknown */
+        for (size_t i = 0; i < op->nbulk; i++)
+            if (op->bulk[i].status == STORE_OK && !op->bulk[i].dry_run && !op->bulk[i].reused)
+                invalidate(call->w->app->cache, op->domain_id, op->bulk[i].link.code);
     h2o_multithread_send_message(&call->w->ops_done, &call->msg);
 }
 
@@ -168,8 +179,7 @@ void api_ops_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages
             if (!idem_answered(call, call->rc))
                 call->reply(call, call->rc);
         }
-        free(call->op.idem.response);
-        free(call);
+        call_free(call);
     }
 }
 

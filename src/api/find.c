@@ -93,7 +93,8 @@ static int read_time(struct reqctx *rc, const char *q, size_t qlen, const char *
     return 1;
 }
 
-/* ---- cursors: created "<id>", visits "v.<visits>.<id>", title "t.<hex>.<id>" (base62 numbers) ---- */
+/* ---- cursors: created "c.<created_at>.<id>", visits "v.<visits>.<id>",
+ * title "t.<hex of the title>.<id>" (numbers in base62) ---- */
 
 static bool parse_u62(const char *s, size_t n, int64_t *out, bool zero_ok)
 {
@@ -111,9 +112,7 @@ static int hexval(char c)
 
 static bool parse_cursor(const char *v, size_t n, struct store_link_query *lq)
 {
-    if (lq->order == LINKS_BY_CREATED)
-        return parse_u62(v, n, &lq->after_id, false);
-    char tag = lq->order == LINKS_BY_VISITS ? 'v' : 't';
+    char tag = "cvt"[lq->order];
     const char *dot = n > 2 ? memchr(v + 2, '.', n - 2) : NULL;
     if (n < 5 || v[0] != tag || v[1] != '.' || dot == NULL)
         return false;
@@ -121,7 +120,7 @@ static bool parse_cursor(const char *v, size_t n, struct store_link_query *lq)
     size_t klen = (size_t)(dot - key), ilen = n - (size_t)(id - v);
     if (!parse_u62(id, ilen, &lq->after_id, false))
         return false;
-    if (lq->order == LINKS_BY_VISITS)
+    if (lq->order != LINKS_BY_TITLE)
         return parse_u62(key, klen, &lq->after_num, true);
     if (klen % 2 != 0 || klen / 2 > LINK_TITLE_MAX_BYTES)
         return false;
@@ -140,12 +139,11 @@ static json_t *cursor_json(const struct store_link_query *lq, const struct link 
     char id[16], num[16];
     size_t il = base62_encode_u64((uint64_t)last->id, id);
     id[il] = '\0';
-    if (lq->order == LINKS_BY_CREATED)
-        return json_stringn(id, il);
-    if (lq->order == LINKS_BY_VISITS) {
-        size_t nl = base62_encode_u64((uint64_t)last->visits_total, num);
+    if (lq->order != LINKS_BY_TITLE) {
+        bool created = lq->order == LINKS_BY_CREATED;
+        size_t nl = base62_encode_u64((uint64_t)(created ? last->created_at : last->visits_total), num);
         num[nl] = '\0';
-        return json_sprintf("v.%s.%s", num, id);
+        return json_sprintf("%c.%s.%s", created ? 'c' : 'v', num, id);
     }
     const char *t = last->has_title ? last->title : "";
     size_t tl = strlen(t);
@@ -179,6 +177,7 @@ static int list_row(void *ctx, const struct link *l)
     }
     json_array_append_new(st->items, api_link_json(st->rc->w->app, l));
     st->last.id = l->id;
+    st->last.created_at = l->created_at;
     st->last.visits_total = l->visits_total;
     st->last.has_title = l->has_title;
     memcpy(st->last.title, l->title, strlen(l->title) + 1);

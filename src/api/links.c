@@ -306,6 +306,49 @@ static void deleted(struct api_call *call, struct reqctx *rc)
 /* ---- handlers -------------------------------------------------------------- */
 
 
+json_t *api_link_decode_new(struct reqctx *rc, json_t *obj, struct store_op *op)
+{
+    op->link.redirect_type = 302;
+    json_t *errs = NULL, *reuse = json_object_get(obj, "reuse"); /* tags, reuse (issue 4) */
+    if (reuse != NULL && !json_is_boolean(reuse))
+        errs = problem_param(errs, "reuse", "must be true or false");
+    if (reuse != NULL) {
+        op->reuse = json_is_true(reuse);
+        json_object_del(obj, "reuse");
+    }
+    errs = decode_fields(rc, obj, op, errs);
+    if (json_object_get(obj, "url") == NULL)
+        errs = problem_param(errs, "url", "is required");
+    if ((op->set & LINK_F_VALID_SINCE) && (op->set & LINK_F_EXPIRES) && op->link.valid_since != 0 &&
+        op->link.expires_at != 0 && op->link.valid_since >= op->link.expires_at) /* lifetime (issue 4) */
+        errs = problem_param(errs, "valid_since", "must be before expires_at");
+    return errs;
+}
+
+void api_link_plan_new(struct reqctx *rc, struct store_op *op, struct link *l, unsigned *set, unsigned *code_len)
+{
+    struct principal *p = &rc->principal;
+    int64_t now = clock_wall_ms();
+    int64_t wanted = (*set & LINK_F_EXPIRES) ? l->expires_at : 0;
+    if (p->kind == PRINCIPAL_ANONYMOUS) {
+        /* Anonymous links: the free plan's limits per client IP, and a
+         * short life unless an earlier one is asked for. */
+        op->per_ip_limit = true;
+        api_client_bucket(rc, op->creator_ip);
+        if (wanted == 0 || wanted > now + PLAN_ANON_LIFETIME_MS) {
+            wanted = now + PLAN_ANON_LIFETIME_MS;
+            *set |= LINK_F_CAPPED;
+        }
+    }
+    bool capped;
+    l->expires_at = plan_expiry(p->plan, now, wanted, &capped);
+    if (capped && (*set & LINK_F_EXPIRES))
+        *set |= LINK_F_CAPPED; /* only a requested expiry is "capped" */
+    op->max_active = plan_max_active_links(p->plan);
+    if (!(*set & LINK_F_SLUG))
+        *code_len = rc->w->app->cfg->code_length;
+}
+
 static void create_link(struct reqctx *rc)
 {
     json_t *obj = api_read_object(rc);
@@ -340,20 +383,7 @@ static void create_link(struct reqctx *rc)
     struct store_op *op = &call->op;
     op->team_id = p->team_id;
     op->created_by = p->user_id;
-    op->link.redirect_type = 302;
-    json_t *errs = NULL, *reuse = json_object_get(obj, "reuse"); /* tags, reuse (issue 4) */
-    if (reuse != NULL && !json_is_boolean(reuse))
-        errs = problem_param(errs, "reuse", "must be true or false");
-    if (reuse != NULL) {
-        op->reuse = json_is_true(reuse);
-        json_object_del(obj, "reuse");
-    }
-    errs = decode_fields(rc, obj, op, errs);
-    if (json_object_get(obj, "url") == NULL)
-        errs = problem_param(errs, "url", "is required");
-    if ((op->set & LINK_F_VALID_SINCE) && (op->set & LINK_F_EXPIRES) && op->link.valid_since != 0 &&
-        op->link.expires_at != 0 && op->link.valid_since >= op->link.expires_at) /* lifetime (issue 4) */
-        errs = problem_param(errs, "valid_since", "must be before expires_at");
+    json_t *errs = api_link_decode_new(rc, obj, op);
     json_decref(obj);
     if (errs != NULL) {
         api_call_drop(call);
@@ -364,25 +394,7 @@ static void create_link(struct reqctx *rc)
         api_call_drop(call);
         return;
     }
-    int64_t now = clock_wall_ms();
-    int64_t wanted = (op->set & LINK_F_EXPIRES) ? op->link.expires_at : 0;
-    if (p->kind == PRINCIPAL_ANONYMOUS) {
-        /* Anonymous links: the free plan's limits per client IP, and a
-         * short life unless an earlier one is asked for. */
-        op->per_ip_limit = true;
-        api_client_bucket(rc, op->creator_ip);
-        if (wanted == 0 || wanted > now + PLAN_ANON_LIFETIME_MS) {
-            wanted = now + PLAN_ANON_LIFETIME_MS;
-            op->set |= LINK_F_CAPPED;
-        }
-    }
-    bool capped;
-    op->link.expires_at = plan_expiry(p->plan, now, wanted, &capped);
-    if (capped && (op->set & LINK_F_EXPIRES))
-        op->set |= LINK_F_CAPPED; /* only a requested expiry is "capped" */
-    op->max_active = plan_max_active_links(p->plan);
-    if (!(op->set & LINK_F_SLUG))
-        op->random_code_len = rc->w->app->cfg->code_length;
+    api_link_plan_new(rc, op, &op->link, &op->set, &op->random_code_len);
     api_submit(call);
 }
 

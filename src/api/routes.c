@@ -21,6 +21,8 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/tags", ROUTE_LINKS, API_AUTH_REQUIRED, api_tags_list},
     {"PATCH", "/api/v1/tags/{name}", ROUTE_LINKS, API_AUTH_REQUIRED, api_tag_patch},
     {"DELETE", "/api/v1/tags/{name}", ROUTE_LINKS, API_AUTH_REQUIRED, api_tag_delete},
+    /* bulk creation, import, export (issue 4) */
+    {"POST", "/api/v1/links/bulk", ROUTE_LINKS, API_AUTH_REQUIRED, api_links_bulk},
     {"GET", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_get},
     {"PATCH", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_patch},
     {"DELETE", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_delete},

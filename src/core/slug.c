@@ -9,7 +9,7 @@ static const char *const slug_reserved[] = {
     "api",         "app",      "healthz",   "readyz", "livez",  "metrics", "robots.txt", "favicon.ico", "static",
     "assets",      "admin",    "dashboard", "login",  "logout", "signup",  "auth",       "docs",        "well-known",
     ".well-known", "problems", "qr",        "status", "www",    "s",       "u",
-    "suggest", /* /api/v1/links/suggest (issue 4) */
+    "suggest", "bulk", "import", "export", /* /api/v1/links/... (issue 4) */
 };
 
 #define SLUG_STR_(x) #x

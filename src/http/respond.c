@@ -140,15 +140,21 @@ void respond_json(struct reqctx *rc, int status, json_t *body)
     respond_bytes(rc, status, status >= 400 ? "application/problem+json" : "application/json", buf, len + 1);
 }
 
-void respond_problem(struct reqctx *rc, int status, const char *name, const char *title, const char *detail,
-                     json_t *invalid_params)
+json_t *problem_json(int status, const char *name, const char *title, const char *detail, json_t *invalid_params)
 {
     char type[128];
     snprintf(type, sizeof(type), PROBLEM_TYPE_BASE "%s", name);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s%}", "type", type, "title", title, "status", status, "detail",
-                          detail, "request_id", rc->request_id.base, rc->request_id.len);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", status, "detail", detail);
     if (invalid_params != NULL)
         json_object_set_new(p, "invalid_params", invalid_params);
+    return p;
+}
+
+void respond_problem(struct reqctx *rc, int status, const char *name, const char *title, const char *detail,
+                     json_t *invalid_params)
+{
+    json_t *p = problem_json(status, name, title, detail, invalid_params);
+    json_object_set_new(p, "request_id", json_stringn(rc->request_id.base, rc->request_id.len));
     if (status == 405) {
         const char *allow = rc->route == ROUTE_LINKS ? "GET, POST" : rc->route == ROUTE_LINK ? "GET, PATCH, DELETE"
                                                                                              : "GET, HEAD";

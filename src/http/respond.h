@@ -54,6 +54,9 @@ void respond_empty(struct reqctx *rc, int status);
  * streams); counted and logged now, when it starts. */
 void respond_stream_start(struct reqctx *rc, h2o_generator_t *gen, const char *ctype);
 
+/* The problem object itself (no request_id), for problems inside a body
+ * (bulk results); invalid_params stolen, may be NULL. */
+json_t *problem_json(int status, const char *name, const char *title, const char *detail, json_t *invalid_params);
 /* Appends {"name": name, "reason": reason} to arr (creating it if NULL). */
 json_t *problem_param(json_t *arr, const char *name, const char *reason);
 

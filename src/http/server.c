@@ -65,9 +65,12 @@ static bool over_limits(struct reqctx *rc)
                         "the request headers exceed 16 KiB in total", NULL);
         return true;
     }
-    if (req->entity.base != NULL && req->entity.len > HTTP_BODY_MAX_BYTES) {
-        respond_problem(rc, 413, "payload-too-large", "Request body too large", "the request body exceeds 64 KiB",
-                        NULL);
+    /* bulk creation and imports (issue 4) take bigger bodies */
+    bool upload = h2o_memis(rc->path.base, rc->path.len, H2O_STRLIT("/api/v1/links/bulk")) ||
+                  h2o_memis(rc->path.base, rc->path.len, H2O_STRLIT("/api/v1/links/import"));
+    if (req->entity.base != NULL && req->entity.len > (upload ? HTTP_UPLOAD_MAX_BYTES : HTTP_BODY_MAX_BYTES)) {
+        respond_problem(rc, 413, "payload-too-large", "Request body too large",
+                        upload ? "the request body exceeds 8 MiB" : "the request body exceeds 64 KiB", NULL);
         return true;
     }
     return false;
@@ -261,7 +264,7 @@ int server_start(struct app *app, char *err, size_t errcap)
     h2o_config_init(&app->h2o);
     app->h2o.server_name = h2o_iovec_init(H2O_STRLIT("linkpulse"));
     /* h2o answers bodies above this itself; up to it we answer 413 in problem+json. */
-    app->h2o.max_request_entity_size = 16 * HTTP_BODY_MAX_BYTES;
+    app->h2o.max_request_entity_size = 2 * HTTP_UPLOAD_MAX_BYTES;
     app->h2o.http1.req_timeout = app->cfg->request_timeout_ms;
     app->h2o.http2.idle_timeout = app->cfg->request_timeout_ms;
     h2o_hostconf_t *host = h2o_config_register_host(&app->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);

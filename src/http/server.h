@@ -28,6 +28,7 @@
 #define HTTP_HEADERS_MAX_BYTES (16 * 1024) /* 431 above this */
 #define HTTP_TARGET_MAX_BYTES (8 * 1024)   /* 414 above this */
 #define HTTP_BODY_MAX_BYTES (64 * 1024)    /* 413 above this */
+#define HTTP_UPLOAD_MAX_BYTES (8 * 1024 * 1024) /* bulk creation and imports (issue 4): 413 above this */
 #define HTTP_SHUTDOWN_GRACE_MS 1000        /* open connections get this long to flush after SIGTERM */
 
 struct worker;

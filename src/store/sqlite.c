@@ -61,6 +61,7 @@ static const struct store_backend sqlite_backend;
 /* forward_query and UTM fields (issue 4) */
 struct sqlite_store;
 static int write_redirect_opts(struct sqlite_store *s, const struct link *l);
+static int set_visit_totals(struct sqlite_store *s, const struct link *l); /* imports (issue 4) */
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -282,7 +283,10 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
     sqlite3_stmt *st = W(SQL_INSERT_LINK);
     if (st == NULL)
         return STORE_ERROR;
-    l->created_at = l->updated_at = now;
+    /* imports (issue 4) keep the creation time of the file; else now */
+    if (l->created_at <= 0 || l->created_at > now)
+        l->created_at = now;
+    l->updated_at = now;
     l->team_id = op->team_id;
     l->domain_id = op->domain_id;
     l->visits = 0;
@@ -320,6 +324,8 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
         if (rc == SQLITE_DONE) {
             if ((op->set & LINK_F_TAGS) && sqlite_link_tags_write(s, l, now) != STORE_OK)
                 return STORE_ERROR;
+            if (l->visits_total > 0 && set_visit_totals(s, l) != STORE_OK) /* imports (issue 4) */
+                return STORE_ERROR;
             /* forward_query and UTM (issue 4) */
             return (op->set & LINK_F_REDIRECT_OPTS) ? write_redirect_opts(s, l) : STORE_OK;
         }
@@ -335,6 +341,60 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
     }
     log_error("sqlite: no free code after %d attempts; consider a longer --code-length", CODE_ATTEMPTS);
     return STORE_ERROR;
+}
+
+/* ---- bulk creation and imports (issue 4) ---- */
+
+/* An imported link's historical visit count (no raw visits behind it). */
+static int set_visit_totals(struct sqlite_store *s, const struct link *l)
+{
+    sqlite3_stmt *st = W("UPDATE links SET visits_total = ?2, visits_bots = ?3 WHERE id = ?1");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, l->id);
+    sqlite3_bind_int64(st, 2, l->visits_total);
+    sqlite3_bind_int64(st, 3, l->visits_bots);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+/* Every item in one transaction, each in a savepoint of its own: a taken
+ * code or the plan's limit fails that item only. Dry-run items are rolled
+ * back after the checks. */
+static int op_bulk(struct sqlite_store *s, struct store_op *op, int64_t now)
+{
+    struct store_op *one = malloc(sizeof(*one));
+    if (one == NULL)
+        return STORE_ERROR;
+    int rc = STORE_OK;
+    for (size_t i = 0; i < op->nbulk && rc == STORE_OK; i++) {
+        struct store_bulk_item *it = &op->bulk[i];
+        memset(one, 0, sizeof(*one));
+        one->kind = STORE_LINK_CREATE;
+        one->team_id = op->team_id;
+        one->domain_id = op->domain_id;
+        one->created_by = op->created_by;
+        one->max_active = op->max_active;
+        one->set = it->set;
+        one->random_code_len = it->random_code_len;
+        one->reuse = it->reuse;
+        one->link = it->link;
+        if (exec_simple(s, "SAVEPOINT item") != 0) {
+            rc = STORE_ERROR;
+            break;
+        }
+        it->status = op_create(s, one, now);
+        if (it->status == STORE_OK && !one->reused)
+            it->status = sqlite_outbox_link(s, HOOK_LINK_CREATED, &one->link, now);
+        if (it->status == STORE_ERROR)
+            rc = STORE_ERROR;
+        bool keep = it->status == STORE_OK && !it->dry_run;
+        if ((!keep && exec_simple(s, "ROLLBACK TO item") != 0) || exec_simple(s, "RELEASE item") != 0)
+            rc = STORE_ERROR;
+        it->link = one->link;
+        it->reused = one->reused;
+    }
+    free(one);
+    return rc;
 }
 
 static int select_by_key(struct sqlite_store *s, struct store_op *op, struct link *out)
@@ -562,6 +622,8 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
     case STORE_LINK_RULES_PUT: /* redirect rules (issue 4): a change of the link for webhooks */
         rc = op_rules_put(s, op, now);
         return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_UPDATED, &op->link, now) : rc;
+    case STORE_LINK_BULK: /* bulk creation and imports (issue 4) */
+        return op_bulk(s, op, now);
     case STORE_TAG_RENAME: /* tags (issue 4) */
     case STORE_TAG_DELETE:
         return sqlite_tag_op(s, op, now);

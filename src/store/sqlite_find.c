@@ -351,13 +351,13 @@ int sqlite_links_find(struct store_reader *base, const struct store_link_query *
     if (search)
         sql_add(&b, " AND id IN (SELECT rowid FROM links_fts WHERE links_fts MATCH ?5)");
     static const char *const after[3][2] = {
-        {" AND id > ?6", " AND id < ?6"},
+        {" AND (created_at, id) > (?7, ?6)", " AND (created_at, id) < (?7, ?6)"},
         {" AND (visits_total, id) > (?7, ?6)", " AND (visits_total, id) < (?7, ?6)"},
         {" AND (" TITLE_KEY " > ?8 OR (" TITLE_KEY " = ?8 AND id > ?6))",
          " AND (" TITLE_KEY " < ?8 OR (" TITLE_KEY " = ?8 AND id < ?6))"},
     };
     static const char *const order[3][2] = {
-        {" ORDER BY id ASC", " ORDER BY id DESC"},
+        {" ORDER BY created_at ASC, id ASC", " ORDER BY created_at DESC, id DESC"},
         {" ORDER BY visits_total ASC, id ASC", " ORDER BY visits_total DESC, id DESC"},
         {" ORDER BY " TITLE_KEY " ASC, id ASC", " ORDER BY " TITLE_KEY " DESC, id DESC"},
     };

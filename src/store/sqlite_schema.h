@@ -224,9 +224,12 @@ static const char *const sqlite_migrations[] = {
     "  INSERT INTO links_fts (rowid, code, url, title, tags) VALUES (new.id, new.code, new.url, new.title, new.tags);"
     " END;"
     "INSERT INTO links_fts (links_fts) VALUES ('rebuild');",
-    /* lifetime (issue 4): valid_since NULL = always; enabled 0 = switched off */
+    /* lifetime (issue 4): valid_since NULL = always; enabled 0 = switched off.
+     * Listing by creation time: imported links keep their file's created_at,
+     * so it need not follow the id (new links append to the index). */
     "ALTER TABLE links ADD COLUMN valid_since INTEGER;"
-    "ALTER TABLE links ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;",
+    "ALTER TABLE links ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX links_team_created ON links (team_id, created_at);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

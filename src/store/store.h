@@ -61,6 +61,19 @@ enum store_op_kind {
     /* tags (issue 4) */
     STORE_TAG_RENAME, /* in: team_id, tag, tag_to: renames, or merges into an existing tag; out: purged = links */
     STORE_TAG_DELETE, /* in: team_id, tag: removes it from every link; out: purged = links */
+    /* bulk creation and imports (issue 4) */
+    STORE_LINK_BULK, /* in: team_id, domain_id, created_by, max_active, bulk[nbulk]; out: each item's status, link */
+};
+
+/* One link of a STORE_LINK_BULK op: what LINK_CREATE takes, and its result.
+ * created_at != 0 (imports) keeps that creation time. */
+struct store_bulk_item {
+    struct link link;
+    unsigned set;
+    unsigned random_code_len;
+    bool reuse, reused;
+    bool dry_run; /* imports: checked (code free, plan) but rolled back */
+    int status;   /* enum store_status */
 };
 
 /* ---- tags, notes, search and reuse (issue 4) ---- */
@@ -86,7 +99,7 @@ struct store_link_query {
     char search[STORE_SEARCH_MAX + 1]; /* words, each matched as a prefix in code, URL, title, tags */
     bool has_cursor;
     int64_t after_id;
-    int64_t after_num;                        /* LINKS_BY_VISITS */
+    int64_t after_num;                        /* LINKS_BY_CREATED: created_at; LINKS_BY_VISITS: visits */
     char after_text[LINK_TITLE_MAX_BYTES + 1]; /* LINKS_BY_TITLE ("" for untitled links) */
     int limit;
 };
@@ -275,6 +288,9 @@ struct store_op {
     bool reuse;  /* LINK_CREATE: return an active link of the team with the same URL (and code, if given) */
     bool reused; /* LINK_CREATE: out: link is that existing link; nothing was written */
     char tag[LINK_TAG_MAX_BYTES + 1], tag_to[LINK_TAG_MAX_BYTES + 1];
+    /* bulk creation and imports (issue 4): owned by the op's owner */
+    struct store_bulk_item *bulk;
+    size_t nbulk;
 };
 
 struct store;

@@ -90,6 +90,8 @@ KNOWN = {
     ("GET", "/api/v1/tags"): None,
     ("PATCH", "/api/v1/tags/{name}"): {"name": "pwned"},
     ("DELETE", "/api/v1/tags/{name}"): None,
+    # bulk creation, import, export (issue 4)
+    ("POST", "/api/v1/links/bulk"): {"links": [{"url": "https://example.com/matrix-bulk"}]},
 }
 # Public routes are outside the matrix (they take no credential); they are
 # listed so that a new public route is a deliberate decision too.
@@ -400,7 +402,7 @@ def test_viewer_reads_but_cannot_write(world, principal):
             if why:
                 bad.append("%s -> %s (want 403 forbidden)" % (what, why))
     # the writes without path parameters: a link, a key
-    for method, pattern in (("POST", "/api/v1/links"), ("POST", "/api/v1/api-keys")):
+    for method, pattern in (("POST", "/api/v1/links"), ("POST", "/api/v1/api-keys"), ("POST", "/api/v1/links/bulk")):
         r, what = call(w, method, pattern, A, cred, via=via, team_id=team)
         why = problem_mismatch(r, 403, "forbidden")
         if why:

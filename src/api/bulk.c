@@ -1,0 +1,196 @@
+/* bulk: many links in one request (issue 4).
+ *   POST /api/v1/links/bulk   {"links": [ up to 1,000 link objects ]}
+ * Each item is decoded and validated on its own, exactly like POST
+ * /api/v1/links; the valid ones go to the writer as one STORE_LINK_BULK op
+ * (one transaction, a savepoint per item), and the answer lists, per item
+ * and in request order, the link or the problem. Imports (import.c) feed
+ * the same path with rows turned into link objects.
+ * Runs on the request's worker thread; the op's items and the results are
+ * owned by the call and freed with it. */
+#include "api/api.h"
+
+#include "http/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bulk_call {
+    struct api_call call; /* first: api_call_new_sized */
+    json_t *results;      /* one slot per request item, in order */
+    size_t *index_of;     /* bulk item -> request index */
+    bool dry_run;
+};
+
+static void bulk_cleanup(struct api_call *call)
+{
+    struct bulk_call *bc = (struct bulk_call *)call;
+    json_decref(bc->results);
+    free(bc->index_of);
+    free(call->op.bulk);
+}
+
+static json_t *item_problem(size_t index, int status, const char *name, const char *title, const char *detail,
+                            json_t *params)
+{
+    return json_pack("{s:I, s:i, s:o}", "index", (json_int_t)index, "status", status, "problem",
+                     problem_json(status, name, title, detail, params));
+}
+
+/* The result of a bulk item the writer handled. */
+static json_t *item_result(const struct app *app, size_t index, const struct store_bulk_item *it)
+{
+    switch (it->status) {
+    case STORE_OK: {
+        json_t *link = api_link_json(app, &it->link);
+        if (it->reused)
+            json_object_set_new(link, "reused", json_true());
+        return json_pack("{s:I, s:i, s:o}", "index", (json_int_t)index, "status", it->reused ? 200 : 201, "link",
+                         link);
+    }
+    case STORE_CONFLICT: {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "the code \"%s\" is already taken", it->link.code);
+        return item_problem(index, 409, "conflict", "Code already taken", detail,
+                            problem_param(NULL, "slug", "is taken"));
+    }
+    case STORE_LIMIT:
+        return item_problem(index, 403, "plan-limit", "Plan limit reached",
+                            "the team's plan allows no more active links", NULL);
+    default:
+        return item_problem(index, 503, "unavailable", "Not committed", "the item could not be committed", NULL);
+    }
+}
+
+static void bulk_done(struct api_call *call, struct reqctx *rc)
+{
+    struct bulk_call *bc = (struct bulk_call *)call;
+    if (call->op.status != STORE_OK) {
+        respond_unavailable(rc, "the links could not be committed");
+        return;
+    }
+    for (size_t k = 0; k < call->op.nbulk; k++)
+        json_array_set_new(bc->results, bc->index_of[k],
+                           item_result(rc->w->app, bc->index_of[k], &call->op.bulk[k]));
+    api_bulk_respond(rc, bc->results, bc->dry_run);
+}
+
+void api_bulk_respond(struct reqctx *rc, json_t *results, bool dry_run)
+{
+    size_t i, created = 0, reused = 0, failed = 0;
+    json_t *r;
+    json_array_foreach(results, i, r)
+    {
+        json_int_t st = json_integer_value(json_object_get(r, "status"));
+        if (st == 201)
+            created++;
+        else if (st == 200)
+            reused++;
+        else
+            failed++;
+    }
+    json_t *body = json_pack("{s:O, s:I, s:I, s:I}", "items", results, dry_run ? "would_create" : "created",
+                             (json_int_t)created, dry_run ? "would_reuse" : "reused", (json_int_t)reused, "failed",
+                             (json_int_t)failed);
+    if (dry_run)
+        json_object_set_new(body, "dry_run", json_true());
+    respond_json(rc, 200, body);
+}
+
+int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *extra, bool dry_run)
+{
+    size_t n = json_array_size(rows);
+    struct bulk_call *bc =
+        (struct bulk_call *)api_call_new_sized(rc, sizeof(*bc), STORE_LINK_BULK, bulk_done);
+    if (bc == NULL)
+        return -1; /* answered 503 */
+    struct api_call *call = &bc->call;
+    call->cleanup = bulk_cleanup;
+    bc->dry_run = dry_run;
+    bc->results = json_array();
+    bc->index_of = calloc(n ? n : 1, sizeof(*bc->index_of));
+    call->op.bulk = calloc(n ? n : 1, sizeof(*call->op.bulk));
+    struct store_op *tmp = calloc(1, sizeof(*tmp));
+    if (bc->results == NULL || bc->index_of == NULL || call->op.bulk == NULL || tmp == NULL) {
+        free(tmp);
+        api_call_drop(call);
+        respond_unavailable(rc, "out of memory");
+        return -1;
+    }
+    struct store_op *op = &call->op;
+    op->team_id = rc->principal.team_id;
+    op->created_by = rc->principal.user_id;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        json_array_append_new(bc->results, json_null());
+        if (!json_is_object(row)) {
+            char name[32];
+            snprintf(name, sizeof(name), "links[%zu]", i);
+            json_array_set_new(bc->results, i,
+                               item_problem(i, 422, "validation", "Invalid field value", "each item must be an object",
+                                            problem_param(NULL, name, "must be a link object")));
+            continue;
+        }
+        memset(tmp, 0, sizeof(*tmp));
+        json_t *errs = api_link_decode_new(rc, row, tmp);
+        if (errs != NULL) {
+            json_array_set_new(bc->results, i,
+                               item_problem(i, 422, "validation", "Invalid field value",
+                                            "one or more fields are invalid; see invalid_params", errs));
+            continue;
+        }
+        struct store_bulk_item *it = &op->bulk[op->nbulk];
+        it->link = tmp->link;
+        it->set = tmp->set;
+        it->reuse = tmp->reuse;
+        it->dry_run = dry_run;
+        if (extra != NULL) { /* imports: the file's creation time and visit count */
+            it->link.created_at = extra[i].created_at;
+            it->link.visits_total = extra[i].visits;
+        }
+        api_link_plan_new(rc, op, &it->link, &it->set, &it->random_code_len);
+        bc->index_of[op->nbulk++] = i;
+    }
+    free(tmp);
+    if (op->nbulk == 0) { /* nothing valid: nothing to write */
+        json_t *results = json_incref(bc->results);
+        api_call_drop(call);
+        api_bulk_respond(rc, results, dry_run);
+        json_decref(results);
+        return 0;
+    }
+    api_submit(call);
+    return 0;
+}
+
+void api_links_bulk(struct reqctx *rc, const h2o_iovec_t *params)
+{
+    if (!api_allowed(rc, rc->principal.team_id, ACT_LINK_WRITE, 0))
+        return;
+    json_t *obj = api_read_object(rc);
+    if (obj == NULL)
+        return;
+    json_t *errs = NULL, *links = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (strcmp(key, "links") != 0)
+            errs = problem_param(errs, key, "is not a known field");
+        else if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > API_BULK_MAX)
+            errs = problem_param(errs, key, "must be an array of 1 to 1000 link objects");
+        else
+            links = v;
+    }
+    if (errs == NULL && links == NULL)
+        errs = problem_param(errs, "links", "is required");
+    if (errs != NULL) {
+        json_decref(obj);
+        respond_problem(rc, 422, "validation", "Invalid field value", "see invalid_params", errs);
+        return;
+    }
+    api_bulk_run(rc, links, NULL, false);
+    json_decref(obj);
+}
