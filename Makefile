@@ -38,6 +38,8 @@ FUZZ_DEPS += src/qr/qr.c src/util/query.c
 FUZZ_DEPS += src/core/rules.c src/core/link.c
 # search (issue 4)
 FUZZ_DEPS += src/store/sqlite_fts.c
+# imports (issue 4)
+FUZZ_DEPS += src/core/import.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 

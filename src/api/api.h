@@ -154,7 +154,7 @@ json_t *api_link_json(const struct app *app, const struct link *l); /* the link 
 struct store_op;
 /* The fields of a new link in obj into op (reuse, url required, ...):
  * invalid_params, or NULL. Removes "reuse" from obj. */
-json_t *api_link_decode_new(struct reqctx *rc, json_t *obj, struct store_op *op);
+json_t *api_link_decode_new(const struct link_policy *policy, json_t *obj, struct store_op *op);
 /* The plan's rules for a new link of the caller's team: expiry cap (anonymous
  * links: per client IP and short-lived), op->max_active, the random code length. */
 void api_link_plan_new(struct reqctx *rc, struct store_op *op, struct link *l, unsigned *set, unsigned *code_len);
@@ -165,7 +165,14 @@ void api_links_bulk(struct reqctx *rc, const h2o_iovec_t *params); /* POST /api/
 struct api_bulk_extra {
     int64_t created_at; /* Unix ms, 0: now */
     int64_t visits;     /* historical total */
+    const char *bad_field, *bad_reason; /* static: the row is refused with this problem */
 };
+void api_links_import(struct reqctx *rc, const h2o_iovec_t *params); /* POST /api/v1/links/import */
+struct import_row;
+/* An imported row as the link object a create takes; e gets the row's
+ * creation time, visit count, and the problem of a field no create has. */
+json_t *api_import_row_json(const struct import_row *r, struct api_bulk_extra *e);
+void api_links_export(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/links/export */
 /* Validates each object of rows like a create and commits the valid ones in
  * one transaction (dry_run: checked, rolled back), answering the per-item
  * results. extra: NULL, or one per row. 0, or -1 after answering 503. */
@@ -173,6 +180,12 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
 /* Answers 200 with results (not taken) and their counts. */
 void api_bulk_respond(struct reqctx *rc, json_t *results, bool dry_run);
 void api_links_list(struct reqctx *rc);                              /* GET /api/v1/links */
+struct store_link_query;
+/* The list filters of the request's query string into lq (team and now
+ * set by the caller); false after answering 400. */
+bool api_links_read_filters(struct reqctx *rc, struct store_link_query *lq);
+/* Moves lq's keyset cursor to just after last, in lq's order. */
+void api_links_query_after(struct store_link_query *lq, const struct link *last);
 void api_links_suggest(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/links/suggest */
 void api_tags_list(struct reqctx *rc, const h2o_iovec_t *params);     /* GET /api/v1/tags */
 void api_tag_patch(struct reqctx *rc, const h2o_iovec_t *params);     /* PATCH /api/v1/tags/{name} */

@@ -45,8 +45,7 @@ static json_t *item_result(const struct app *app, size_t index, const struct sto
         json_t *link = api_link_json(app, &it->link);
         if (it->reused)
             json_object_set_new(link, "reused", json_true());
-        return json_pack("{s:I, s:i, s:o}", "index", (json_int_t)index, "status", it->reused ? 200 : 201, "link",
-                         link);
+        return json_pack("{s:I, s:i, s:o}", "index", (json_int_t)index, "status", it->reused ? 200 : 201, "link", link);
     }
     case STORE_CONFLICT: {
         char detail[128];
@@ -70,8 +69,7 @@ static void bulk_done(struct api_call *call, struct reqctx *rc)
         return;
     }
     for (size_t k = 0; k < call->op.nbulk; k++)
-        json_array_set_new(bc->results, bc->index_of[k],
-                           item_result(rc->w->app, bc->index_of[k], &call->op.bulk[k]));
+        json_array_set_new(bc->results, bc->index_of[k], item_result(rc->w->app, bc->index_of[k], &call->op.bulk[k]));
     api_bulk_respond(rc, bc->results, bc->dry_run);
 }
 
@@ -89,9 +87,9 @@ void api_bulk_respond(struct reqctx *rc, json_t *results, bool dry_run)
         else
             failed++;
     }
-    json_t *body = json_pack("{s:O, s:I, s:I, s:I}", "items", results, dry_run ? "would_create" : "created",
-                             (json_int_t)created, dry_run ? "would_reuse" : "reused", (json_int_t)reused, "failed",
-                             (json_int_t)failed);
+    json_t *body =
+        json_pack("{s:O, s:I, s:I, s:I}", "items", results, dry_run ? "would_create" : "created", (json_int_t)created,
+                  dry_run ? "would_reuse" : "reused", (json_int_t)reused, "failed", (json_int_t)failed);
     if (dry_run)
         json_object_set_new(body, "dry_run", json_true());
     respond_json(rc, 200, body);
@@ -100,8 +98,7 @@ void api_bulk_respond(struct reqctx *rc, json_t *results, bool dry_run)
 int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *extra, bool dry_run)
 {
     size_t n = json_array_size(rows);
-    struct bulk_call *bc =
-        (struct bulk_call *)api_call_new_sized(rc, sizeof(*bc), STORE_LINK_BULK, bulk_done);
+    struct bulk_call *bc = (struct bulk_call *)api_call_new_sized(rc, sizeof(*bc), STORE_LINK_BULK, bulk_done);
     if (bc == NULL)
         return -1; /* answered 503 */
     struct api_call *call = &bc->call;
@@ -134,7 +131,9 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
             continue;
         }
         memset(tmp, 0, sizeof(*tmp));
-        json_t *errs = api_link_decode_new(rc, row, tmp);
+        json_t *errs = api_link_decode_new(&rc->w->app->policy, row, tmp);
+        if (extra != NULL && extra[i].bad_field != NULL)
+            errs = problem_param(errs, extra[i].bad_field, extra[i].bad_reason);
         if (errs != NULL) {
             json_array_set_new(bc->results, i,
                                item_problem(i, 422, "validation", "Invalid field value",
@@ -148,7 +147,7 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
         it->dry_run = dry_run;
         if (extra != NULL) { /* imports: the file's creation time and visit count */
             it->link.created_at = extra[i].created_at;
-            it->link.visits_total = extra[i].visits;
+            it->link.visits_total = extra[i].visits > 0 ? extra[i].visits : 0;
         }
         api_link_plan_new(rc, op, &it->link, &it->set, &it->random_code_len);
         bc->index_of[op->nbulk++] = i;

@@ -185,9 +185,11 @@ static int list_row(void *ctx, const struct link *l)
     return 0;
 }
 
-/* Reads the filters of the query string into lq; false after a 400. */
-static bool read_filters(struct reqctx *rc, const char *q, size_t qlen, struct store_link_query *lq)
+bool api_links_read_filters(struct reqctx *rc, struct store_link_query *lq)
 {
+    const char *q;
+    size_t qlen;
+    query_of(rc->req, &q, &qlen);
     static const char *const orders[] = {"created", "visits", "title"};
     static const char *const dirs[] = {"asc", "desc"};
     static const char *const states[] = {"any", "active", "expired", "disabled", "scheduled"};
@@ -257,9 +259,6 @@ static bool read_filters(struct reqctx *rc, const char *q, size_t qlen, struct s
 
 void api_links_list(struct reqctx *rc)
 {
-    const char *q;
-    size_t qlen;
-    query_of(rc->req, &q, &qlen);
     struct store_link_query *lq = calloc(1, sizeof(*lq));
     if (lq == NULL) {
         respond_unavailable(rc, "out of memory");
@@ -267,7 +266,7 @@ void api_links_list(struct reqctx *rc)
     }
     lq->team_id = rc->principal.team_id;
     lq->now = clock_wall_ms();
-    if (!read_filters(rc, q, qlen, lq)) {
+    if (!api_links_read_filters(rc, lq)) {
         free(lq);
         return;
     }
@@ -290,6 +289,15 @@ void api_links_list(struct reqctx *rc)
     }
     free(st);
     free(lq);
+}
+
+void api_links_query_after(struct store_link_query *lq, const struct link *last)
+{
+    lq->has_cursor = true;
+    lq->after_id = last->id;
+    lq->after_num = lq->order == LINKS_BY_CREATED ? last->created_at : last->visits_total;
+    const char *t = last->has_title ? last->title : "";
+    memcpy(lq->after_text, t, strlen(t) + 1);
 }
 
 /* ---- GET /api/v1/links/suggest ---- */

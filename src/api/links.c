@@ -92,7 +92,7 @@ static const char *decode_tags(json_t *v, struct link *l)
 
 /* Decodes the link fields of obj into op (set bits in op->set); returns errs
  * with the invalid_params added, or NULL when everything is acceptable. */
-static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op, json_t *errs)
+static json_t *decode_fields(const struct link_policy *policy, json_t *obj, struct store_op *op, json_t *errs)
 {
     struct link *l = &op->link;
     const char *key;
@@ -105,7 +105,7 @@ static json_t *decode_fields(struct reqctx *rc, json_t *obj, struct store_op *op
             size_t n;
             if (!json_is_string(v))
                 why = "must be a string";
-            else if ((why = link_check_url(&rc->w->app->policy, json_string_value(v), json_string_length(v), l->url,
+            else if ((why = link_check_url(policy, json_string_value(v), json_string_length(v), l->url,
                                            &n)) == NULL)
                 op->set |= LINK_F_URL;
         } else if (strcmp(key, "slug") == 0) {
@@ -306,7 +306,7 @@ static void deleted(struct api_call *call, struct reqctx *rc)
 /* ---- handlers -------------------------------------------------------------- */
 
 
-json_t *api_link_decode_new(struct reqctx *rc, json_t *obj, struct store_op *op)
+json_t *api_link_decode_new(const struct link_policy *policy, json_t *obj, struct store_op *op)
 {
     op->link.redirect_type = 302;
     json_t *errs = NULL, *reuse = json_object_get(obj, "reuse"); /* tags, reuse (issue 4) */
@@ -316,7 +316,7 @@ json_t *api_link_decode_new(struct reqctx *rc, json_t *obj, struct store_op *op)
         op->reuse = json_is_true(reuse);
         json_object_del(obj, "reuse");
     }
-    errs = decode_fields(rc, obj, op, errs);
+    errs = decode_fields(policy, obj, op, errs);
     if (json_object_get(obj, "url") == NULL)
         errs = problem_param(errs, "url", "is required");
     if ((op->set & LINK_F_VALID_SINCE) && (op->set & LINK_F_EXPIRES) && op->link.valid_since != 0 &&
@@ -383,7 +383,7 @@ static void create_link(struct reqctx *rc)
     struct store_op *op = &call->op;
     op->team_id = p->team_id;
     op->created_by = p->user_id;
-    json_t *errs = api_link_decode_new(rc, obj, op);
+    json_t *errs = api_link_decode_new(&rc->w->app->policy, obj, op);
     json_decref(obj);
     if (errs != NULL) {
         api_call_drop(call);
@@ -419,7 +419,7 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
     struct store_op *op = &call->op;
     op->team_id = rc->principal.team_id;
     copy_str(op->key_code, code, len);
-    json_t *errs = decode_fields(rc, obj, op, NULL);
+    json_t *errs = decode_fields(&rc->w->app->policy, obj, op, NULL);
     if (json_object_get(obj, "team_id") != NULL)
         errs = problem_param(errs, "team_id", "cannot be changed; pass ?team_id= to pick the link's team");
     bool empty = json_object_size(obj) == 0;

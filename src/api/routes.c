@@ -23,6 +23,8 @@ const struct api_route api_routes[] = {
     {"DELETE", "/api/v1/tags/{name}", ROUTE_LINKS, API_AUTH_REQUIRED, api_tag_delete},
     /* bulk creation, import, export (issue 4) */
     {"POST", "/api/v1/links/bulk", ROUTE_LINKS, API_AUTH_REQUIRED, api_links_bulk},
+    {"POST", "/api/v1/links/import", ROUTE_LINKS, API_AUTH_REQUIRED, api_links_import},
+    {"GET", "/api/v1/links/export", ROUTE_LINKS, API_AUTH_REQUIRED, api_links_export},
     {"GET", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_get},
     {"PATCH", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_patch},
     {"DELETE", "/api/v1/links/{code}", ROUTE_LINK, API_AUTH_REQUIRED, api_link_delete},

@@ -32,12 +32,14 @@ const char cli_usage[] =
     "  linkpulse key revoke ID|PREFIX\n"
     "  linkpulse routes                               the API's routes as JSON\n"
     "  linkpulse seed --links N [--visits-link CODE --visits M] [--codes-file F] [--team T] [--seed S]\n"
-    "                                                 benchmark data, service stopped\n";
+    "                                                 benchmark data, service stopped\n"
+    "  linkpulse import FILE --team ID --format csv|yourls|shlink|kutt|bitly [--dry-run]\n"
+    "                                                 links from a file (docs/API.md, Import)\n";
 
 bool cli_is_command(const char *name)
 {
     return strcmp(name, "user") == 0 || strcmp(name, "team") == 0 || strcmp(name, "key") == 0 ||
-           strcmp(name, "routes") == 0 || strcmp(name, "seed") == 0;
+           strcmp(name, "routes") == 0 || strcmp(name, "seed") == 0 || strcmp(name, "import") == 0;
 }
 
 int cli_write_secret_file(const char *path, const char *secret)
@@ -132,7 +134,7 @@ static const char *positional(int argc, char **argv, int skip)
 {
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) == 0) {
-            if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--operator") != 0)
+            if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--operator") != 0 && strcmp(argv[i], "--dry-run") != 0)
                 i++;
             continue;
         }
@@ -342,6 +344,9 @@ int cli_main(int argc, char **argv)
         rc = key_create(&c, argc, argv);
     else if (strcmp(argv[0], "key") == 0 && strcmp(sub, "revoke") == 0)
         rc = key_revoke(&c, argc, argv);
+    else if (strcmp(argv[0], "import") == 0) /* issue 4 */
+        rc = cli_import(c.store, c.reader, positional(argc, argv, 1), opt(argc, argv, "--team"),
+                        opt(argc, argv, "--format"), flag(argc, argv, "--dry-run"));
     else
         rc = usage_error("unknown command");
     if (c.reader != NULL)

@@ -19,6 +19,12 @@ int cli_main(int argc, char **argv);
 /* `linkpulse seed ...` (argv[0] is "seed"): benchmark data. Exit status. */
 int cli_seed(int argc, char **argv);
 
+/* `linkpulse import FILE --team ID --format F [--dry-run]` (import.c). Exit status. */
+struct store;
+struct store_reader;
+int cli_import(struct store *store, struct store_reader *reader, const char *file, const char *team,
+               const char *format, bool dry_run);
+
 /* Writes secret + "\n" to path with mode 0600 (fsynced); 0 or -1 (reported). */
 int cli_write_secret_file(const char *path, const char *secret);
 

@@ -92,6 +92,8 @@ KNOWN = {
     ("DELETE", "/api/v1/tags/{name}"): None,
     # bulk creation, import, export (issue 4)
     ("POST", "/api/v1/links/bulk"): {"links": [{"url": "https://example.com/matrix-bulk"}]},
+    ("POST", "/api/v1/links/import"): None,
+    ("GET", "/api/v1/links/export"): None,
 }
 # Public routes are outside the matrix (they take no credential); they are
 # listed so that a new public route is a deliberate decision too.
@@ -402,7 +404,8 @@ def test_viewer_reads_but_cannot_write(world, principal):
             if why:
                 bad.append("%s -> %s (want 403 forbidden)" % (what, why))
     # the writes without path parameters: a link, a key
-    for method, pattern in (("POST", "/api/v1/links"), ("POST", "/api/v1/api-keys"), ("POST", "/api/v1/links/bulk")):
+    for method, pattern in (("POST", "/api/v1/links"), ("POST", "/api/v1/api-keys"), ("POST", "/api/v1/links/bulk"),
+                            ("POST", "/api/v1/links/import")):
         r, what = call(w, method, pattern, A, cred, via=via, team_id=team)
         why = problem_mismatch(r, 403, "forbidden")
         if why:
