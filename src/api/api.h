@@ -33,6 +33,7 @@ struct api_call {
     struct api_call **guard; /* in the request pool; cleared when the call ends */
     api_reply_fn reply;
     void (*cleanup)(struct api_call *call); /* optional: frees what the op points to, before the call */
+    bool resubmitted;                       /* api_resubmit from inside reply */
     struct store_op op;
 };
 
@@ -44,6 +45,10 @@ struct api_call *api_call_new_sized(struct reqctx *rc, size_t size, enum store_o
 void api_call_drop(struct api_call *call);
 /* Queues call->op; on a full queue replies 503 itself and frees the call. */
 void api_submit(struct api_call *call);
+/* From inside a reply (e.g. after a job hashed a password): hands call->op
+ * to the writer, whose commit then calls reply. false if the queue refused
+ * it (the caller answers; the call is freed as usual). */
+bool api_resubmit(struct api_call *call, api_reply_fn reply);
 /* The worker's receiver for finished ops (registered by the server). */
 void api_ops_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
@@ -228,6 +233,13 @@ bool api_public_link(struct reqctx *rc, const char *code, size_t len);
 /* Pushes a visit to the worker's ring (see events/sink.h). link is the
  * cache snapshot of the link redirected to, NULL for orphan visits. */
 struct link_snap;
+/* The redirect proper, once the link is known to be active: rules, the
+ * Location, max_visits, the visit, the answer (redirect.c). */
+void api_redirect_go(struct reqctx *rc, const struct link_snap *s, const char *code, size_t len, bool head,
+                     int64_t now);
+/* password-protected links (issue 4; unlock.c): the form, Basic auth or the
+ * form's POST for a locked link; s lives in the request's pool. */
+void api_unlock(struct reqctx *rc, struct link_snap *s, const char *code, size_t len, bool head, bool post);
 void api_capture(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link);
 void api_healthz(struct reqctx *rc);
 void api_readyz(struct reqctx *rc);

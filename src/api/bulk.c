@@ -11,6 +11,7 @@
 
 #include "http/server.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,10 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
         json_t *errs = api_link_decode_new(&rc->w->app->policy, row, tmp);
         if (extra != NULL && extra[i].bad_field != NULL)
             errs = problem_param(errs, extra[i].bad_field, extra[i].bad_reason);
+        if ((tmp->set & LINK_F_PASSWORD) && tmp->link.password_hash[0] != '\0') { /* hashing 1,000 would take minutes */
+            sodium_memzero(tmp->link.password_hash, sizeof(tmp->link.password_hash));
+            errs = problem_param(errs, "password", "cannot be set in bulk; set it on the link with PATCH");
+        }
         if (errs != NULL) {
             json_array_set_new(bc->results, i,
                                item_problem(i, 422, "validation", "Invalid field value",

@@ -167,6 +167,22 @@ void api_submit(struct api_call *call)
     respond_unavailable(rc, "the store is not accepting writes (queue full or shutting down)");
 }
 
+bool api_resubmit(struct api_call *call, api_reply_fn reply)
+{
+    call->reply = reply;
+    call->op.done = op_committed;
+    call->op.status = STORE_OK;
+    *call->guard = call;
+    call->w->ops_pending++;
+    if (store_submit(call->w->app->store, &call->op) == 0) {
+        call->resubmitted = true;
+        return true;
+    }
+    call->w->ops_pending--;
+    *call->guard = NULL;
+    return false;
+}
+
 void api_ops_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     while (!h2o_linklist_is_empty(messages)) {
@@ -174,12 +190,14 @@ void api_ops_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages
         h2o_linklist_unlink(&msg->link);
         struct api_call *call = (struct api_call *)msg;
         call->w->ops_pending--;
+        call->resubmitted = false;
         if (call->rc != NULL) {
             *call->guard = NULL;
             if (!idem_answered(call, call->rc))
                 call->reply(call, call->rc);
         }
-        call_free(call);
+        if (!call->resubmitted) /* else the store has it again */
+            call_free(call);
     }
 }
 

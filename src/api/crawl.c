@@ -202,8 +202,13 @@ void api_preview(struct reqctx *rc, const char *code, size_t len)
     o += put(o, preview_head);
     o += put(o, "<dt>Short link</dt><dd>");
     o += esc(o, short_url, slen);
+    /* password-protected links (issue 4): the destination stays behind the password */
+    bool locked = l->password_hash[0] != '\0';
     o += put(o, "</dd><dt>Destination</dt><dd>");
-    o += esc(o, l->url, ulen);
+    if (locked)
+        o += put(o, "<em>protected by a password</em>");
+    else
+        o += esc(o, l->url, ulen);
     o += put(o, "</dd><dt>Title</dt><dd>");
     if (l->has_title)
         o += esc(o, l->title, tlen);
@@ -214,8 +219,12 @@ void api_preview(struct reqctx *rc, const char *code, size_t len)
     o += put(o, "</time></dd><dt>Visits</dt><dd>");
     o += put(o, visits);
     o += put(o, "</dd></dl><a class=\"go\" rel=\"noreferrer nofollow\" href=\"");
-    o += esc(o, l->url, ulen);
-    o += put(o, "\">Continue to the destination</a></body></html>\n");
+    if (locked)
+        o += esc(o, short_url, slen);
+    else
+        o += esc(o, l->url, ulen);
+    o += put(o, locked ? "\">Continue (the password is asked there)</a></body></html>\n"
+                       : "\">Continue to the destination</a></body></html>\n");
     h2o_headers_t *h = &req->res.headers;
     h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("x-robots-tag"), 0, NULL, H2O_STRLIT("noindex"));
     h2o_add_header_by_str(

@@ -8,9 +8,9 @@
 #include "core/plan.h"
 #include "util/rfc3339.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 /* ---- encoding ------------------------------------------------------------- */
 
@@ -25,8 +25,7 @@ json_t *api_link_json(const struct app *app, const struct link *l)
                           blen + 1 + clen, "url", l->url, "title", l->has_title ? json_string(l->title) : json_null(),
                           "created_at", api_time_json(l->created_at), "updated_at", api_time_json(l->updated_at),
                           "expires_at", api_time_json(l->expires_at), "max_visits",
-                          l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type",
-                          l->redirect_type);
+                          l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type", l->redirect_type);
     /* forward_query and UTM fields (issue 4) */
     json_object_set_new(o, "forward_query", json_boolean(l->forward_query));
     for (int i = 0; i < LINK_UTM_N; i++)
@@ -43,6 +42,7 @@ json_t *api_link_json(const struct app *app, const struct link *l)
     json_object_set_new(o, "note", l->has_note ? json_string(l->note) : json_null());
     json_object_set_new(o, "valid_since", api_time_json(l->valid_since)); /* lifetime (issue 4) */
     json_object_set_new(o, "enabled", json_boolean(!l->disabled));
+    json_object_set_new(o, "password_protected", json_boolean(l->password_hash[0] != '\0'));
     return o;
 }
 
@@ -105,8 +105,7 @@ static json_t *decode_fields(const struct link_policy *policy, json_t *obj, stru
             size_t n;
             if (!json_is_string(v))
                 why = "must be a string";
-            else if ((why = link_check_url(policy, json_string_value(v), json_string_length(v), l->url,
-                                           &n)) == NULL)
+            else if ((why = link_check_url(policy, json_string_value(v), json_string_length(v), l->url, &n)) == NULL)
                 op->set |= LINK_F_URL;
         } else if (strcmp(key, "slug") == 0) {
             if (!json_is_string(v))
@@ -208,6 +207,18 @@ static json_t *decode_fields(const struct link_policy *policy, json_t *obj, stru
                 l->disabled = !json_is_true(v);
                 op->set |= LINK_F_ENABLED;
             }
+        } else if (strcmp(key, "password") == 0) { /* password-protected links (issue 4) */
+            /* the password itself waits in password_hash until a job hashes
+             * it (api_link_hash_password); the store refuses anything but a hash */
+            if (json_is_null(v)) {
+                l->password_hash[0] = '\0';
+                op->set |= LINK_F_PASSWORD;
+            } else if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > LINK_PASSWORD_MAX) {
+                why = "must be a string of 1 to 128 bytes, or null";
+            } else {
+                copy_str(l->password_hash, json_string_value(v), json_string_length(v));
+                op->set |= LINK_F_PASSWORD;
+            }
         } else if (strcmp(key, "team_id") == 0) {
             continue; /* decided by the caller before decoding */
         } else {
@@ -303,8 +314,51 @@ static void deleted(struct api_call *call, struct reqctx *rc)
         respond_empty(rc, 204);
 }
 
-/* ---- handlers -------------------------------------------------------------- */
+/* ---- password-protected links (issue 4) ------------------------------------
+ * A password sent with a create or update is hashed (argon2id) on the job
+ * pool, never on the worker's loop; the op then goes to the writer. */
 
+static void hash_job(struct api_call *call)
+{
+    struct link *l = &call->op.link;
+    char hash[crypto_pwhash_STRBYTES];
+    int rc = crypto_pwhash_str(hash, l->password_hash, strlen(l->password_hash), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                               crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    sodium_memzero(l->password_hash, sizeof(l->password_hash));
+    if (rc != 0 || strlen(hash) > LINK_PWHASH_MAX)
+        call->op.status = STORE_ERROR;
+    else
+        memcpy(l->password_hash, hash, strlen(hash) + 1);
+    sodium_memzero(hash, sizeof(hash));
+}
+
+static void after_hash(struct api_call *call, struct reqctx *rc, api_reply_fn next)
+{
+    if (call->op.status != STORE_OK || !api_resubmit(call, next))
+        respond_unavailable(rc, "the link could not be saved");
+}
+
+static void hashed_create(struct api_call *call, struct reqctx *rc)
+{
+    after_hash(call, rc, created);
+}
+static void hashed_update(struct api_call *call, struct reqctx *rc)
+{
+    after_hash(call, rc, updated);
+}
+
+/* Submits the op, by way of the job pool when a password needs hashing. */
+static void submit_link(struct api_call *call, api_reply_fn hashed)
+{
+    if ((call->op.set & LINK_F_PASSWORD) && call->op.link.password_hash[0] != '\0') {
+        call->reply = hashed;
+        api_run_job(call, hash_job);
+    } else {
+        api_submit(call);
+    }
+}
+
+/* ---- handlers -------------------------------------------------------------- */
 
 json_t *api_link_decode_new(const struct link_policy *policy, json_t *obj, struct store_op *op)
 {
@@ -395,7 +449,7 @@ static void create_link(struct reqctx *rc)
         return;
     }
     api_link_plan_new(rc, op, &op->link, &op->set, &op->random_code_len);
-    api_submit(call);
+    submit_link(call, hashed_create);
 }
 
 void api_links(struct reqctx *rc, const h2o_iovec_t *params)
@@ -434,7 +488,7 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
     /* The writer caps the expiry at creation + six months and counts a
      * revived link against the plan (it knows created_at and the count). */
     op->max_active = plan_max_active_links(rc->principal.plan);
-    api_submit(call);
+    submit_link(call, hashed_update);
 }
 
 /* A code in the path that no link can have is simply not found. */

@@ -8,6 +8,7 @@
  * Unknown codes spend a per-IP budget (--rate-miss) so that scanning the
  * code space is slow; hits never touch it. */
 #include "api/api.h"
+#include "api/snap.h"
 
 #include "analytics/geoip.h"
 #include "analytics/ua.h"
@@ -18,33 +19,24 @@
 
 #include <string.h>
 
-/* What the cache holds for a link: enough to redirect, nothing more. */
-struct link_snap {
-    int64_t id;
-    int64_t team_id;
-    int64_t expires_at;
-    int64_t max_visits;
-    uint16_t redirect_type;
-    uint16_t url_len;
-    uint8_t crawlable; /* crawlers and previews: no X-Robots-Tag: noindex */
-    /* redirect rules, forward_query and UTM (issue 4) */
-    uint16_t rules_len;
-    uint16_t utm_len;
-    bool forward_query;
-    bool disabled;       /* lifetime (issue 4): answers like an unknown code */
-    int64_t valid_since; /* ... and so does it before this instant (0: always) */
-    /* url bytes follow, then rules_len bytes of compiled rules (core/rules.h),
-     * then utm_len bytes of the encoded UTM query (core/target.h) */
-};
-
 /* The largest snapshot; one bigger than CACHE_VALUE_MAX is used but not cached. */
 #define SNAP_MAX (sizeof(struct link_snap) + URL_MAX_LEN + LINK_RULES_MAX + TARGET_UTM_QUERY_MAX)
 
 static size_t snap_encode(char *buf, const struct link *l)
 {
-    struct link_snap s = {l->id,           l->team_id,           l->expires_at,     l->max_visits,
-                          (uint16_t)l->redirect_type, (uint16_t)strlen(l->url), l->crawlable, l->rules_len,
-                          0,               l->forward_query,     l->disabled,       l->valid_since};
+    struct link_snap s = {l->id,
+                          l->team_id,
+                          l->expires_at,
+                          l->max_visits,
+                          (uint16_t)l->redirect_type,
+                          (uint16_t)strlen(l->url),
+                          l->crawlable,
+                          l->rules_len,
+                          0,
+                          l->forward_query,
+                          l->disabled,
+                          l->valid_since,
+                          l->password_hash[0] != '\0'};
     char *p = buf + sizeof(s);
     memcpy(p, l->url, s.url_len);
     memcpy(p + s.url_len, l->rules, s.rules_len);
@@ -91,8 +83,8 @@ static void capture_to(struct reqctx *rc, enum store_visit_kind kind, const stru
     ev.link_id = link ? link->id : 0;
     ev.team_id = link ? link->team_id : 0;
     ev.flags = 0;
-    if (!cfg->tracking || (cfg->respect_dnt && (header_is_1(req, H2O_STRLIT("dnt")) ||
-                                                 header_is_1(req, H2O_STRLIT("sec-gpc")))))
+    if (!cfg->tracking ||
+        (cfg->respect_dnt && (header_is_1(req, H2O_STRLIT("dnt")) || header_is_1(req, H2O_STRLIT("sec-gpc")))))
         ev.flags |= VISIT_F_NO_DETAIL;
     api_client_ip(rc);
     memcpy(ev.ip, rc->client_ip, 16);
@@ -264,7 +256,8 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     h2o_req_t *req = rc->req;
     struct worker *w = rc->w;
     bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
-    if (!head && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
+    bool post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")); /* password form (issue 4) */
+    if (!head && !post && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
         respond_problem(rc, 405, "method-not-allowed", "Method not allowed", "short links answer GET and HEAD", NULL);
         return;
     }
@@ -301,7 +294,6 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     }
 
     const struct link_snap *s = (const struct link_snap *)val;
-    const char *url = val + sizeof(*s);
     int64_t now = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
     if (s->disabled || (s->valid_since != 0 && now < s->valid_since)) { /* lifetime (issue 4) */
         not_found(rc);
@@ -311,6 +303,24 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         respond_page(rc, 410);
         return;
     }
+    if (s->locked) { /* password-protected links (issue 4) */
+        struct link_snap *copy = h2o_mem_alloc_pool(&req->pool, vlen);
+        memcpy(copy, val, vlen);
+        api_unlock(rc, copy, code, len, head, post);
+        return;
+    }
+    if (post) {
+        respond_problem(rc, 405, "method-not-allowed", "Method not allowed", "short links answer GET and HEAD", NULL);
+        return;
+    }
+    api_redirect_go(rc, s, code, len, head, now);
+}
+
+void api_redirect_go(struct reqctx *rc, const struct link_snap *s, const char *code, size_t len, bool head, int64_t now)
+{
+    h2o_req_t *req = rc->req;
+    struct worker *w = rc->w;
+    const char *url = (const char *)(s + 1);
     /* redirect rules (issue 4) */
     const char *target = url;
     size_t target_len = s->url_len;
@@ -336,8 +346,8 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
             return;
         }
     } else if (s->max_visits != 0) {
-        struct consume_call *cc = (struct consume_call *)api_call_new_sized(rc, sizeof(*cc), STORE_LINK_CONSUME,
-                                                                            consume_reply);
+        struct consume_call *cc =
+            (struct consume_call *)api_call_new_sized(rc, sizeof(*cc), STORE_LINK_CONSUME, consume_reply);
         if (cc == NULL)
             return; /* answered 503 */
         cc->call.op.link.id = s->id;

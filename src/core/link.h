@@ -28,6 +28,9 @@
 #define LINK_TAGS_MAX 20    /* tags on one link */
 #define LINK_TAG_MAX_BYTES 64
 #define LINK_NOTE_MAX_BYTES 4096
+/* password-protected links (issue 4) */
+#define LINK_PASSWORD_MAX 128 /* bytes of a link's password */
+#define LINK_PWHASH_MAX 127   /* crypto_pwhash_STRBYTES - 1 */
 
 struct link {
     int64_t id;
@@ -63,6 +66,8 @@ struct link {
      * the short link answers like an unknown code */
     int64_t valid_since;
     bool disabled;
+    /* password-protected links (issue 4): the argon2id hash (crypto_pwhash_str), "" when none */
+    char password_hash[LINK_PWHASH_MAX + 1];
 };
 
 /* Fields a create or update may carry (bit set in link_change.set). */
@@ -77,6 +82,7 @@ enum link_field {
     LINK_F_NOTE = 1u << 7,
     LINK_F_VALID_SINCE = 1u << 8, /* lifetime (issue 4) */
     LINK_F_ENABLED = 1u << 9,
+    LINK_F_PASSWORD = 1u << 10, /* password-protected links (issue 4) */
     LINK_F_CRAWLABLE = 1u << 14, /* crawlers and previews */
     LINK_F_CAPPED = 1u << 16, /* not a field: the plan shortened the requested expiry */
     /* forward_query and UTM fields (issue 4) */

@@ -40,13 +40,13 @@
 
 static const char SQL_INSERT_LINK[] =
     "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
-    " redirect_type, created_by, creator_ip, crawlable, note, url_hash, host, valid_since, enabled)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?15, lp_url_hash(?5), lp_url_host(?5), ?16, ?17)";
+    " redirect_type, created_by, creator_ip, crawlable, note, url_hash, host, valid_since, enabled, password_hash)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?15, lp_url_hash(?5), lp_url_host(?5), ?16, ?17, ?18)";
 static const char SQL_SELECT_KEY[] = "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?";
 static const char SQL_UPDATE_LINK[] =
     "UPDATE links SET code=?1, url=?2, title=?3, expires_at=?4, max_visits=?5, redirect_type=?6, updated_at=?7,"
-    " crawlable=?8, note=?10, url_hash=lp_url_hash(?2), host=lp_url_host(?2), valid_since=?11, enabled=?12"
-    " WHERE id=?9";
+    " crawlable=?8, note=?10, url_hash=lp_url_hash(?2), host=lp_url_host(?2), valid_since=?11, enabled=?12,"
+    " password_hash=?13 WHERE id=?9";
 static const char SQL_DELETE_LINK[] = "DELETE FROM links WHERE id=?";
 static const char SQL_CONSUME[] =
     "UPDATE links SET visits=visits+1 WHERE id=? AND (max_visits IS NULL OR visits<max_visits)"
@@ -157,6 +157,7 @@ void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
     sqlite_tags_parse((const char *)sqlite3_column_text(st, 23), l);
     l->valid_since = sqlite3_column_int64(st, 24); /* lifetime (issue 4) */
     l->disabled = sqlite3_column_int(st, 25) == 0;
+    sqlite_copy_text(l->password_hash, sizeof(l->password_hash), st, 26); /* password links (issue 4) */
 }
 
 static void bind_opt_text(sqlite3_stmt *st, int idx, bool has, const char *v)
@@ -267,9 +268,17 @@ static int over_limit(struct sqlite_store *s, struct store_op *op, int64_t now)
     return active >= op->max_active ? STORE_LIMIT : STORE_OK;
 }
 
+/* password links (issue 4): what reaches the store is a hash, never a password */
+static bool pwhash_ok(const struct link *l)
+{
+    return l->password_hash[0] == '\0' || strncmp(l->password_hash, "$argon2id$", 10) == 0;
+}
+
 static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
 {
     struct link *l = &op->link;
+    if (!pwhash_ok(l))
+        return STORE_ERROR;
     if (op->reuse) { /* tags, reuse (issue 4) */
         int rc = sqlite_link_reuse(s, op, now);
         if (rc != 0)
@@ -319,6 +328,7 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
         bind_opt_text(st, 15, l->has_note, l->note); /* tags and notes (issue 4) */
         bind_opt_int(st, 16, l->valid_since);        /* lifetime (issue 4) */
         sqlite3_bind_int(st, 17, !l->disabled);
+        bind_opt_text(st, 18, l->password_hash[0] != '\0', l->password_hash); /* password links (issue 4) */
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {
@@ -419,6 +429,8 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
     if (rc != STORE_OK)
         return rc;
     const struct link *in = &op->link;
+    if (!pwhash_ok(in))
+        return STORE_ERROR;
     if (op->set & LINK_F_SLUG)
         memcpy(cur.code, in->code, sizeof(cur.code));
     if (op->set & LINK_F_URL)
@@ -452,6 +464,8 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
         cur.valid_since = in->valid_since;
     if (op->set & LINK_F_ENABLED)
         cur.disabled = in->disabled;
+    if (op->set & LINK_F_PASSWORD) /* password links (issue 4) */
+        memcpy(cur.password_hash, in->password_hash, sizeof(cur.password_hash));
     cur.updated_at = now > cur.updated_at ? now : cur.updated_at + 1;
     /* Bringing an expired link back counts against the plan like a new one. */
     if (op->max_active > 0 && !was_active && (cur.expires_at == 0 || cur.expires_at > now)) {
@@ -478,6 +492,7 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
     bind_opt_text(st, 10, cur.has_note, cur.note);
     bind_opt_int(st, 11, cur.valid_since); /* lifetime (issue 4) */
     sqlite3_bind_int(st, 12, !cur.disabled);
+    bind_opt_text(st, 13, cur.password_hash[0] != '\0', cur.password_hash); /* password links (issue 4) */
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)

@@ -20,7 +20,7 @@
     /* tags and notes (issue 4) */                                                                                 \
     ", note, tags"                                                                                                 \
     /* lifetime (issue 4) */                                                                                       \
-    ", valid_since, enabled"
+    ", valid_since, enabled, password_hash"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */

@@ -229,7 +229,9 @@ static const char *const sqlite_migrations[] = {
      * so it need not follow the id (new links append to the index). */
     "ALTER TABLE links ADD COLUMN valid_since INTEGER;"
     "ALTER TABLE links ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;"
-    "CREATE INDEX links_team_created ON links (team_id, created_at);",
+    "CREATE INDEX links_team_created ON links (team_id, created_at);"
+    /* password-protected links (issue 4): an argon2id hash, NULL = none */
+    "ALTER TABLE links ADD COLUMN password_hash TEXT;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))
