@@ -13,6 +13,7 @@
 
 #include "http/respond.h"
 #include "store/store.h"
+#include "util/config.h"
 
 #include <h2o.h>
 
@@ -224,8 +225,31 @@ void api_link_qr(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api/v1/l
 void api_qr_public(struct reqctx *rc, const char *code, size_t len); /* GET /{code}/qr */
 void api_preview(struct reqctx *rc, const char *code, size_t len);   /* GET /{code}+ */
 void api_robots(struct reqctx *rc);                                   /* GET /robots.txt */
-/* "<base URL>/<code>" into buf (cap >= CONFIG_BASE_URL_MAX + 2 + LINK_CODE_MAX); its length. */
+/* The short URL of code on the request's domain (domains.c), NUL-terminated
+ * in buf (API_SHORT_URL_MAX); its length. */
 size_t api_short_url(const struct reqctx *rc, const char *code, size_t len, char *buf);
+/* ---- domains (issue 4; domains.c) ---- */
+#define API_SHORT_URL_MAX (CONFIG_BASE_URL_MAX + DOMAIN_HOST_MAX + 2 + LINK_CODE_MAX)
+struct domain_entry;
+/* The link's short URL: --base-url's scheme, the link's domain (the base
+ * URL when ""), the code; NUL-terminated in buf (API_SHORT_URL_MAX); its length. */
+size_t api_link_short_url(const struct config *cfg, const char *domain, const char *code, char *buf);
+/* Sets rc->domain_id/rc->domain from the Host header (public paths). */
+void api_host_domain(struct reqctx *rc);
+/* Sets rc->domain_id from ?domain= (per-link API paths): the caller's
+ * team's domain or the default one; false after answering 404. */
+bool api_domain_param(struct reqctx *rc);
+/* host names the default domain or one of the caller's team's: 0 and its
+ * id and hostname ("" for the default), else -1. */
+int api_domain_of_team(struct reqctx *rc, const char *host, size_t len, int64_t *id, const char **name);
+/* What the request's domain answers instead of a built-in page, or NULL. */
+const char *api_domain_redirect(const struct reqctx *rc, enum store_domain_redirect which);
+void api_domains_free(struct worker *w);
+void api_domains_list(struct reqctx *rc, const h2o_iovec_t *params);   /* GET /api/v1/domains */
+void api_domains_create(struct reqctx *rc, const h2o_iovec_t *params); /* POST /api/v1/domains */
+void api_domain_get(struct reqctx *rc, const h2o_iovec_t *params);     /* /api/v1/domains/{hostname} */
+void api_domain_patch(struct reqctx *rc, const h2o_iovec_t *params);
+void api_domain_delete(struct reqctx *rc, const h2o_iovec_t *params);
 /* GET/HEAD of an active link for the public pages; answers 405/404/410/503
  * itself and returns false. Fills rc->w->scratch. */
 bool api_public_link(struct reqctx *rc, const char *code, size_t len);

@@ -135,6 +135,12 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
         json_t *errs = api_link_decode_new(&rc->w->app->policy, row, tmp);
         if (extra != NULL && extra[i].bad_field != NULL)
             errs = problem_param(errs, extra[i].bad_field, extra[i].bad_reason);
+        json_t *dom = json_object_get(row, "domain"); /* domains (issue 4) */
+        const char *dname = "";
+        if (dom != NULL &&
+            (!json_is_string(dom) ||
+             api_domain_of_team(rc, json_string_value(dom), json_string_length(dom), &tmp->domain_id, &dname) != 0))
+            errs = problem_param(errs, "domain", "must be the default domain or one of the team's domains");
         if ((tmp->set & LINK_F_PASSWORD) && tmp->link.password_hash[0] != '\0') { /* hashing 1,000 would take minutes */
             sodium_memzero(tmp->link.password_hash, sizeof(tmp->link.password_hash));
             errs = problem_param(errs, "password", "cannot be set in bulk; set it on the link with PATCH");
@@ -147,6 +153,8 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
         }
         struct store_bulk_item *it = &op->bulk[op->nbulk];
         it->link = tmp->link;
+        it->domain_id = tmp->domain_id;
+        snprintf(it->link.domain, sizeof(it->link.domain), "%s", dname);
         it->set = tmp->set;
         it->reuse = tmp->reuse;
         it->dry_run = dry_run;

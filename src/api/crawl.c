@@ -36,7 +36,7 @@ bool api_public_link(struct reqctx *rc, const char *code, size_t len)
     if (!get_or_head(rc))
         return false;
     struct worker *w = rc->w;
-    switch (store_link_resolve(w->reader, 0, code, len, &w->scratch)) {
+    switch (store_link_resolve(w->reader, rc->domain_id, code, len, &w->scratch)) {
     case STORE_OK:
         break;
     case STORE_NOT_FOUND: {
@@ -91,7 +91,8 @@ static const char robots_head[] = "User-agent: *\n";
 static const char robots_tail[] = "Disallow: /\n";
 static const char robots_cut[] = "# truncated: more crawlable links than fit\n";
 
-static int robots_rebuild(struct worker *w)
+/* The robots.txt of a domain into a malloc'd *out. */
+static int robots_build(struct worker *w, int64_t domain_id, char **out, size_t *out_len)
 {
     size_t cap = API_ROBOTS_MAX_BYTES;
     char *buf = malloc(cap);
@@ -99,7 +100,7 @@ static int robots_rebuild(struct worker *w)
         return -1;
     struct robots_build b = {buf, sizeof(robots_head) - 1, cap - sizeof(robots_tail) - sizeof(robots_cut), false};
     memcpy(buf, robots_head, b.len);
-    int n = store_links_crawlable(w->reader, 0, clock_wall_ms(), API_ROBOTS_MAX_CODES, robots_add, &b);
+    int n = store_links_crawlable(w->reader, domain_id, clock_wall_ms(), API_ROBOTS_MAX_CODES, robots_add, &b);
     if (n < 0) {
         free(buf);
         return -1;
@@ -110,28 +111,47 @@ static int robots_rebuild(struct worker *w)
     }
     memcpy(buf + b.len, robots_tail, sizeof(robots_tail) - 1);
     b.len += sizeof(robots_tail) - 1;
-    free(w->robots);
-    w->robots = buf;
-    w->robots_len = b.len;
-    w->robots_at = clock_mono_ms();
+    *out = buf;
+    *out_len = b.len;
     return 0;
 }
 
+/* The default domain's robots.txt is kept per worker for a minute; other
+ * domains' (domains, issue 4) are built per request from the same partial
+ * index. */
 void api_robots(struct reqctx *rc)
 {
     if (!get_or_head(rc))
         return;
     struct worker *w = rc->w;
-    if ((w->robots == NULL || clock_mono_ms() - w->robots_at >= API_ROBOTS_TTL_MS) && robots_rebuild(w) != 0 &&
-        w->robots == NULL) {
-        respond_unavailable(rc, "the link store cannot be read");
-        return;
+    char *buf = NULL;
+    size_t len = 0;
+    if (rc->domain_id != 0) {
+        if (robots_build(w, rc->domain_id, &buf, &len) != 0) {
+            respond_unavailable(rc, "the link store cannot be read");
+            return;
+        }
+    } else {
+        if ((w->robots == NULL || clock_mono_ms() - w->robots_at >= API_ROBOTS_TTL_MS) &&
+            robots_build(w, 0, &buf, &len) == 0) {
+            free(w->robots);
+            w->robots = buf;
+            w->robots_len = len;
+            w->robots_at = clock_mono_ms();
+        }
+        buf = NULL;
+        if (w->robots == NULL) {
+            respond_unavailable(rc, "the link store cannot be read");
+            return;
+        }
     }
-    char *body = h2o_mem_alloc_pool(&rc->req->pool, w->robots_len);
-    memcpy(body, w->robots, w->robots_len);
+    size_t blen = buf != NULL ? len : w->robots_len;
+    char *body = h2o_mem_alloc_pool(&rc->req->pool, blen);
+    memcpy(body, buf != NULL ? buf : w->robots, blen);
+    free(buf);
     h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                    H2O_STRLIT("public, max-age=60"));
-    respond_bytes(rc, 200, "text/plain; charset=utf-8", body, w->robots_len);
+    respond_bytes(rc, 200, "text/plain; charset=utf-8", body, blen);
 }
 
 /* ---- /{code}+ --------------------------------------------------------------- */
@@ -191,7 +211,7 @@ void api_preview(struct reqctx *rc, const char *code, size_t len)
         return;
     h2o_req_t *req = rc->req;
     const struct link *l = &rc->w->scratch;
-    char short_url[CONFIG_BASE_URL_MAX + 2 + LINK_CODE_MAX];
+    char short_url[API_SHORT_URL_MAX];
     size_t slen = api_short_url(rc, l->code, strlen(l->code), short_url);
     size_t ulen = strlen(l->url), tlen = l->has_title ? strlen(l->title) : 0;
     size_t cap = sizeof(preview_head) + 1024 + ESC_MAX(slen) + 2 * ESC_MAX(ulen) + ESC_MAX(tlen);

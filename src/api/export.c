@@ -109,8 +109,8 @@ static int row(void *ctx, const struct link *l)
             st->len += json_dumpb(o, st->buf + st->len, n, JSON_COMPACT);
         json_decref(o);
     } else {
-        char short_url[CONFIG_BASE_URL_MAX + 2 + LINK_CODE_MAX], tags[LINK_TAGS_MAX * (LINK_TAG_MAX_BYTES + 1) + 1];
-        size_t sl = api_short_url(st->rc, l->code, strlen(l->code), short_url);
+        char short_url[API_SHORT_URL_MAX], tags[LINK_TAGS_MAX * (LINK_TAG_MAX_BYTES + 1) + 1];
+        size_t sl = api_link_short_url(st->rc->w->app->cfg, l->domain, l->code, short_url);
         short_url[sl] = '\0';
         size_t tl = 0;
         for (unsigned i = 0; i < l->ntags; i++)

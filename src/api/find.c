@@ -307,8 +307,8 @@ static int suggest_row(void *ctx, const struct link *l, enum store_match match)
     static const char *const names[] = {"code", "tag", "title", "host"};
     struct reqctx *rc = ((void **)ctx)[0];
     json_t *items = ((void **)ctx)[1];
-    char short_url[CONFIG_BASE_URL_MAX + 2 + LINK_CODE_MAX];
-    size_t n = api_short_url(rc, l->code, strlen(l->code), short_url);
+    char short_url[API_SHORT_URL_MAX];
+    size_t n = api_link_short_url(rc->w->app->cfg, l->domain, l->code, short_url);
     json_t *tags = json_array();
     for (unsigned i = 0; i < l->ntags; i++)
         json_array_append_new(tags, json_string(l->tags[i]));

@@ -16,13 +16,10 @@
 
 json_t *api_link_json(const struct app *app, const struct link *l)
 {
-    size_t blen = strlen(app->cfg->base_url), clen = strlen(l->code);
-    char short_url[CONFIG_BASE_URL_MAX + 1 + LINK_CODE_MAX + 1];
-    memcpy(short_url, app->cfg->base_url, blen);
-    short_url[blen] = '/';
-    memcpy(short_url + blen + 1, l->code, clen);
+    char short_url[API_SHORT_URL_MAX];
+    size_t slen = api_link_short_url(app->cfg, l->domain, l->code, short_url); /* domains (issue 4) */
     json_t *o = json_pack("{s:s, s:s%, s:s, s:o, s:o, s:o, s:o, s:o, s:i}", "code", l->code, "short_url", short_url,
-                          blen + 1 + clen, "url", l->url, "title", l->has_title ? json_string(l->title) : json_null(),
+                          slen, "url", l->url, "title", l->has_title ? json_string(l->title) : json_null(),
                           "created_at", api_time_json(l->created_at), "updated_at", api_time_json(l->updated_at),
                           "expires_at", api_time_json(l->expires_at), "max_visits",
                           l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type", l->redirect_type);
@@ -43,6 +40,7 @@ json_t *api_link_json(const struct app *app, const struct link *l)
     json_object_set_new(o, "valid_since", api_time_json(l->valid_since)); /* lifetime (issue 4) */
     json_object_set_new(o, "enabled", json_boolean(!l->disabled));
     json_object_set_new(o, "password_protected", json_boolean(l->password_hash[0] != '\0'));
+    json_object_set_new(o, "domain", json_string(l->domain[0] ? l->domain : app->policy.self_host));
     return o;
 }
 
@@ -219,7 +217,7 @@ static json_t *decode_fields(const struct link_policy *policy, json_t *obj, stru
                 copy_str(l->password_hash, json_string_value(v), json_string_length(v));
                 op->set |= LINK_F_PASSWORD;
             }
-        } else if (strcmp(key, "team_id") == 0) {
+        } else if (strcmp(key, "team_id") == 0 || strcmp(key, "domain") == 0) {
             continue; /* decided by the caller before decoding */
         } else {
             why = "is not a known field";
@@ -438,6 +436,15 @@ static void create_link(struct reqctx *rc)
     op->team_id = p->team_id;
     op->created_by = p->user_id;
     json_t *errs = api_link_decode_new(&rc->w->app->policy, obj, op);
+    json_t *dom = json_object_get(obj, "domain"); /* domains (issue 4) */
+    if (dom != NULL) {
+        const char *name;
+        if (!json_is_string(dom) || p->kind == PRINCIPAL_ANONYMOUS ||
+            api_domain_of_team(rc, json_string_value(dom), json_string_length(dom), &op->domain_id, &name) != 0)
+            errs = problem_param(errs, "domain", "must be the default domain or one of the team's domains");
+        else
+            copy_str(op->link.domain, name, strlen(name));
+    }
     json_decref(obj);
     if (errs != NULL) {
         api_call_drop(call);
@@ -472,8 +479,11 @@ static void update_link(struct reqctx *rc, const char *code, size_t len)
     }
     struct store_op *op = &call->op;
     op->team_id = rc->principal.team_id;
+    op->domain_id = rc->domain_id; /* domains (issue 4): from ?domain= */
     copy_str(op->key_code, code, len);
     json_t *errs = decode_fields(&rc->w->app->policy, obj, op, NULL);
+    if (json_object_get(obj, "domain") != NULL)
+        errs = problem_param(errs, "domain", "cannot be changed; create the link on the other domain");
     if (json_object_get(obj, "team_id") != NULL)
         errs = problem_param(errs, "team_id", "cannot be changed; pass ?team_id= to pick the link's team");
     bool empty = json_object_size(obj) == 0;
@@ -502,9 +512,10 @@ static bool code_ok(struct reqctx *rc, h2o_iovec_t code)
 
 void api_link_get(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (!code_ok(rc, params[0]))
+    if (!code_ok(rc, params[0]) || !api_domain_param(rc))
         return;
-    int st = store_link_get(rc->w->reader, rc->principal.team_id, 0, params[0].base, params[0].len, &rc->w->scratch);
+    int st = store_link_get(rc->w->reader, rc->principal.team_id, rc->domain_id, params[0].base, params[0].len,
+                            &rc->w->scratch);
     if (st != STORE_OK)
         reply_store_error(rc, st, "");
     else if (api_allowed(rc, rc->w->scratch.team_id, ACT_LINK_READ, 0))
@@ -515,9 +526,9 @@ void api_link_get(struct reqctx *rc, const h2o_iovec_t *params)
  * every role, and only then does the role decide (403). */
 static bool may_write(struct reqctx *rc, h2o_iovec_t code)
 {
-    if (!code_ok(rc, code))
+    if (!code_ok(rc, code) || !api_domain_param(rc))
         return false;
-    int st = store_link_get(rc->w->reader, rc->principal.team_id, 0, code.base, code.len, &rc->w->scratch);
+    int st = store_link_get(rc->w->reader, rc->principal.team_id, rc->domain_id, code.base, code.len, &rc->w->scratch);
     if (st != STORE_OK) {
         reply_store_error(rc, st, "");
         return false;
@@ -539,6 +550,7 @@ void api_link_delete(struct reqctx *rc, const h2o_iovec_t *params)
     if (call == NULL)
         return; /* answered 503 */
     call->op.team_id = rc->principal.team_id;
+    call->op.domain_id = rc->domain_id;
     copy_str(call->op.key_code, params[0].base, params[0].len);
     api_submit(call);
 }

@@ -14,16 +14,6 @@
 #define QR_CACHE_PUBLIC "public, max-age=3600"
 #define QR_CACHE_PRIVATE "private, no-cache"
 
-size_t api_short_url(const struct reqctx *rc, const char *code, size_t len, char *buf)
-{
-    const char *base = rc->w->app->cfg->base_url;
-    size_t blen = strlen(base);
-    memcpy(buf, base, blen);
-    buf[blen] = '/';
-    memcpy(buf + blen + 1, code, len);
-    return blen + 1 + len;
-}
-
 /* A strong validator of the image: it depends only on the encoded text and
  * the options, so it is computed before rendering. */
 static size_t make_etag(const char *text, size_t len, const struct qr_opts *o, char out[32])
@@ -71,7 +61,7 @@ static void send_qr(struct reqctx *rc, const char *code, size_t len, const char 
         respond_invalid(rc, 400, param, why);
         return;
     }
-    char text[CONFIG_BASE_URL_MAX + 2 + LINK_CODE_MAX];
+    char text[API_SHORT_URL_MAX];
     size_t tlen = api_short_url(rc, code, len, text);
     char tag[32];
     size_t taglen = make_etag(text, tlen, &o, tag);
@@ -111,7 +101,10 @@ void api_link_qr(struct reqctx *rc, const h2o_iovec_t *params)
         respond_problem(rc, 404, "not-found", "Link not found", "no link with this code", NULL);
         return;
     }
-    int st = store_link_get(rc->w->reader, rc->principal.team_id, 0, params[0].base, params[0].len, &rc->w->scratch);
+    if (!api_domain_param(rc)) /* domains (issue 4) */
+        return;
+    int st = store_link_get(rc->w->reader, rc->principal.team_id, rc->domain_id, params[0].base, params[0].len,
+                            &rc->w->scratch);
     if (st == STORE_NOT_FOUND)
         respond_problem(rc, 404, "not-found", "Link not found", "no link with this code", NULL);
     else if (st != STORE_OK)

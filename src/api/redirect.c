@@ -63,6 +63,7 @@ static bool header_is_1(h2o_req_t *req, const char *name, size_t nlen)
 }
 
 /* redirect rules (issue 4): the visit records the URL after rules. */
+static void domain_page(struct reqctx *rc, int status);
 static void capture_to(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link, const char *target,
                        size_t target_len);
 
@@ -82,6 +83,7 @@ static void capture_to(struct reqctx *rc, enum store_visit_kind kind, const stru
     ev.kind = (uint8_t)kind;
     ev.link_id = link ? link->id : 0;
     ev.team_id = link ? link->team_id : 0;
+    ev.domain_id = rc->domain_id; /* domains (issue 4) */
     ev.flags = 0;
     if (!cfg->tracking ||
         (cfg->respect_dnt && (header_is_1(req, H2O_STRLIT("dnt")) || header_is_1(req, H2O_STRLIT("sec-gpc")))))
@@ -141,11 +143,22 @@ static void consume_reply(struct api_call *call, struct reqctx *rc)
         break;
     case STORE_REFUSED:
     case STORE_NOT_FOUND:
-        respond_page(rc, 410);
+        domain_page(rc, 410);
         break;
     default:
         respond_unavailable(rc, "the visit could not be recorded");
     }
+}
+
+/* The domain's page for an unknown code or a dead link, or its redirect
+ * (domains, issue 4). */
+static void domain_page(struct reqctx *rc, int status)
+{
+    const char *to = api_domain_redirect(rc, status == 410 ? DOMAIN_EXPIRED : DOMAIN_NOT_FOUND);
+    if (to != NULL)
+        respond_redirect(rc, 302, to, strlen(to));
+    else
+        respond_page(rc, status);
 }
 
 static void not_found(struct reqctx *rc)
@@ -154,13 +167,14 @@ static void not_found(struct reqctx *rc)
     uint8_t bucket[16];
     api_client_bucket(rc, bucket);
     if (api_rate_limit(rc, "miss:", bucket, 16, rc->w->app->cfg->rate_miss))
-        respond_page(rc, 404);
+        domain_page(rc, 404);
 }
 
 /* HEAD and previews: is there a visit left? One read, nothing spent. */
-static bool has_visits_left(struct worker *w, const char *code, size_t len, int64_t now)
+static bool has_visits_left(struct reqctx *rc, const char *code, size_t len, int64_t now)
 {
-    return store_link_resolve(w->reader, 0, code, len, &w->scratch) == STORE_OK &&
+    struct worker *w = rc->w;
+    return store_link_resolve(w->reader, rc->domain_id, code, len, &w->scratch) == STORE_OK &&
            link_state_at(0, w->scratch.max_visits, w->scratch.visits, now) == LINK_ACTIVE;
 }
 
@@ -262,7 +276,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         return;
     }
     char key[API_CACHE_KEY_MAX];
-    size_t klen = api_cache_key(key, 0, code, len);
+    size_t klen = api_cache_key(key, rc->domain_id, code, len);
     _Alignas(8) char val[SNAP_MAX]; /* redirect rules (issue 4): rules make it bigger than a cache entry */
     size_t vlen;
     uint64_t gen;
@@ -276,7 +290,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         return;
     case CACHE_MISS:
         metric_add(&w->metrics.cache_misses, 1);
-        switch (store_link_resolve(w->reader, 0, code, len, &w->scratch)) {
+        switch (store_link_resolve(w->reader, rc->domain_id, code, len, &w->scratch)) {
         case STORE_OK:
             vlen = snap_encode(val, &w->scratch);
             if (vlen <= CACHE_VALUE_MAX) /* redirect rules (issue 4): larger snapshots are read each time */
@@ -300,7 +314,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         return;
     }
     if (s->expires_at != 0 && now >= s->expires_at) {
-        respond_page(rc, 410);
+        domain_page(rc, 410);
         return;
     }
     if (s->locked) { /* password-protected links (issue 4) */
@@ -319,7 +333,6 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
 void api_redirect_go(struct reqctx *rc, const struct link_snap *s, const char *code, size_t len, bool head, int64_t now)
 {
     h2o_req_t *req = rc->req;
-    struct worker *w = rc->w;
     const char *url = (const char *)(s + 1);
     /* redirect rules (issue 4) */
     const char *target = url;
@@ -341,8 +354,8 @@ void api_redirect_go(struct reqctx *rc, const struct link_snap *s, const char *c
         loc_len = target_len;
     }
     if (s->max_visits != 0 && (head || is_preview(req))) {
-        if (!has_visits_left(w, code, len, now)) {
-            respond_page(rc, 410);
+        if (!has_visits_left(rc, code, len, now)) {
+            domain_page(rc, 410);
             return;
         }
     } else if (s->max_visits != 0) {

@@ -56,6 +56,12 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/api-keys", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_keys_list},
     {"POST", "/api/v1/api-keys", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_keys_create},
     {"DELETE", "/api/v1/api-keys/{id}", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_key_delete},
+    /* domains (issue 4) */
+    {"GET", "/api/v1/domains", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_domains_list},
+    {"POST", "/api/v1/domains", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_domains_create},
+    {"GET", "/api/v1/domains/{hostname}", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_domain_get},
+    {"PATCH", "/api/v1/domains/{hostname}", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_domain_patch},
+    {"DELETE", "/api/v1/domains/{hostname}", ROUTE_ACCOUNT, API_AUTH_REQUIRED, api_domain_delete},
     /* QR codes (issue 4) */
     {"GET", "/api/v1/links/{code}/qr", ROUTE_LINK, API_AUTH_REQUIRED, api_link_qr},
 };

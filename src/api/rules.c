@@ -32,7 +32,9 @@ static bool load(struct reqctx *rc, h2o_iovec_t code, enum access_action act)
         not_found(rc);
         return false;
     }
-    int st = store_link_get(rc->w->reader, rc->principal.team_id, 0, code.base, code.len, &rc->w->scratch);
+    if (!api_domain_param(rc)) /* domains (issue 4) */
+        return false;
+    int st = store_link_get(rc->w->reader, rc->principal.team_id, rc->domain_id, code.base, code.len, &rc->w->scratch);
     if (st == STORE_NOT_FOUND) {
         not_found(rc);
         return false;
@@ -94,6 +96,7 @@ static void put_rules(struct reqctx *rc, h2o_iovec_t code)
         return;
     }
     call->op.team_id = rc->principal.team_id;
+    call->op.domain_id = rc->domain_id;
     memcpy(call->op.key_code, code.base, code.len);
     call->op.key_code[code.len] = '\0';
     api_submit(call);

@@ -113,10 +113,10 @@ static int add_period(void *ctx, const struct store_period *p)
     c->total += p->total;
     c->bots += p->bots;
     c->uniques += p->uniques;
-    json_array_append_new(c->series, json_pack("{s:o, s:I, s:I, s:I}", "t", api_time_json(p->t), "total",
-                                               (json_int_t)(c->exclude_bots ? p->total - p->bots : p->total),
-                                               "non_bots", (json_int_t)(p->total - p->bots), "unique",
-                                               (json_int_t)p->uniques));
+    json_array_append_new(c->series,
+                          json_pack("{s:o, s:I, s:I, s:I}", "t", api_time_json(p->t), "total",
+                                    (json_int_t)(c->exclude_bots ? p->total - p->bots : p->total), "non_bots",
+                                    (json_int_t)(p->total - p->bots), "unique", (json_int_t)p->uniques));
     return 0;
 }
 
@@ -158,8 +158,10 @@ static json_t *breakdown(struct reqctx *rc, int64_t link_id, const char *dim, co
 /* The link named by {code} in the caller's team, readable by the caller. */
 bool api_find_link(struct reqctx *rc, h2o_iovec_t code)
 {
-    if (slug_validate(code.base, code.len) != 0 ||
-        store_link_get(rc->w->reader, rc->principal.team_id, 0, code.base, code.len, &rc->w->scratch) != STORE_OK) {
+    if (!api_domain_param(rc)) /* domains (issue 4) */
+        return false;
+    if (slug_validate(code.base, code.len) != 0 || store_link_get(rc->w->reader, rc->principal.team_id, rc->domain_id,
+                                                                  code.base, code.len, &rc->w->scratch) != STORE_OK) {
         respond_problem(rc, 404, "not-found", "Link not found", "no link with this code", NULL);
         return false;
     }
@@ -178,8 +180,9 @@ void api_link_stats(struct reqctx *rc, const h2o_iovec_t *params)
     if (store_stats_series(rc->w->reader, link, 0, r.hourly, r.from, r.to, add_period, &c) != 0)
         goto unavailable;
     json_object_set_new(body, "summary", summary_json(&c));
-    static const char *const dims[][2] = {{"referrers", "referrer"}, {"countries", "country"}, {"cities", "city"},
-                                          {"browsers", "browser"},   {"os", "os"},            {"devices", "device"}};
+    static const char *const dims[][2] = {
+        {"referrers", "referrer"}, {"countries", "country"}, {"cities", "city"}, {"browsers", "browser"}, {"os", "os"},
+        {"devices", "device"}};
     for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
         json_t *b = breakdown(rc, link, dims[i][1], &r);
         if (b == NULL)
@@ -207,13 +210,13 @@ static json_t *str_or_null(const char *s)
 
 static json_t *visit_json(int64_t id, const struct store_visit *v)
 {
-    json_t *o = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "id",
-                          api_id_json(id), "time", api_time_json(v->ts), "kind", kind_names[v->kind], "ip",
-                          str_or_null(v->ip), "country", str_or_null(v->country), "city", str_or_null(v->city),
-                          "referrer_host", str_or_null(v->referrer_host), "referrer", str_or_null(v->referrer),
-                          "browser", str_or_null(v->browser), "os", str_or_null(v->os), "device",
-                          str_or_null(v->device), "bot", v->bot, "language", str_or_null(v->language), "visited_url",
-                          str_or_null(v->visited_url), "target_url", str_or_null(v->target_url));
+    json_t *o =
+        json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "id", api_id_json(id),
+                  "time", api_time_json(v->ts), "kind", kind_names[v->kind], "ip", str_or_null(v->ip), "country",
+                  str_or_null(v->country), "city", str_or_null(v->city), "referrer_host", str_or_null(v->referrer_host),
+                  "referrer", str_or_null(v->referrer), "browser", str_or_null(v->browser), "os", str_or_null(v->os),
+                  "device", str_or_null(v->device), "bot", v->bot, "language", str_or_null(v->language), "visited_url",
+                  str_or_null(v->visited_url), "target_url", str_or_null(v->target_url));
     json_object_set_new(o, "browser_major", v->browser_major >= 0 ? json_integer(v->browser_major) : json_null());
     static const char *const utm[5] = {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"};
     for (int u = 0; u < 5; u++)
@@ -270,11 +273,26 @@ static int add_visit(void *ctx, int64_t id, const struct store_visit *v)
     snprintf(idb, sizeof(idb), "%" PRId64, id);
     rfc3339_format(v->ts, ts);
     snprintf(major, sizeof(major), "%d", v->browser_major);
-    const char *fields[] = {idb,         ts,     kind_names[v->kind], v->ip,        v->country,
-                            v->city,     v->referrer_host,            v->referrer,  v->browser,
-                            v->browser_major >= 0 ? major : "",       v->os,        v->device,
-                            v->bot ? "true" : "false",                v->language,  v->utm[0],
-                            v->utm[1],   v->utm[2], v->utm[3],        v->utm[4],    v->visited_url,
+    const char *fields[] = {idb,
+                            ts,
+                            kind_names[v->kind],
+                            v->ip,
+                            v->country,
+                            v->city,
+                            v->referrer_host,
+                            v->referrer,
+                            v->browser,
+                            v->browser_major >= 0 ? major : "",
+                            v->os,
+                            v->device,
+                            v->bot ? "true" : "false",
+                            v->language,
+                            v->utm[0],
+                            v->utm[1],
+                            v->utm[2],
+                            v->utm[3],
+                            v->utm[4],
+                            v->visited_url,
                             v->target_url};
     size_t nf = sizeof(fields) / sizeof(fields[0]);
     for (size_t i = 0; i < nf; i++)
@@ -346,8 +364,8 @@ static void list_visits(struct reqctx *rc, int64_t link_id)
         respond_bytes(rc, 200, "text/csv; charset=utf-8", body, len);
         return;
     }
-    respond_json(rc, 200, json_pack("{s:o, s:o}", "items", c.items, "next_cursor",
-                                    c.more ? json_string(cur) : json_null()));
+    respond_json(rc, 200,
+                 json_pack("{s:o, s:o}", "items", c.items, "next_cursor", c.more ? json_string(cur) : json_null()));
 }
 
 void api_link_visits(struct reqctx *rc, const h2o_iovec_t *params)

@@ -213,7 +213,7 @@ void api_unlock(struct reqctx *rc, struct link_snap *s, const char *code, size_t
         api_call_drop(&uc->call);
         return;
     }
-    if (store_link_resolve(rc->w->reader, 0, code, len, &rc->w->scratch) != STORE_OK ||
+    if (store_link_resolve(rc->w->reader, rc->domain_id, code, len, &rc->w->scratch) != STORE_OK ||
         rc->w->scratch.password_hash[0] == '\0') {
         /* changed under us: no longer protected (or gone); ask again */
         sodium_memzero(uc->pw, sizeof(uc->pw));

@@ -5,6 +5,7 @@
 #ifndef LP_CORE_LINK_H
 #define LP_CORE_LINK_H
 
+#include "core/domain.h"
 #include "core/slug.h"
 #include "core/url.h"
 
@@ -68,6 +69,8 @@ struct link {
     bool disabled;
     /* password-protected links (issue 4): the argon2id hash (crypto_pwhash_str), "" when none */
     char password_hash[LINK_PWHASH_MAX + 1];
+    /* domains (issue 4): the link's short domain, "" for the default one */
+    char domain[DOMAIN_HOST_MAX + 1];
 };
 
 /* Fields a create or update may carry (bit set in link_change.set). */

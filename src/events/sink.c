@@ -71,6 +71,7 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
     v->ts = ev->ts;
     v->link_id = ev->link_id;
     v->team_id = ev->team_id;
+    v->domain_id = ev->domain_id;
     v->kind = (enum store_visit_kind)ev->kind;
     v->browser_major = -1;
     struct ua_info ua;

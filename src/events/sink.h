@@ -51,6 +51,7 @@ struct visit_event {
     int64_t ts;
     int64_t link_id;
     int64_t team_id;
+    int64_t domain_id; /* domains (issue 4) */
     uint8_t kind; /* enum store_visit_kind */
     uint8_t flags;
     uint8_t ip[16]; /* IPv4-mapped for IPv4 */

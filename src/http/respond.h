@@ -25,6 +25,11 @@ struct reqctx {
     uint8_t client_ip[16];      /* IPv4-mapped when IPv4; resolved through --trusted-proxies */
     bool client_ip_set;
     bool peer_trusted;          /* the TCP peer is one of --trusted-proxies */
+    /* domains (issue 4): the domain the request is about (the Host header's
+     * on public paths, ?domain= on per-link API paths); 0 and NULL for the
+     * default one */
+    int64_t domain_id;
+    const struct domain_entry *domain;
 };
 
 /* Adds RateLimit-Limit/-Remaining/-Reset (and Retry-After on a refusal). */

@@ -83,6 +83,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     rc->w = worker_of(req);
     rc->route = ROUTE_OTHER;
     rc->client_ip_set = false;
+    rc->domain_id = 0; /* domains (issue 4) */
+    rc->domain = NULL;
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     rc->path = h2o_iovec_init(req->path.base, plen);
     rc->query = req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + plen + 1, req->path.len - plen - 1)
@@ -110,6 +112,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                 api_metrics(rc);
             } else {
                 rc->route = ROUTE_REDIRECT;
+                api_host_domain(rc);
                 api_redirect(rc, p + 1, n - 1);
             }
             return 0;
@@ -121,6 +124,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     /* QR codes, crawlers and previews (issue 4): /{code}/qr, /{code}+ and
      * /robots.txt; after /api/ so that no API path is taken for a code. */
+    api_host_domain(rc); /* domains (issue 4): the Host picks the domain of what follows */
     if (h2o_memis(p, n, H2O_STRLIT("/robots.txt"))) {
         api_robots(rc);
         return 0;
@@ -140,7 +144,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     /* Orphan visits: the bare domain, and paths that cannot be a code. */
     api_capture(rc, n == 1 ? VISIT_BASE_URL : VISIT_REGULAR_404, NULL);
-    respond_page(rc, 404);
+    const char *to = api_domain_redirect(rc, n == 1 ? DOMAIN_BASE_URL : DOMAIN_NOT_FOUND);
+    if (to != NULL)
+        respond_redirect(rc, 302, to, strlen(to));
+    else
+        respond_page(rc, 404);
     return 0;
 }
 
@@ -299,7 +307,8 @@ void server_stop(struct app *app)
     for (size_t i = 0; i < app->nworkers; i++) {
         struct worker *w = &app->workers[i];
         store_reader_close(w->reader);
-        free(w->robots); /* crawlers and previews */
+        free(w->robots);     /* crawlers and previews */
+        api_domains_free(w); /* domains (issue 4) */
         h2o_multithread_unregister_receiver(w->queue, &w->ops_done);
         h2o_multithread_unregister_receiver(w->queue, &w->control);
         h2o_multithread_unregister_receiver(w->queue, &w->live_rx);

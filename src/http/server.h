@@ -52,6 +52,7 @@ struct app {
     struct worker *workers;
     size_t nworkers;
     h2o_barrier_t started;
+    _Atomic uint64_t domains_gen; /* domains (issue 4): bumped after each change; workers reload */
 };
 
 struct worker {
@@ -88,6 +89,10 @@ struct worker {
     char *robots;
     size_t robots_len;
     uint64_t robots_at; /* clock_mono_ms */
+    /* domains (issue 4): this worker's hostname table (api/domains.c) and
+     * the app->domains_gen it was loaded at */
+    struct domain_table *domains;
+    uint64_t domains_gen;
 };
 
 /* Binds every worker's listener (so a taken port fails before anything

@@ -158,6 +158,7 @@ void sqlite_row_to_link(sqlite3_stmt *st, struct link *l)
     l->valid_since = sqlite3_column_int64(st, 24); /* lifetime (issue 4) */
     l->disabled = sqlite3_column_int(st, 25) == 0;
     sqlite_copy_text(l->password_hash, sizeof(l->password_hash), st, 26); /* password links (issue 4) */
+    sqlite_copy_text(l->domain, sizeof(l->domain), st, 27);               /* domains (issue 4) */
 }
 
 static void bind_opt_text(sqlite3_stmt *st, int idx, bool has, const char *v)
@@ -381,7 +382,7 @@ static int op_bulk(struct sqlite_store *s, struct store_op *op, int64_t now)
         memset(one, 0, sizeof(*one));
         one->kind = STORE_LINK_CREATE;
         one->team_id = op->team_id;
-        one->domain_id = op->domain_id;
+        one->domain_id = it->domain_id;
         one->created_by = op->created_by;
         one->max_active = op->max_active;
         one->set = it->set;
@@ -639,6 +640,10 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
         return rc == STORE_OK ? sqlite_outbox_link(s, HOOK_LINK_UPDATED, &op->link, now) : rc;
     case STORE_LINK_BULK: /* bulk creation and imports (issue 4) */
         return op_bulk(s, op, now);
+    case STORE_DOMAIN_CREATE: /* domains (issue 4) */
+    case STORE_DOMAIN_UPDATE:
+    case STORE_DOMAIN_DELETE:
+        return sqlite_domain_op(s, op, now);
     case STORE_TAG_RENAME: /* tags (issue 4) */
     case STORE_TAG_DELETE:
         return sqlite_tag_op(s, op, now);
@@ -1047,4 +1052,5 @@ static const struct store_backend sqlite_backend = {
     .links_find = sqlite_links_find,
     .links_suggest = sqlite_links_suggest,
     .tags_of_team = sqlite_tags_of_team,
+    .domains_each = sqlite_domains_each, /* domains (issue 4) */
 };

@@ -404,7 +404,8 @@ int sqlite_links_find(struct store_reader *base, const struct store_link_query *
  * which bounds the cost in an instance shared by many teams. */
 #define SUGGEST_CODE_SCAN "500"
 static const char SQL_SUGGEST_CODE[] =
-    "SELECT " LINK_COLUMNS " FROM links WHERE id IN (SELECT id FROM links WHERE domain_id = 0 AND code >= ?2"
+    "SELECT " LINK_COLUMNS " FROM links WHERE id IN (SELECT id FROM links WHERE domain_id IN"
+    " (SELECT 0 UNION ALL SELECT id FROM domains WHERE team_id = ?1) AND code >= ?2"
     " AND code < ?3 ORDER BY code LIMIT " SUGGEST_CODE_SCAN ") AND team_id = ?1 ORDER BY code LIMIT ?4";
 static const char SQL_SUGGEST_TAG[] =
     "SELECT " LINK_COLUMNS " FROM links WHERE id IN (SELECT lt.link_id FROM tags t JOIN link_tags lt"

@@ -20,7 +20,9 @@
     /* tags and notes (issue 4) */                                                                                 \
     ", note, tags"                                                                                                 \
     /* lifetime (issue 4) */                                                                                       \
-    ", valid_since, enabled, password_hash"
+    ", valid_since, enabled, password_hash"                                                                        \
+    /* domains (issue 4): the link's hostname, NULL on the default domain */                                       \
+    ", (SELECT hostname FROM domains WHERE domains.id = links.domain_id)"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */
@@ -135,6 +137,9 @@ int sqlite_link_tags_write(struct sqlite_store *s, struct link *l, int64_t now);
 /* 1 when an active link to the same URL was found (op->link, op->reused), 0 if none. */
 int sqlite_link_reuse(struct sqlite_store *s, struct store_op *op, int64_t now);
 int sqlite_tag_op(struct sqlite_store *s, struct store_op *op, int64_t now);
+/* domains (sqlite_domains.c) */
+int sqlite_domain_op(struct sqlite_store *s, struct store_op *op, int64_t now);
+int sqlite_domains_each(struct store_reader *r, int64_t team_id, store_domain_cb cb, void *ctx);
 int sqlite_links_find(struct store_reader *r, const struct store_link_query *q, struct link *scratch,
                       store_link_cb cb, void *ctx);
 int sqlite_links_suggest(struct store_reader *r, int64_t team_id, const char *prefix, int limit,

@@ -231,7 +231,17 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE links ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;"
     "CREATE INDEX links_team_created ON links (team_id, created_at);"
     /* password-protected links (issue 4): an argon2id hash, NULL = none */
-    "ALTER TABLE links ADD COLUMN password_hash TEXT;",
+    "ALTER TABLE links ADD COLUMN password_hash TEXT;"
+    /* domains (issue 4): a team's short domains; links.domain_id 0 is the
+     * default domain (--base-url). Redirects NULL = the built-in page. */
+    "CREATE TABLE domains ("
+    "  id INTEGER PRIMARY KEY,"
+    "  team_id INTEGER NOT NULL,"
+    "  hostname TEXT NOT NULL UNIQUE,"
+    "  base_url_redirect TEXT, not_found_redirect TEXT, expired_redirect TEXT,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX domains_team ON domains (team_id, hostname);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

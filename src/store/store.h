@@ -61,14 +61,28 @@ enum store_op_kind {
     /* tags (issue 4) */
     STORE_TAG_RENAME, /* in: team_id, tag, tag_to: renames, or merges into an existing tag; out: purged = links */
     STORE_TAG_DELETE, /* in: team_id, tag: removes it from every link; out: purged = links */
+    /* domains (issue 4) */
+    STORE_DOMAIN_CREATE, /* in: team_id, domain; out: domain (id, times); STORE_CONFLICT if the hostname is taken */
+    STORE_DOMAIN_UPDATE, /* in: team_id, domain.hostname, set (bit i: redirect[i]), domain.redirect; out: domain */
+    STORE_DOMAIN_DELETE, /* in: team_id, domain.hostname; STORE_REFUSED while links use it */
     /* bulk creation and imports (issue 4) */
     STORE_LINK_BULK, /* in: team_id, domain_id, created_by, max_active, bulk[nbulk]; out: each item's status, link */
 };
+
+/* ---- domains (issue 4) ---- */
+enum store_domain_redirect { DOMAIN_BASE_URL, DOMAIN_NOT_FOUND, DOMAIN_EXPIRED, DOMAIN_REDIRECTS };
+struct store_domain {
+    int64_t id, team_id, created_at, updated_at;
+    char hostname[DOMAIN_HOST_MAX + 1];
+    char redirect[DOMAIN_REDIRECTS][URL_MAX_LEN + 1]; /* "" = the built-in page */
+};
+typedef int (*store_domain_cb)(void *ctx, const struct store_domain *d);
 
 /* One link of a STORE_LINK_BULK op: what LINK_CREATE takes, and its result.
  * created_at != 0 (imports) keeps that creation time. */
 struct store_bulk_item {
     struct link link;
+    int64_t domain_id; /* domains (issue 4) */
     unsigned set;
     unsigned random_code_len;
     bool reuse, reused;
@@ -291,6 +305,7 @@ struct store_op {
     /* bulk creation and imports (issue 4): owned by the op's owner */
     struct store_bulk_item *bulk;
     size_t nbulk;
+    struct store_domain domain; /* domains (issue 4) */
 };
 
 struct store;
@@ -361,6 +376,8 @@ struct store_backend {
                          struct link *scratch, store_match_cb cb, void *ctx);
     int (*tags_of_team)(struct store_reader *r, int64_t team_id, const char *only, int limit, store_tag_cb cb,
                         void *ctx);
+    /* domains (issue 4): team_id < 0 for every team's */
+    int (*domains_each)(struct store_reader *r, int64_t team_id, store_domain_cb cb, void *ctx);
 };
 
 struct store {
@@ -436,6 +453,11 @@ static inline int store_links_suggest(struct store_reader *r, int64_t team_id, c
                                       struct link *scratch, store_match_cb cb, void *ctx)
 {
     return STORE_R(r)->links_suggest(r, team_id, prefix, limit, scratch, cb, ctx);
+}
+/* domains (issue 4): the team's domains (team_id < 0: all), by hostname. 0 or STORE_ERROR. */
+static inline int store_domains_each(struct store_reader *r, int64_t team_id, store_domain_cb cb, void *ctx)
+{
+    return STORE_R(r)->domains_each(r, team_id, cb, ctx);
 }
 /* The team's tags, by name without case, with how many links carry each;
  * only (folded, or NULL for all) picks one tag. */

@@ -46,6 +46,9 @@ const char config_usage[] =
     "  --webhook-breaker-failures N  failures in a row that open a webhook's breaker (5)\n"
     "  --webhook-breaker-cooldown-ms N  breaker open this long before a probe    (60000)\n"
     "  --webhook-allow-private   deliver to loopback/private addresses    LINKPULSE_WEBHOOK_ALLOW_PRIVATE (off)\n"
+    "  --base-url-redirect URL   the bare default domain redirects here   LINKPULSE_BASE_URL_REDIRECT (a page)\n"
+    "  --not-found-redirect URL  unknown codes redirect here              LINKPULSE_NOT_FOUND_REDIRECT (404 page)\n"
+    "  --expired-redirect URL    expired/used-up links redirect here      LINKPULSE_EXPIRED_REDIRECT (410 page)\n"
     "\n"
     "LINKPULSE_ADMIN_KEY=KEY ensures an admin API key with that value exists.\n";
 
@@ -140,6 +143,28 @@ static int set_base_url(struct config *c, const char *v, char *err, size_t errca
     return 0;
 }
 
+/* domains (issue 4): --base-url-redirect and friends, normalised URLs */
+static int set_redirect(char *dst, const char *flag, const char *v, char *err, size_t errcap)
+{
+    size_t len;
+    if (url_normalize(v, strlen(v), dst, CONFIG_REDIRECT_MAX, &len) == 0)
+        return 0;
+    snprintf(err, errcap, "%s: expected an http(s) URL, got \"%s\"", flag, v);
+    return -1;
+}
+static int set_base_redirect(struct config *c, const char *v, char *err, size_t errcap)
+{
+    return set_redirect(c->base_url_redirect, "--base-url-redirect", v, err, errcap);
+}
+static int set_not_found_redirect(struct config *c, const char *v, char *err, size_t errcap)
+{
+    return set_redirect(c->not_found_redirect, "--not-found-redirect", v, err, errcap);
+}
+static int set_expired_redirect(struct config *c, const char *v, char *err, size_t errcap)
+{
+    return set_redirect(c->expired_redirect, "--expired-redirect", v, err, errcap);
+}
+
 static int set_cache_mb(struct config *c, const char *v, char *err, size_t errcap)
 {
     if (parse_uint(v, 1, CONFIG_CACHE_MB_MAX, &c->cache_mb) == 0)
@@ -201,7 +226,7 @@ static int parse_bool(const char *v, bool *out)
 }
 
 #define BOOL_SETTER(fn, field, flag)                                                                                   \
-    static int fn(struct config *c, const char *v, char *err, size_t errcap)                                          \
+    static int fn(struct config *c, const char *v, char *err, size_t errcap)                                           \
     {                                                                                                                  \
         if (parse_bool(v, &c->field) == 0)                                                                             \
             return 0;                                                                                                  \
@@ -245,7 +270,8 @@ static int set_flush(struct config *c, const char *v, char *err, size_t errcap)
     {                                                                                                                  \
         if (parse_uint(v, lo, hi, &c->field) == 0)                                                                     \
             return 0;                                                                                                  \
-        snprintf(err, errcap, flag ": expected an integer from %u to %u, got \"%s\"", (unsigned)(lo), (unsigned)(hi), v); \
+        snprintf(err, errcap, flag ": expected an integer from %u to %u, got \"%s\"", (unsigned)(lo), (unsigned)(hi),  \
+                 v);                                                                                                   \
         return -1;                                                                                                     \
     }
 UINT_SETTER(set_live_max, live_max_streams, "--live-max-streams", 1, 100000)
@@ -271,8 +297,8 @@ static int set_geoip_header(struct config *c, const char *v, char *err, size_t e
     size_t n = strlen(v);
     bool ok = n > 0 && n < sizeof(c->geoip_header);
     for (size_t i = 0; ok && i < n; i++)
-        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
-             v[i] == '-';
+        ok =
+            (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-';
     if (!ok) {
         snprintf(err, errcap, "--geoip-header: expected a header name such as CF-IPCountry, got \"%s\"", v);
         return -1;
@@ -292,11 +318,11 @@ static int set_trusted(struct config *c, const char *v, char *err, size_t errcap
 }
 
 #define RATE_SETTER(fn, field, flag)                                                                                   \
-    static int fn(struct config *c, const char *v, char *err, size_t errcap)                                          \
+    static int fn(struct config *c, const char *v, char *err, size_t errcap)                                           \
     {                                                                                                                  \
         if (parse_uint(v, 1, 10000000, &c->field) == 0)                                                                \
             return 0;                                                                                                  \
-        snprintf(err, errcap, flag ": expected requests per minute from 1 to 10000000, got \"%s\"", v);               \
+        snprintf(err, errcap, flag ": expected requests per minute from 1 to 10000000, got \"%s\"", v);                \
         return -1;                                                                                                     \
     }
 RATE_SETTER(set_rate_auth, rate_auth, "--rate-auth")
@@ -336,6 +362,9 @@ static const struct option_def options[] = {
     {"--webhook-breaker-failures", "LINKPULSE_WEBHOOK_BREAKER_FAILURES", set_wh_failures, false},
     {"--webhook-breaker-cooldown-ms", "LINKPULSE_WEBHOOK_BREAKER_COOLDOWN_MS", set_wh_cooldown, false},
     {"--webhook-allow-private", "LINKPULSE_WEBHOOK_ALLOW_PRIVATE", set_wh_private, true},
+    {"--base-url-redirect", "LINKPULSE_BASE_URL_REDIRECT", set_base_redirect, false},
+    {"--not-found-redirect", "LINKPULSE_NOT_FOUND_REDIRECT", set_not_found_redirect, false},
+    {"--expired-redirect", "LINKPULSE_EXPIRED_REDIRECT", set_expired_redirect, false},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 

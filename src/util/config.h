@@ -13,6 +13,7 @@
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_HOST_MAX 255
 #define CONFIG_BASE_URL_MAX 512
+#define CONFIG_REDIRECT_MAX 3073 /* a normalised URL (core/url.h) and its NUL */
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_CACHE_MB_MAX (1024 * 1024)
 
@@ -49,6 +50,12 @@ struct config {
     unsigned webhook_breaker_failures;
     unsigned webhook_breaker_cooldown_ms;
     bool webhook_allow_private;     /* deliver to loopback/private addresses */
+    /* domains (issue 4): what the default domain answers instead of the
+     * built-in pages, "" for the page: the bare domain, an unknown code,
+     * an expired or used-up link */
+    char base_url_redirect[CONFIG_REDIRECT_MAX];
+    char not_found_redirect[CONFIG_REDIRECT_MAX];
+    char expired_redirect[CONFIG_REDIRECT_MAX];
 };
 
 typedef const char *(*config_getenv_fn)(const char *name);

@@ -44,6 +44,8 @@ FILL = {
     "/api/v1/links/{code}/qr": lambda R: {"code": R.link},
     # tags (issue 4)
     "/api/v1/tags/{name}": lambda R: {"name": R.tag},
+    # domains (issue 4)
+    "/api/v1/domains/{hostname}": lambda R: {"hostname": R.domain},
 }
 
 # Every (method, path) the matrix knows, with the body it sends (None: none).
@@ -94,6 +96,12 @@ KNOWN = {
     ("POST", "/api/v1/links/bulk"): {"links": [{"url": "https://example.com/matrix-bulk"}]},
     ("POST", "/api/v1/links/import"): None,
     ("GET", "/api/v1/links/export"): None,
+    # domains (issue 4)
+    ("GET", "/api/v1/domains"): None,
+    ("POST", "/api/v1/domains"): {"hostname": "matrix.example.org"},
+    ("GET", "/api/v1/domains/{hostname}"): None,
+    ("PATCH", "/api/v1/domains/{hostname}"): {"not_found_redirect": "https://example.com/pwned"},
+    ("DELETE", "/api/v1/domains/{hostname}"): None,
 }
 # Public routes are outside the matrix (they take no credential); they are
 # listed so that a new public route is a deliberate decision too.
@@ -132,6 +140,12 @@ def make_hook(admin, team):
     return r.json()["id"]
 
 
+def make_domain(admin, team, hostname):
+    r = admin.call("POST", "/api/v1/domains", {"hostname": hostname}, params={"team_id": team})
+    assert r.status_code == 201, r.text
+    return hostname
+
+
 def first_delivery(admin, team, hook):
     """The delivery of the team's link.created (the link made after the hook)."""
     r = admin.call("GET", "/api/v1/webhooks/%s/deliveries" % hook, params={"team_id": team})
@@ -164,7 +178,8 @@ def world(module_factory, route_list):
     delivery_a = first_delivery(a_admin, team_a["id"], hook_a)
     w.A = SimpleNamespace(team=team_a["id"], name=team_a["name"], link=link_a["code"],
                           member=a_editor.id, key=spare["id"], key_secret=spare["key"],
-                          link_obj=link_a, hook=hook_a, delivery=delivery_a, tag="tag-a")
+                          link_obj=link_a, hook=hook_a, delivery=delivery_a, tag="tag-a",
+                          domain=make_domain(a_admin, team_a["id"], "a.example.org"))
 
     team_b = make_team(b_admin, unique("B"))
     add_member(b_admin, team_b["id"], b_member.email, "editor")
@@ -174,7 +189,8 @@ def world(module_factory, route_list):
     delivery_b = first_delivery(b_admin, team_b["id"], hook_b)
     w.B = SimpleNamespace(team=team_b["id"], name=team_b["name"], link=link_b["code"],
                           member=b_member.id, key=b_key["id"], key_secret=b_key["key"],
-                          link_obj=link_b, hook=hook_b, delivery=delivery_b, tag="tag-b")
+                          link_obj=link_b, hook=hook_b, delivery=delivery_b, tag="tag-b",
+                          domain=make_domain(b_admin, team_b["id"], "b.example.org"))
 
     # team A's valid principals: (credential, via, ?team_id)
     w.principals = {
@@ -405,7 +421,7 @@ def test_viewer_reads_but_cannot_write(world, principal):
                 bad.append("%s -> %s (want 403 forbidden)" % (what, why))
     # the writes without path parameters: a link, a key
     for method, pattern in (("POST", "/api/v1/links"), ("POST", "/api/v1/api-keys"), ("POST", "/api/v1/links/bulk"),
-                            ("POST", "/api/v1/links/import")):
+                            ("POST", "/api/v1/links/import"), ("POST", "/api/v1/domains")):
         r, what = call(w, method, pattern, A, cred, via=via, team_id=team)
         why = problem_mismatch(r, 403, "forbidden")
         if why:
