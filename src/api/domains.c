@@ -140,13 +140,15 @@ static const char *default_host(const struct reqctx *rc)
 int api_domain_of_team(struct reqctx *rc, const char *host, size_t len, int64_t *id, const char **name)
 {
     char h[DOMAIN_HOST_MAX + 1];
-    if (domain_check_hostname(host, len, h) != NULL)
-        return -1;
-    if (strcmp(h, default_host(rc)) == 0) {
+    /* the default domain may be an address (http://127.0.0.1:8080) */
+    if (len <= DOMAIN_HOST_MAX && memchr(host, ':', len) == NULL && domain_host_of(host, len, h) > 0 &&
+        strcmp(h, default_host(rc)) == 0) {
         *id = 0;
         *name = "";
         return 0;
     }
+    if (domain_check_hostname(host, len, h) != NULL)
+        return -1;
     const struct domain_entry *e = find(rc->w, h);
     if (e == NULL || e->team_id != rc->principal.team_id)
         return -1;

@@ -240,6 +240,16 @@ bool api_links_read_filters(struct reqctx *rc, struct store_link_query *lq)
         respond_invalid(rc, 400, "untagged", "cannot be combined with tag");
         return false;
     }
+    const char *dv;
+    size_t dvlen;
+    if (query_find(q, qlen, "domain", &dv, &dvlen)) { /* domains (issue 4) */
+        const char *name;
+        if (api_domain_of_team(rc, dv, dvlen, &lq->domain_id, &name) != 0) {
+            respond_invalid(rc, 400, "domain", "must be the default domain or one of the team's domains");
+            return false;
+        }
+        lq->by_domain = true;
+    }
     if (read_text(rc, q, qlen, "q", 0, lq->search, sizeof(lq->search),
                   "must be percent-encoded text of at most 200 bytes") < 0 ||
         read_time(rc, q, qlen, "created_after", &lq->created_from) < 0 ||

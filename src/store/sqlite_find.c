@@ -338,6 +338,8 @@ int sqlite_links_find(struct store_reader *base, const struct store_link_query *
         sql_add(&b, " AND valid_since > ?4");
     if (q->untagged)
         sql_add(&b, " AND tags IS NULL");
+    if (q->by_domain)
+        sql_add(&b, " AND domain_id = ?21");
     if (q->ntags > 0) {
         sql_add(&b, " AND id IN (SELECT lt.link_id FROM link_tags lt JOIN tags t ON t.id = lt.tag_id"
                     " WHERE t.team_id = ?1 AND t.name_lc IN (");
@@ -386,6 +388,7 @@ int sqlite_links_find(struct store_reader *base, const struct store_link_query *
     for (unsigned i = 0; i < q->ntags; i++)
         sqlite3_bind_text(st, 10 + (int)i, q->tags[i], -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 20, q->limit);
+    sqlite3_bind_int64(st, 21, q->domain_id);
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         sqlite_row_to_link(st, scratch);

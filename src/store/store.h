@@ -108,6 +108,8 @@ struct store_link_query {
     bool desc;
     bool tags_all; /* a link must carry every tag in tags[], else any of them */
     bool untagged; /* only links without tags */
+    bool by_domain; /* domains (issue 4): only links of domain_id */
+    int64_t domain_id;
     unsigned ntags;
     char tags[STORE_FILTER_TAGS_MAX][LINK_TAG_MAX_BYTES + 1]; /* folded (link_tag_fold) */
     char search[STORE_SEARCH_MAX + 1]; /* words, each matched as a prefix in code, URL, title, tags */

@@ -45,8 +45,14 @@ def test_same_code_on_two_domains(server):
     assert_problem(s.api("GET", "/api/v1/links/same", params={"domain": "nope.example"}), 404, "not-found")
     r = s.api("PATCH", "/api/v1/links/same", {"domain": "s.example.org"})
     assert_problem(r, 422, "validation", "domain")
-    # listing shows both
+    # listing shows both, and filters by domain
     assert sorted(l["domain"] for l in s.list_all()) == ["127.0.0.1", "s.example.org"]
+    r = s.api("GET", "/api/v1/links", params={"domain": "s.example.org"})
+    assert r.status_code == 200, r.text
+    assert [l["url"] for l in r.json()["items"]] == ["https://example.com/custom2"]
+    r = s.api("GET", "/api/v1/links", params={"domain": "127.0.0.1"})
+    assert [l["url"] for l in r.json()["items"]] == ["https://example.com/default"]
+    assert_problem(s.api("GET", "/api/v1/links", params={"domain": "x.example"}), 400, "validation", "domain")
 
 
 def test_per_domain_pages_and_redirects(server_factory):
