@@ -157,7 +157,9 @@ def test_slugs_case_sensitive_and_conflict(srv):
     # renaming onto a taken slug is a conflict too, and changes nothing
     r = srv.api("PATCH", "/api/v1/links/" + upper["code"], {"slug": lower["code"]})
     assert_problem(r, 409, "conflict")
-    assert srv.link(upper["code"]).json() == upper
+    # (the redirect above is counted in "visits" whenever the sink flushes)
+    strip = lambda l: {k: v for k, v in l.items() if k != "visits"}  # noqa: E731
+    assert strip(srv.link(upper["code"]).json()) == strip(upper)
 
 
 def test_slug_boundaries(srv):
