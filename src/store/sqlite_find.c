@@ -164,6 +164,29 @@ int sqlite_link_tags_write(struct sqlite_store *s, struct link *l, int64_t now)
     return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
+/* The queued index changes of the batch, in order, then an empty queue. */
+int sqlite_fts_drain(struct stmt_cache *c, sqlite3 *db)
+{
+    sqlite3_stmt *any = sqlite_stmt(c, db, "SELECT EXISTS (SELECT 1 FROM links_fts_queue)");
+    if (any == NULL)
+        return -1;
+    int rc = sqlite3_step(any);
+    bool pending = rc == SQLITE_ROW && sqlite3_column_int(any, 0) != 0;
+    sqlite3_reset(any);
+    if (rc != SQLITE_ROW)
+        return -1;
+    if (!pending)
+        return 0;
+    sqlite3_stmt *move = sqlite_stmt(c, db,
+                                     "INSERT INTO links_fts (links_fts, rowid, code, url, title, tags)"
+                                     " SELECT CASE WHEN del THEN 'delete' END, id, code, url, title, tags"
+                                     " FROM links_fts_queue ORDER BY seq");
+    sqlite3_stmt *clear = sqlite_stmt(c, db, "DELETE FROM links_fts_queue");
+    if (move == NULL || clear == NULL || sqlite_exec_stmt(move) != 0 || sqlite_exec_stmt(clear) != 0)
+        return -1;
+    return 0;
+}
+
 static const char SQL_REUSE[] =
     "SELECT " LINK_COLUMNS " FROM links WHERE team_id = ?1 AND url_hash = lp_url_hash(?2) AND url = ?2"
     " AND domain_id = ?3 AND (?4 = '' OR code = ?4) AND (expires_at IS NULL OR expires_at > ?5)"

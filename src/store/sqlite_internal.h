@@ -134,6 +134,9 @@ size_t sqlite_url_host(const char *url, size_t len, const char **host);
 /* Newline-joined tag names (NULL: none) into l->tags, sorted without case. */
 void sqlite_tags_parse(const char *text, struct link *l);
 int sqlite_link_tags_write(struct sqlite_store *s, struct link *l, int64_t now);
+/* Moves the batch's queued search-index changes into links_fts; 0 or -1.
+ * Called once per transaction, outside any savepoint. */
+int sqlite_fts_drain(struct stmt_cache *c, sqlite3 *db);
 /* 1 when an active link to the same URL was found (op->link, op->reused), 0 if none. */
 int sqlite_link_reuse(struct sqlite_store *s, struct store_op *op, int64_t now);
 int sqlite_tag_op(struct sqlite_store *s, struct store_op *op, int64_t now);

@@ -210,18 +210,26 @@ static const char *const sqlite_migrations[] = {
     "CREATE TRIGGER links_tags_ad AFTER DELETE ON links BEGIN"
     "  DELETE FROM link_tags WHERE link_id = old.id;"
     " END;"
+    /* FTS5 writes its pending terms out at every SAVEPOINT, and the writer
+     * runs each op in one: the triggers queue the changes in a plain table
+     * instead, and the writer moves them into the index once per batch
+     * (sqlite_fts_drain), so a batch makes one index segment, not one per link. */
     "CREATE VIRTUAL TABLE links_fts USING fts5(code, url, title, tags, content='links', content_rowid='id');"
+    "CREATE TABLE links_fts_queue (seq INTEGER PRIMARY KEY, del INTEGER NOT NULL, id INTEGER NOT NULL,"
+    "  code TEXT, url TEXT, title TEXT, tags TEXT);"
     "CREATE TRIGGER links_fts_ai AFTER INSERT ON links BEGIN"
-    "  INSERT INTO links_fts (rowid, code, url, title, tags) VALUES (new.id, new.code, new.url, new.title, new.tags);"
+    "  INSERT INTO links_fts_queue (del, id, code, url, title, tags)"
+    "    VALUES (0, new.id, new.code, new.url, new.title, new.tags);"
     " END;"
     "CREATE TRIGGER links_fts_ad AFTER DELETE ON links BEGIN"
-    "  INSERT INTO links_fts (links_fts, rowid, code, url, title, tags)"
-    "    VALUES ('delete', old.id, old.code, old.url, old.title, old.tags);"
+    "  INSERT INTO links_fts_queue (del, id, code, url, title, tags)"
+    "    VALUES (1, old.id, old.code, old.url, old.title, old.tags);"
     " END;"
     "CREATE TRIGGER links_fts_au AFTER UPDATE OF code, url, title, tags ON links BEGIN"
-    "  INSERT INTO links_fts (links_fts, rowid, code, url, title, tags)"
-    "    VALUES ('delete', old.id, old.code, old.url, old.title, old.tags);"
-    "  INSERT INTO links_fts (rowid, code, url, title, tags) VALUES (new.id, new.code, new.url, new.title, new.tags);"
+    "  INSERT INTO links_fts_queue (del, id, code, url, title, tags)"
+    "    VALUES (1, old.id, old.code, old.url, old.title, old.tags);"
+    "  INSERT INTO links_fts_queue (del, id, code, url, title, tags)"
+    "    VALUES (0, new.id, new.code, new.url, new.title, new.tags);"
     " END;"
     "INSERT INTO links_fts (links_fts) VALUES ('rebuild');",
     /* lifetime (issue 4): valid_since NULL = always; enabled 0 = switched off.

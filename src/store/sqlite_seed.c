@@ -288,7 +288,7 @@ int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct sto
         if (spec->codes_out != NULL)
             fprintf((FILE *)spec->codes_out, "%s\n", code);
         if ((i + 1) % SEED_TXN_ROWS == 0 &&
-            (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
+            (sqlite_fts_drain(&sc, db) != 0 || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
              sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)) {
             fail(db, err, errcap, "commit");
             goto out;
@@ -307,7 +307,7 @@ int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct sto
         }
         res->visits = spec->visits;
     }
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite_fts_drain(&sc, db) != 0 || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         fail(db, err, errcap, "commit");
         goto out;
     }
