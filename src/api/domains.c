@@ -310,20 +310,28 @@ static json_t *decode_redirects(struct reqctx *rc, json_t *obj, struct store_op 
     return errs;
 }
 
+/* The body and a call for a change of the team's domains; NULL after answering. */
+static struct api_call *begin(struct reqctx *rc, enum store_op_kind kind, json_t **obj)
+{
+    if ((*obj = api_read_object(rc)) == NULL)
+        return NULL;
+    struct api_call *call = api_call_new(rc, kind, domain_done);
+    if (call == NULL) {
+        json_decref(*obj);
+        return NULL;
+    }
+    call->op.team_id = rc->principal.team_id;
+    return call;
+}
+
 void api_domains_create(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (!api_allowed(rc, rc->principal.team_id, ACT_LINK_WRITE, 0))
+    json_t *obj;
+    struct api_call *call;
+    if (!api_allowed(rc, rc->principal.team_id, ACT_LINK_WRITE, 0) ||
+        (call = begin(rc, STORE_DOMAIN_CREATE, &obj)) == NULL)
         return;
-    json_t *obj = api_read_object(rc);
-    if (obj == NULL)
-        return;
-    struct api_call *call = api_call_new(rc, STORE_DOMAIN_CREATE, domain_done);
-    if (call == NULL) {
-        json_decref(obj);
-        return;
-    }
     struct store_op *op = &call->op;
-    op->team_id = rc->principal.team_id;
     json_t *errs = NULL, *v;
     const char *key;
     json_object_foreach(obj, key, v)
@@ -413,18 +421,11 @@ void api_domain_get(struct reqctx *rc, const h2o_iovec_t *params)
 
 void api_domain_patch(struct reqctx *rc, const h2o_iovec_t *params)
 {
-    if (!team_domain(rc, params[0], ACT_LINK_WRITE, NULL))
+    json_t *obj;
+    struct api_call *call;
+    if (!team_domain(rc, params[0], ACT_LINK_WRITE, NULL) || (call = begin(rc, STORE_DOMAIN_UPDATE, &obj)) == NULL)
         return;
-    json_t *obj = api_read_object(rc);
-    if (obj == NULL)
-        return;
-    struct api_call *call = api_call_new(rc, STORE_DOMAIN_UPDATE, domain_done);
-    if (call == NULL) {
-        json_decref(obj);
-        return;
-    }
     struct store_op *op = &call->op;
-    op->team_id = rc->principal.team_id;
     domain_check_hostname(params[0].base, params[0].len, op->domain.hostname);
     json_t *errs = NULL, *v;
     const char *key;

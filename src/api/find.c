@@ -105,11 +105,6 @@ static bool parse_u62(const char *s, size_t n, int64_t *out, bool zero_ok)
     return true;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static bool parse_cursor(const char *v, size_t n, struct store_link_query *lq)
 {
     char tag = "cvt"[lq->order];
@@ -125,7 +120,7 @@ static bool parse_cursor(const char *v, size_t n, struct store_link_query *lq)
     if (klen % 2 != 0 || klen / 2 > LINK_TITLE_MAX_BYTES)
         return false;
     for (size_t i = 0; i < klen; i += 2) {
-        int hi = hexval(key[i]), lo = hexval(key[i + 1]);
+        int hi = query_hex_digit(key[i]), lo = query_hex_digit(key[i + 1]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
             return false;
         lq->after_text[i / 2] = (char)(hi * 16 + lo);
@@ -200,8 +195,8 @@ bool api_links_read_filters(struct reqctx *rc, struct store_link_query *lq)
         return false;
     lq->order = (enum store_link_order)order;
     int dir = read_choice(rc, q, qlen, "dir", dirs, 2, order == LINKS_BY_TITLE ? 0 : 1, "must be asc or desc");
-    int state = read_choice(rc, q, qlen, "state", states, 5, 0,
-                            "must be one of any, active, expired, disabled, scheduled");
+    int state =
+        read_choice(rc, q, qlen, "state", states, 5, 0, "must be one of any, active, expired, disabled, scheduled");
     int mode = read_choice(rc, q, qlen, "tag_mode", modes, 2, 0, "must be any or all");
     int untagged = read_choice(rc, q, qlen, "untagged", bools, 2, 0, "must be true or false");
     if (dir < 0 || state < 0 || mode < 0 || untagged < 0)

@@ -38,17 +38,6 @@ static long parse_small_uint(const char *v, size_t len)
     return n;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_colour(const char *v, size_t len, uint8_t out[3])
 {
     if (len == 7 && v[0] == '#') {
@@ -61,7 +50,7 @@ static bool parse_colour(const char *v, size_t len, uint8_t out[3])
     if (len != 6)
         return false;
     for (int i = 0; i < 3; i++) {
-        int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+        int hi = query_hex_digit(v[2 * i]), lo = query_hex_digit(v[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi * 16 + lo);

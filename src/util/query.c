@@ -27,7 +27,7 @@ int query_find_nth(const char *q, size_t qlen, const char *name, unsigned n, con
     return 0;
 }
 
-static int hexval(char c)
+int query_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -48,7 +48,7 @@ long query_decode(const char *v, size_t vlen, char *out, size_t cap)
         } else if (c == '%') {
             if (i + 2 >= vlen)
                 return -1;
-            int hi = hexval(v[i + 1]), lo = hexval(v[i + 2]);
+            int hi = query_hex_digit(v[i + 1]), lo = query_hex_digit(v[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi * 16 + lo;

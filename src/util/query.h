@@ -18,4 +18,7 @@ int query_find_nth(const char *q, size_t qlen, const char *name, unsigned n, con
  * the result holds a NUL byte or does not fit. */
 long query_decode(const char *v, size_t vlen, char *out, size_t cap);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int query_hex_digit(char c);
+
 #endif
