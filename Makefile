@@ -40,6 +40,8 @@ FUZZ_DEPS += src/core/rules.c src/core/link.c
 FUZZ_DEPS += src/store/sqlite_fts.c
 # imports (issue 4)
 FUZZ_DEPS += src/core/import.c
+# the visit journal and rollup tallies (issue 5)
+FUZZ_DEPS += src/store/tally.c src/store/journal.c src/obs/log.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 

@@ -34,6 +34,8 @@ void api_metrics(struct reqctx *rc)
     live_stats(app->live, &ls);
     struct webhook_stats ws;
     webhooks_stats(app->webhooks, &ws);
+    struct store_visit_counts vc;
+    store_visits_counts(app->store, &vc);
     struct metrics_gauges g = {
         .cache_entries = cs.entries,
         .cache_bytes = cs.bytes,
@@ -41,7 +43,10 @@ void api_metrics(struct reqctx *rc)
         .cache_evictions = cs.evictions,
         .cache_stale_fills_refused = cs.stale_fills_refused,
         .writer_queue_depth = store_queue_depth(app->store),
-        .visits_recorded = sink_recorded(app->sink),
+        .visits_recorded = vc.applied,
+        .visits_durable = vc.durable,
+        .visits_backlog = vc.backlog,
+        .visits_dropped_backlog = sink_dropped(app->sink),
         .live_streams = ls.open,
         .live_events = ls.events,
         .live_sent = ls.sent,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,21 +29,20 @@ struct sink {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;      /* wakes the sink thread: stop */
-    pthread_cond_t done_cond; /* wakes sink_free: an op finished */
+    pthread_cond_t done_cond; /* wakes sink_free: the purge op finished */
     bool stopping;
-    _Atomic uint64_t recorded;
-    _Atomic size_t inflight; /* ops submitted, not yet done */
+    bool purging;             /* a purge op is with the store (under lock) */
+    _Atomic uint64_t dropped; /* visits the store's backlog had no room for */
     int64_t salt_day;
     unsigned char salt[crypto_generichash_KEYBYTES];
-    struct visit_event *scratch; /* SINK_BATCH_MAX events popped from the rings */
-    struct visits_op *pending;   /* the batch being filled, or NULL */
-    uint64_t pending_since;      /* monotonic ms when it got its first visit */
-    uint64_t next_purge;
-};
-
-struct visits_op {
-    struct store_op op; /* first */
-    struct sink *sink;
+    struct visit_event *scratch; /* SINK_DRAIN_MAX events popped from the rings */
+    struct store_visit visit;    /* the one being enriched */
+    struct store_visit *live;    /* visits since the last sync, for live streams (NULL: nobody listens) */
+    size_t nlive;
+    bool unsynced;      /* visits appended since the last sync */
+    uint64_t last_sync; /* monotonic ms */
+    _Atomic uint64_t next_purge;
+    struct store_op purge;
 };
 
 static void copy_str(char *dst, size_t cap, const char *src, size_t n)
@@ -54,11 +54,13 @@ static void copy_str(char *dst, size_t cap, const char *src, size_t n)
 }
 
 /* A new random salt each day; the old one is forgotten, so yesterday's
- * hashes cannot be linked to today's. */
+ * hashes cannot be linked to today's. Days only move forward: a visit
+ * stamped just before midnight that is drained just after it gets today's
+ * salt rather than bringing back a new "yesterday". */
 static const unsigned char *salt_for(struct sink *s, int64_t ts)
 {
     int64_t day = ts / DAY_MS;
-    if (day != s->salt_day) {
+    if (day > s->salt_day) {
         randombytes_buf(s->salt, sizeof(s->salt));
         s->salt_day = day;
     }
@@ -128,146 +130,94 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
     copy_str(v->target_url, sizeof(v->target_url), ev->target, ev->target_len);
 }
 
-static void op_done(struct store_op *op)
+static void purge_done(struct store_op *op)
 {
-    struct visits_op *vo = (struct visits_op *)op;
-    struct sink *s = vo->sink;
-    if (op->kind == STORE_VISITS_INSERT) {
-        if (op->status == STORE_OK)
-            atomic_fetch_add(&s->recorded, op->nvisits);
-        else
-            log_error("sink: %zu visits could not be recorded", op->nvisits);
-        /* Committed visits go on to live streams, if anyone listens. */
-        if (op->status != STORE_OK || !live_offer(s->cfg.live, op->visits, op->nvisits))
-            free(op->visits);
-    } else if (op->status == STORE_OK && op->purged > 0) {
+    struct sink *s = (struct sink *)((char *)op - offsetof(struct sink, purge));
+    if (op->status == STORE_OK && op->purged > 0) {
         log_info("retention: deleted %lld raw visits", (long long)op->purged);
-        if (op->purged == 1000) /* more to go: come back soon */
-            s->next_purge = 0;
+        if (op->purged == SINK_PURGE_BATCH) /* more to go: come back soon */
+            atomic_store(&s->next_purge, 0);
     }
-    free(vo);
     pthread_mutex_lock(&s->lock);
-    atomic_fetch_sub(&s->inflight, 1);
-    /* Not s->cond: waking the sink on every commit made it drain at once
-     * and submit a tiny batch, so batches shrank to one fsync's worth. */
+    s->purging = false;
     pthread_cond_broadcast(&s->done_cond);
     pthread_mutex_unlock(&s->lock);
-}
-
-static void submit(struct sink *s, struct visits_op *vo)
-{
-    vo->sink = s;
-    vo->op.done = op_done;
-    atomic_fetch_add(&s->inflight, 1);
-    if (store_submit(s->store, &vo->op) != 0) {
-        /* Queue full or closing: these visits are lost, and said so. */
-        atomic_fetch_sub(&s->inflight, 1);
-        log_warn("sink: store queue refused %zu visits; dropping them", vo->op.nvisits);
-        free(vo->op.visits);
-        free(vo);
-    }
-}
-
-/* Hands the batch being filled to the store (if it holds anything). */
-static void flush_pending(struct sink *s)
-{
-    struct visits_op *vo = s->pending;
-    if (vo == NULL || vo->op.nvisits == 0)
-        return;
-    s->pending = NULL;
-    submit(s, vo);
-}
-
-/* The batch being filled, allocated when the first visit arrives. */
-static struct visits_op *pending(struct sink *s)
-{
-    if (s->pending != NULL)
-        return s->pending;
-    struct visits_op *vo = calloc(1, sizeof(*vo));
-    struct store_visit *rows = malloc(SINK_BATCH_MAX * sizeof(*rows));
-    if (vo == NULL || rows == NULL) {
-        free(vo);
-        free(rows);
-        return NULL;
-    }
-    vo->op.kind = STORE_VISITS_INSERT;
-    vo->op.visits = rows;
-    s->pending = vo;
-    s->pending_since = clock_mono_ms();
-    return vo;
-}
-
-/* True when the store has SINK_INFLIGHT_MAX batches of ours: the sink
- * then stops taking from the rings, so a store that falls behind costs
- * dropped (and counted) visits, never unbounded memory. On the final
- * drain (wait) it waits for a commit instead. */
-static bool store_busy(struct sink *s, bool wait)
-{
-    if (atomic_load(&s->inflight) < SINK_INFLIGHT_MAX)
-        return false;
-    if (!wait)
-        return true;
-    pthread_mutex_lock(&s->lock);
-    while (atomic_load(&s->inflight) >= SINK_INFLIGHT_MAX)
-        pthread_cond_wait(&s->done_cond, &s->lock);
-    pthread_mutex_unlock(&s->lock);
-    return false;
-}
-
-/* Takes what every ring holds now, enriching it into the pending batch;
- * a full batch goes to the store at once. Returns how many events were
- * taken. Draining (often) and committing (once per flush window, or per
- * full batch) are separate so that rings never wait for a commit and
- * commits are never smaller than the traffic makes them. */
-static size_t drain(struct sink *s, bool wait)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < s->nrings; i++) {
-        for (;;) {
-            struct visits_op *vo = pending(s);
-            if (vo == NULL) {
-                size_t lost = ring_pop_many(s->rings[i], s->scratch, SINK_BATCH_MAX);
-                if (lost > 0)
-                    log_error("sink: out of memory; %zu visits lost", lost);
-                break;
-            }
-            if (vo->op.nvisits == SINK_BATCH_MAX) {
-                if (store_busy(s, wait))
-                    return total;
-                flush_pending(s);
-                continue;
-            }
-            size_t n = ring_pop_many(s->rings[i], s->scratch, SINK_BATCH_MAX - vo->op.nvisits);
-            if (n == 0)
-                break;
-            for (size_t k = 0; k < n; k++)
-                enrich(s, &s->scratch[k], &vo->op.visits[vo->op.nvisits + k]);
-            vo->op.nvisits += n;
-            total += n;
-        }
-    }
-    return total;
 }
 
 static void maybe_purge(struct sink *s)
 {
     uint64_t now = clock_mono_ms();
-    if (now < s->next_purge)
+    if (now < atomic_load(&s->next_purge))
         return;
-    s->next_purge = now + PURGE_EVERY_MS;
-    struct visits_op *vo = calloc(1, sizeof(*vo));
-    if (vo == NULL)
+    pthread_mutex_lock(&s->lock);
+    bool busy = s->purging;
+    s->purging = true;
+    pthread_mutex_unlock(&s->lock);
+    if (busy)
         return;
+    atomic_store(&s->next_purge, now + PURGE_EVERY_MS);
     int64_t wall = clock_wall_ms();
-    vo->op.kind = STORE_VISITS_PURGE;
-    vo->op.before = wall - (int64_t)s->cfg.retention_days * DAY_MS;
-    vo->op.uniques_before = wall - UNIQUES_KEPT_MS;
-    submit(s, vo);
+    s->purge = (struct store_op){.kind = STORE_VISITS_PURGE, .done = purge_done};
+    s->purge.before = wall - (int64_t)s->cfg.retention_days * DAY_MS;
+    s->purge.uniques_before = wall - UNIQUES_KEPT_MS;
+    if (store_submit(s->store, &s->purge) != 0) {
+        pthread_mutex_lock(&s->lock);
+        s->purging = false;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/* Makes what was appended durable, then shows it to live streams. */
+static void sync_now(struct sink *s)
+{
+    s->last_sync = clock_mono_ms();
+    if (!s->unsynced)
+        return;
+    s->unsynced = false;
+    if (store_visits_sync(s->store) != STORE_OK)
+        log_error("sink: the visit journal could not be synced; retrying at the next flush");
+    else if (s->live != NULL && live_offer(s->cfg.live, s->live, s->nlive))
+        s->live = NULL; /* the hub owns it now */
+    s->nlive = 0;
+}
+
+static void record(struct sink *s, const struct visit_event *ev)
+{
+    enrich(s, ev, &s->visit);
+    int rc = store_visits_append(s->store, &s->visit);
+    if (rc != STORE_OK) {
+        atomic_fetch_add(&s->dropped, 1);
+        return;
+    }
+    s->unsynced = true;
+    if (s->cfg.live == NULL || !live_wanted(s->cfg.live))
+        return;
+    if (s->live == NULL && (s->live = malloc(SINK_LIVE_MAX * sizeof(*s->live))) == NULL)
+        return;
+    if (s->nlive < SINK_LIVE_MAX)
+        s->live[s->nlive++] = s->visit;
+}
+
+/* Takes what every ring holds now into the journal; returns how many. */
+static size_t drain(struct sink *s)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->nrings; i++) {
+        size_t n;
+        while ((n = ring_pop_many(s->rings[i], s->scratch, SINK_DRAIN_MAX)) > 0) {
+            for (size_t k = 0; k < n; k++)
+                record(s, &s->scratch[k]);
+            total += n;
+            if (s->nlive == SINK_LIVE_MAX) /* live streams show at most this much per window */
+                sync_now(s);
+        }
+    }
+    return total;
 }
 
 /* Rings are drained every SINK_IDLE_MS while quiet and continuously while
  * busy, so a ring (SINK_RING_RECORDS per worker) never fills at the rates
- * one machine serves; the pending batch is committed every flush_ms. */
+ * one machine serves; the journal is synced every flush_ms. */
 static void *sink_main(void *arg)
 {
     struct sink *s = arg;
@@ -276,14 +226,14 @@ static void *sink_main(void *arg)
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         pthread_mutex_unlock(&s->lock);
-        size_t taken = drain(s, false);
-        if (s->pending != NULL && clock_mono_ms() - s->pending_since >= s->cfg.flush_ms && !store_busy(s, false))
-            flush_pending(s);
+        size_t taken = drain(s);
+        if (clock_mono_ms() - s->last_sync >= s->cfg.flush_ms)
+            sync_now(s);
         maybe_purge(s);
         if (s->cfg.live != NULL)
             live_pump(s->cfg.live);
         pthread_mutex_lock(&s->lock);
-        if (s->stopping || (taken >= SINK_BUSY_EVENTS && atomic_load(&s->inflight) < SINK_INFLIGHT_MAX))
+        if (s->stopping || taken >= SINK_BUSY_EVENTS)
             continue;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -307,8 +257,9 @@ struct sink *sink_new(struct store *store, size_t nworkers, const struct sink_co
     s->nrings = nworkers;
     s->salt_day = -1;
     s->next_purge = clock_mono_ms() + 1000;
+    s->last_sync = clock_mono_ms();
     s->rings = calloc(nworkers, sizeof(*s->rings));
-    s->scratch = malloc(SINK_BATCH_MAX * sizeof(*s->scratch));
+    s->scratch = malloc(SINK_DRAIN_MAX * sizeof(*s->scratch));
     if (s->rings == NULL || s->scratch == NULL)
         goto fail;
     for (size_t i = 0; i < nworkers; i++)
@@ -338,21 +289,17 @@ void sink_free(struct sink *s)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
-    while (drain(s, true) > 0) /* the workers have stopped: this is everything */
-        ;
-    flush_pending(s);
-    if (s->pending != NULL) { /* allocated, never filled */
-        free(s->pending->op.visits);
-        free(s->pending);
-    }
+    drain(s); /* the workers have stopped: this is everything */
+    sync_now(s);
     pthread_mutex_lock(&s->lock);
-    while (atomic_load(&s->inflight) > 0)
+    while (s->purging)
         pthread_cond_wait(&s->done_cond, &s->lock);
     pthread_mutex_unlock(&s->lock);
     for (size_t i = 0; i < s->nrings; i++)
         ring_free(s->rings[i]);
     free(s->rings);
     free(s->scratch);
+    free(s->live);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->done_cond);
@@ -364,7 +311,7 @@ bool sink_push(struct sink *s, size_t worker, const struct visit_event *ev)
     return ring_push(s->rings[worker], ev);
 }
 
-uint64_t sink_recorded(const struct sink *s)
+uint64_t sink_dropped(const struct sink *s)
 {
-    return atomic_load(&((struct sink *)s)->recorded);
+    return atomic_load(&((struct sink *)s)->dropped);
 }

@@ -1,25 +1,26 @@
 /* sink: visit capture off the redirect path.
  *
- * A worker that answers a redirect (or an orphan 404) fills a struct
- * visit_event with raw bytes copied from the request and pushes it into its
- * own ring (events/ring.h): no lock, no allocation, no syscall; if the ring
- * is full the event is dropped and counted, and the redirect goes on. The
- * sink thread drains the rings every SINK_IDLE_MS (continuously under
- * load), enriches the events (user agent, bot, country and city,
- * anonymised IP, referrer host, language, UTM, unique-visitor hash) into a
- * batch, and hands the batch to the store as one op every flush_ms (or
- * when it holds SINK_BATCH_MAX), which writes the raw visits and the
- * rollups in one transaction. At most SINK_INFLIGHT_MAX batches wait for
- * the store; past that the sink stops draining, the rings fill, and new
- * visits are dropped and counted: a slow store costs visits, not memory.
- * Committed batches are offered to the live hub (events/live.h), which the
- * sink thread pumps on every pass. It also deletes
- * raw visits older than the retention period, a little at a time.
+ * A worker that answers a redirect (or an orphan 404/410) fills a struct
+ * visit_event with raw bytes copied from the request and pushes it into
+ * its own ring (events/ring.h): no lock, no allocation, no syscall; if the
+ * ring is full the event is dropped and counted, and the redirect goes on.
+ * The sink thread drains the rings every SINK_IDLE_MS (continuously under
+ * load), enriches each event (user agent, bot, country and city,
+ * anonymised IP, referrer host, language, UTM, unique-visitor hash) and
+ * appends it to the store's visit journal (store_visits_append), which it
+ * syncs every flush_ms: that is when a visit becomes durable, so a crash
+ * loses at most one flush window. The store folds durable visits into raw
+ * rows and rollups on its own thread, in batches as large as its backlog;
+ * the sink never waits for it. When the backlog is at the store's cap the
+ * visit is dropped and counted (sink_dropped). Synced visits are offered
+ * to the live hub (events/live.h), which the sink thread pumps on every
+ * pass. It also asks the store, now and then, to delete raw visits older
+ * than the retention period, SINK_PURGE_BATCH at a time.
  *
  * Threading: sink_push from worker `worker` only (one producer per ring);
  * everything else runs on the sink thread; sink_new/sink_free from main.
- * sink_free drains what is left and waits until the store has it, so after
- * a clean shutdown every redirect is counted. */
+ * sink_free drains and syncs what is left, so after a clean shutdown every
+ * redirect is in the journal (and store_close applies it). */
 #ifndef LP_EVENTS_SINK_H
 #define LP_EVENTS_SINK_H
 
@@ -35,10 +36,11 @@ struct live;
 #define VISIT_TEXT_MAX 256
 #define VISIT_LANG_MAX 64
 #define SINK_RING_RECORDS 8192 /* per worker: ~200 ms at 40k visits/s per worker */
-#define SINK_BATCH_MAX 4096    /* visits per store op */
+#define SINK_DRAIN_MAX 1024    /* events popped from a ring at a time */
+#define SINK_LIVE_MAX 4096     /* visits kept for live streams between syncs (a full set syncs early) */
 #define SINK_IDLE_MS 10        /* ring polling interval while traffic is light */
 #define SINK_BUSY_EVENTS 256   /* a drain that took this many polls again at once */
-#define SINK_INFLIGHT_MAX 8    /* batches handed to the store and not yet committed */
+#define SINK_PURGE_BATCH 10000 /* raw visits one purge op deletes at most (the store's limit) */
 
 enum visit_flags {
     VISIT_F_NO_DETAIL = 1, /* tracking off for this request: counts only */
@@ -52,9 +54,9 @@ struct visit_event {
     int64_t link_id;
     int64_t team_id;
     int64_t domain_id; /* domains (issue 4) */
-    uint8_t kind; /* enum store_visit_kind */
+    uint8_t kind;      /* enum store_visit_kind */
     uint8_t flags;
-    uint8_t ip[16]; /* IPv4-mapped for IPv4 */
+    uint8_t ip[16];  /* IPv4-mapped for IPv4 */
     char country[2]; /* from a trusted proxy's header; 0 if none */
     uint16_t ua_len, ref_len, url_len, lang_len, target_len;
     char ua[VISIT_UA_MAX];
@@ -81,7 +83,7 @@ struct sink *sink_new(struct store *store, size_t nworkers, const struct sink_co
 void sink_free(struct sink *s);
 /* Worker `worker` only; false when its ring is full (the caller counts a drop). */
 bool sink_push(struct sink *s, size_t worker, const struct visit_event *ev);
-/* Visits handed to the store and committed so far (any thread). */
-uint64_t sink_recorded(const struct sink *s);
+/* Visits dropped because the store's backlog was full (any thread). */
+uint64_t sink_dropped(const struct sink *s);
 
 #endif

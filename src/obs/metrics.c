@@ -7,7 +7,8 @@
 static const int statuses[] = {METRICS_STATUSES};
 static const uint64_t latency_bounds[] = {METRICS_LATENCY_BOUNDS_US};
 static const uint64_t batch_bounds[] = {METRICS_BATCH_BOUNDS};
-static const char *const route_names[ROUTE_COUNT] = {"redirect", "links", "link", "auth", "account", "stats", "health", "metrics", "other"};
+static const char *const route_names[ROUTE_COUNT] = {"redirect", "links",  "link",    "auth", "account",
+                                                     "stats",    "health", "metrics", "other"};
 
 _Static_assert(sizeof(statuses) / sizeof(statuses[0]) + 1 == METRICS_STATUS_SLOTS, "status slots");
 _Static_assert(sizeof(latency_bounds) / sizeof(latency_bounds[0]) + 1 == METRICS_LATENCY_BUCKETS, "latency buckets");
@@ -149,21 +150,26 @@ size_t metrics_render(char *buf, size_t cap, struct metrics_worker *const *worke
     put_gauge(&o, "linkpulse_cache_entries", "Entries in the link cache.", g->cache_entries);
     put_gauge(&o, "linkpulse_cache_bytes", "Bytes accounted to the link cache.", g->cache_bytes);
     put_gauge(&o, "linkpulse_cache_max_bytes", "Link cache budget (--cache-mb).", g->cache_max_bytes);
-    put_counter(&o, "linkpulse_access_log_dropped_total", "Access log lines dropped because the log writer fell behind.",
-                SUM_WORKERS(access_log_dropped));
+    put_counter(&o, "linkpulse_access_log_dropped_total",
+                "Access log lines dropped because the log writer fell behind.", SUM_WORKERS(access_log_dropped));
 
-    put_counter(&o, "linkpulse_visits_dropped_total", "Visits dropped because a worker's ring was full.",
-                SUM_WORKERS(visits_dropped));
-    put_counter(&o, "linkpulse_visits_recorded_total", "Visits committed to the store.", g->visits_recorded);
+    put_counter(&o, "linkpulse_visits_dropped_total",
+                "Visits dropped: a worker's ring was full, or the store's visit backlog was.",
+                SUM_WORKERS(visits_dropped) + g->visits_dropped_backlog);
+    put_counter(&o, "linkpulse_visits_durable_total", "Visits made durable in the visit journal.", g->visits_durable);
+    put_counter(&o, "linkpulse_visits_recorded_total", "Visits applied to the statistics (rollups, raw visits).",
+                g->visits_recorded);
+    put_gauge(&o, "linkpulse_visits_backlog", "Visits in the journal waiting to be applied.", g->visits_backlog);
     put_gauge(&o, "linkpulse_live_streams", "Live visit streams (SSE) open.", g->live_streams);
     put_counter(&o, "linkpulse_live_events_total", "Visits formatted for live streams.", g->live_events);
     put_counter(&o, "linkpulse_live_events_sent_total", "Visit events written to live streams.", g->live_sent);
     put_counter(&o, "linkpulse_live_resets_total", "Live streams told they missed events (event: reset).",
                 g->live_resets);
-    put(&o, "# HELP linkpulse_webhook_deliveries_total Webhook delivery attempts by result (dead: gave up).\n"
-            "# TYPE linkpulse_webhook_deliveries_total counter\n"
-            "linkpulse_webhook_deliveries_total{result=\"delivered\"} %llu\n"
-            "linkpulse_webhook_deliveries_total{result=\"failed\"} %llu\n",
+    put(&o,
+        "# HELP linkpulse_webhook_deliveries_total Webhook delivery attempts by result (dead: gave up).\n"
+        "# TYPE linkpulse_webhook_deliveries_total counter\n"
+        "linkpulse_webhook_deliveries_total{result=\"delivered\"} %llu\n"
+        "linkpulse_webhook_deliveries_total{result=\"failed\"} %llu\n",
         (unsigned long long)g->webhook_delivered, (unsigned long long)g->webhook_failed);
     put(&o, "linkpulse_webhook_deliveries_total{result=\"dead\"} %llu\n", (unsigned long long)g->webhook_dead);
     put_counter(&o, "linkpulse_webhook_breaker_opened_total", "Webhook circuit breakers opened.",

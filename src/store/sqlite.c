@@ -33,10 +33,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define STORE_QUEUE_MAX 16384   /* ops waiting for the writer; beyond it submit fails (503) */
-#define WRITER_BATCH_MAX 1024   /* ops per transaction */
-#define CODE_ATTEMPTS 8         /* random code collisions tolerated per create */
+#define STORE_QUEUE_MAX 16384 /* ops waiting for the writer; beyond it submit fails (503) */
+#define WRITER_BATCH_MAX 1024 /* ops per transaction */
+#define CODE_ATTEMPTS 8       /* random code collisions tolerated per create */
 #define BUSY_TIMEOUT_MS 5000
+/* Visits waiting in the journal (~4 million); past it new visits are
+ * dropped and counted. It absorbs minutes of a load the writer cannot
+ * follow, then drains. */
+#define JOURNAL_BACKLOG_BYTES ((uint64_t)1 << 30)
 
 static const char SQL_INSERT_LINK[] =
     "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
@@ -178,8 +182,8 @@ static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
 }
 
 #define WRITER_CACHE_KIB "65536" /* the writer connection's page cache */
-#define CHECKPOINT_PAGES 8192     /* WAL pages (32 MiB) that wake the checkpointer */
-#define CHECKPOINT_EVERY_S 5      /* ... and it looks at least this often */
+#define CHECKPOINT_PAGES 8192    /* WAL pages (32 MiB) that wake the checkpointer */
+#define CHECKPOINT_EVERY_S 5     /* ... and it looks at least this often */
 
 static int open_db(const char *path, sqlite3 **db)
 {
@@ -630,8 +634,6 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
     case STORE_DELIVERY_RESULT:
     case STORE_DELIVERY_RETRY:
         return sqlite_hook_op(s, op, now);
-    case STORE_VISITS_INSERT:
-        return sqlite_visits_insert(s, op, now);
     case STORE_VISITS_PURGE:
         rc = sqlite_visits_purge(s, op);
         return rc == STORE_OK ? sqlite_outbox_prune(s, now) : rc;
@@ -690,6 +692,10 @@ static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
         ops[i]->done(ops[i]);
 }
 
+/* The writer alternates between the queued ops (one group commit) and one
+ * pass over the visit journal (its own transaction), so neither waits for
+ * the other for longer than one of them takes. After stopping is set it
+ * keeps applying durable visits for up to STORE_CLOSE_APPLY_MS. */
 static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
@@ -699,11 +705,15 @@ static void *writer_main(void *arg)
         log_error("sqlite: writer cannot allocate its batch");
         abort(); /* start-up allocation of a few KB: nothing sensible to continue with */
     }
+    uint64_t stop_by = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        while (s->count == 0 && !s->stopping)
+        while (s->count == 0 && !s->visits_ready && !s->stopping)
             pthread_cond_wait(&s->cond, &s->lock);
-        if (s->count == 0 && s->stopping)
+        if (s->stopping && stop_by == 0)
+            stop_by = clock_mono_ms() + STORE_CLOSE_APPLY_MS;
+        bool visits = s->visits_ready && !(s->stopping && clock_mono_ms() > stop_by);
+        if (s->count == 0 && !visits && s->stopping)
             break;
         size_t n = 0;
         while (s->count > 0 && n < WRITER_BATCH_MAX) {
@@ -711,13 +721,88 @@ static void *writer_main(void *arg)
             s->head = (s->head + 1) % STORE_QUEUE_MAX;
             s->count--;
         }
+        s->visits_ready = false;
         pthread_mutex_unlock(&s->lock);
-        run_batch(s, batch, n);
+        if (n > 0)
+            run_batch(s, batch, n);
+        int more = 0;
+        if (visits) {
+            more = sqlite_visits_pass(s, clock_wall_ms());
+            if (more < 0) { /* a failed pass is retried, but not in a tight loop */
+                struct timespec pause = {.tv_sec = 1};
+                nanosleep(&pause, NULL);
+            }
+        }
         pthread_mutex_lock(&s->lock);
+        s->jpos_seen = s->jpos;
+        if (more != 0)
+            s->visits_ready = true;
+        pthread_cond_broadcast(&s->idle_cond);
     }
     pthread_mutex_unlock(&s->lock);
+    if (journal_has_after(s->journal, s->jpos))
+        log_warn("sqlite: stopping with visits still in the journal; they are applied at the next start");
     free(batch);
     return NULL;
+}
+
+static int sqlite_visits_append(struct store *base, const struct store_visit *v)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int rc = journal_append(s->journal, v);
+    return rc == 0 ? STORE_OK : rc == JOURNAL_FULL ? STORE_LIMIT : STORE_ERROR;
+}
+
+static int sqlite_visits_sync(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    if (journal_sync(s->journal) != 0)
+        return STORE_ERROR;
+    pthread_mutex_lock(&s->lock);
+    if (!s->visits_ready && journal_has_after(s->journal, s->jpos_seen)) {
+        s->visits_ready = true;
+        pthread_cond_signal(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return STORE_OK;
+}
+
+static void sqlite_visits_counts(struct store *base, struct store_visit_counts *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct journal_counts jc;
+    journal_counts(s->journal, &jc);
+    *out = (struct store_visit_counts){.appended = jc.appended,
+                                       .durable = jc.durable,
+                                       .applied = atomic_load(&s->visits_applied),
+                                       .backlog = jc.backlog};
+}
+
+static int sqlite_visits_wait(struct store *base, unsigned timeout_ms)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    uint64_t until = clock_mono_ms() + timeout_ms;
+    pthread_mutex_lock(&s->lock);
+    while (s->visits_ready || journal_has_after(s->journal, s->jpos_seen)) {
+        if (!s->visits_ready) { /* durable visits the writer was not told about */
+            s->visits_ready = true;
+            pthread_cond_signal(&s->cond);
+        }
+        uint64_t now = clock_mono_ms();
+        if (now >= until) {
+            pthread_mutex_unlock(&s->lock);
+            return STORE_ERROR;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t wait = until - now < 100 ? until - now : 100;
+        ts.tv_nsec += (long)(wait * 1000000);
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->idle_cond, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return STORE_OK;
 }
 
 /* Checkpoints run on their own thread and connection, so a commit never
@@ -813,6 +898,7 @@ static void sqlite_close(struct store *base)
     pthread_cond_signal(&s->ckpt_cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->checkpointer, NULL);
+    journal_close(s->journal);
     sqlite_visits_free(s);
     sqlite_hooks_free(s);
     sqlite_stmt_cache_free(&s->stmts);
@@ -821,9 +907,28 @@ static void sqlite_close(struct store *base)
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->ckpt_cond);
+    pthread_cond_destroy(&s->idle_cond);
     free(s->queue);
     free(s->path);
     free(s);
+}
+
+/* The journal resumes where the last committed pass left it. */
+static int open_journal(struct sqlite_store *s, const char *dir, char *err, size_t errcap)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT seg, off FROM journal_pos WHERE id=1", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "database error: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        s->jpos = (struct journal_pos){(uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1)};
+    sqlite3_finalize(st);
+    s->jpos_seen = s->jpos;
+    if ((s->journal = journal_open(dir, s->jpos, JOURNAL_BACKLOG_BYTES, err, errcap)) == NULL)
+        return -1;
+    s->visits_ready = journal_has_after(s->journal, s->jpos);
+    return 0;
 }
 
 struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
@@ -862,7 +967,7 @@ struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
         snprintf(err, errcap, "cannot use %s: %s", s->path, sqlite3_errmsg(s->db));
         goto fail;
     }
-    if (migrate(s->db, err, errcap) != 0)
+    if (migrate(s->db, err, errcap) != 0 || open_journal(s, dir, err, errcap) != 0)
         goto fail;
     if (open_db(s->path, &s->ckpt_db) != 0) {
         snprintf(err, errcap, "cannot open %s for checkpoints", s->path);
@@ -871,6 +976,7 @@ struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->ckpt_cond, NULL);
+    pthread_cond_init(&s->idle_cond, NULL);
     sqlite3_wal_hook(s->db, on_wal_commit, s);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         snprintf(err, errcap, "cannot start the writer thread");
@@ -891,8 +997,10 @@ fail_threads:
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->ckpt_cond);
+    pthread_cond_destroy(&s->idle_cond);
 
 fail:
+    journal_close(s->journal);
     sqlite_stmt_cache_free(&s->stmts);
     if (s->db != NULL)
         sqlite3_close(s->db);
@@ -961,8 +1069,8 @@ static int sqlite_link_resolve(struct store_reader *base, int64_t domain_id, con
     return fetch_one(st, out);
 }
 
-static int sqlite_link_get(struct store_reader *base, int64_t team_id, int64_t domain_id, const char *code,
-                           size_t len, struct link *out)
+static int sqlite_link_get(struct store_reader *base, int64_t team_id, int64_t domain_id, const char *code, size_t len,
+                           struct link *out)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
     sqlite3_stmt *st = R(SQL_SELECT_KEY);
@@ -978,9 +1086,9 @@ static int sqlite_links_list(struct store_reader *base, int64_t team_id, int64_t
                              struct link *scratch, store_link_cb cb, void *ctx)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_stmt *st =
-        before_id > 0 ? R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND id<? ORDER BY id DESC LIMIT ?")
-                      : R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? ORDER BY id DESC LIMIT ?");
+    sqlite3_stmt *st = before_id > 0
+                           ? R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND id<? ORDER BY id DESC LIMIT ?")
+                           : R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? ORDER BY id DESC LIMIT ?");
     if (st == NULL)
         return STORE_ERROR;
     int i = 1;
@@ -1026,6 +1134,10 @@ static int sqlite_links_crawlable(struct store_reader *base, int64_t domain_id, 
 static const struct store_backend sqlite_backend = {
     .name = "sqlite",
     .submit = sqlite_submit,
+    .visits_append = sqlite_visits_append,
+    .visits_sync = sqlite_visits_sync,
+    .visits_counts = sqlite_visits_counts,
+    .visits_wait = sqlite_visits_wait,
     .queue_depth = sqlite_queue_depth,
     .close = sqlite_close,
     .reader_open = sqlite_reader_open,

@@ -6,22 +6,22 @@
 
 #include "store/store.h"
 
+#include "store/journal.h"
+
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
-#define SQLITE_STMT_CACHE 64 /* distinct statements per connection */
+#define SQLITE_STMT_CACHE 64          /* distinct statements per connection */
 #define SQLITE_DB_FILE "linkpulse.db" /* inside the data directory */
 
 #define LINK_COLUMNS                                                                                                   \
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
-    " visits_total, visits_bots, crawlable"                                                                          \
-    /* redirect rules, forward_query, UTM (issue 4) */                                                             \
-    ", rules, forward_query, utm_source, utm_medium, utm_campaign, utm_term, utm_content"                          \
-    /* tags and notes (issue 4) */                                                                                 \
-    ", note, tags"                                                                                                 \
-    /* lifetime (issue 4) */                                                                                       \
-    ", valid_since, enabled, password_hash"                                                                        \
-    /* domains (issue 4): the link's hostname, NULL on the default domain */                                       \
+    " visits_total, visits_bots, crawlable" /* redirect rules, forward_query, UTM (issue 4) */                         \
+    ", rules, forward_query, utm_source, utm_medium, utm_campaign, utm_term, utm_content" /* tags and notes (issue 4)  \
+                                                                                           */                          \
+    ", note, tags"                                                                        /* lifetime (issue 4) */     \
+    ", valid_since, enabled, password_hash" /* domains (issue 4): the link's hostname, NULL on the default domain */   \
     ", (SELECT hostname FROM domains WHERE domains.id = links.domain_id)"
 
 /* Prepared statements of one connection, keyed by the address of their SQL
@@ -49,17 +49,22 @@ struct sqlite_store {
     size_t head, count;
     bool stopping;
     struct stmt_cache stmts;
-    /* sqlite_visits.c's fold tables, writer thread only */
-    struct agg *agg_slots;
-    size_t agg_cap;
-    struct useen *useen;
-    size_t useen_cap;
+    /* visits (sqlite_visits.c): the journal the sink appends to, the
+     * position the writer applied up to (writer thread), its read buffer */
+    struct journal *journal;
+    struct journal_pos jpos;
+    struct journal_pos jpos_seen; /* under lock: jpos as of the last pass */
+    uint8_t *pass_buf;
+    _Atomic uint64_t visits_applied;
+    bool visits_ready;        /* under lock: the journal has durable visits to apply */
+    pthread_cond_t idle_cond; /* under lock: a pass finished (store_visits_wait) */
+    bool pass_failed;         /* writer thread: back off before the next pass */
     /* sqlite_webhooks.c: teams with enabled webhooks and the union of their
      * events, sorted by team; writer thread only */
     struct {
         int64_t team_id;
         unsigned events;
-    } *hook_teams;
+    } * hook_teams;
     size_t hook_nteams, hook_cap;
     bool hooks_loaded;
 };
@@ -86,15 +91,21 @@ int sqlite_account_op(struct sqlite_store *s, struct store_op *op, int64_t now);
 int sqlite_idem_before(struct sqlite_store *s, struct store_op *op, int64_t now);
 void sqlite_idem_after(struct sqlite_store *s, struct store_op *op, int64_t now);
 
-/* Visits (sqlite_visits.c), run by the writer. */
-int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op, int64_t now);
+/* Visits (sqlite_visits.c), run by the writer. A pass applies the next
+ * chunk of the journal in its own transaction: 1 when more is waiting,
+ * 0 when not, -1 when it failed (nothing applied). */
+int sqlite_visits_pass(struct sqlite_store *s, int64_t now);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
 void sqlite_visits_free(struct sqlite_store *s);
+/* lp_tally_merge and lp_tally on a connection. */
+int sqlite_visits_register(sqlite3 *db);
 
 /* Webhooks (sqlite_webhooks.c). The writer ones run inside its transaction. */
 int sqlite_hook_op(struct sqlite_store *s, struct store_op *op, int64_t now);
 int sqlite_outbox_link(struct sqlite_store *s, unsigned event, const struct link *l, int64_t now);
 int sqlite_outbox_visit(struct sqlite_store *s, const struct store_visit *v, int64_t now);
+/* True when a webhook of the team wants visit.created for this (link) visit. */
+bool sqlite_outbox_wanted(struct sqlite_store *s, int64_t link_id, int64_t team_id);
 int sqlite_outbox_prune(struct sqlite_store *s, int64_t now);
 void sqlite_hooks_free(struct sqlite_store *s);
 const char *sqlite_hook_event_name(unsigned bit);
@@ -116,8 +127,8 @@ int sqlite_team_get(struct store_reader *r, int64_t team_id, struct store_team *
 int sqlite_teams_of_user(struct store_reader *r, int64_t user_id, store_team_cb cb, void *ctx);
 int sqlite_member_role(struct store_reader *r, int64_t team_id, int64_t user_id, enum role *out);
 int sqlite_members_of_team(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx);
-int sqlite_stats_series(struct store_reader *r, int64_t link_id, int64_t team_id, bool hourly, int64_t from,
-                        int64_t to, store_period_cb cb, void *ctx);
+int sqlite_stats_series(struct store_reader *r, int64_t link_id, int64_t team_id, bool hourly, int64_t from, int64_t to,
+                        store_period_cb cb, void *ctx);
 int sqlite_stats_dim(struct store_reader *r, int64_t link_id, const char *dim, int64_t from, int64_t to,
                      bool exclude_bots, store_count_cb cb, void *ctx);
 int sqlite_visits_list(struct store_reader *r, int64_t link_id, int64_t before_id, int limit, store_visit_cb cb,
@@ -143,10 +154,10 @@ int sqlite_tag_op(struct sqlite_store *s, struct store_op *op, int64_t now);
 /* domains (sqlite_domains.c) */
 int sqlite_domain_op(struct sqlite_store *s, struct store_op *op, int64_t now);
 int sqlite_domains_each(struct store_reader *r, int64_t team_id, store_domain_cb cb, void *ctx);
-int sqlite_links_find(struct store_reader *r, const struct store_link_query *q, struct link *scratch,
-                      store_link_cb cb, void *ctx);
-int sqlite_links_suggest(struct store_reader *r, int64_t team_id, const char *prefix, int limit,
-                         struct link *scratch, store_match_cb cb, void *ctx);
+int sqlite_links_find(struct store_reader *r, const struct store_link_query *q, struct link *scratch, store_link_cb cb,
+                      void *ctx);
+int sqlite_links_suggest(struct store_reader *r, int64_t team_id, const char *prefix, int limit, struct link *scratch,
+                         store_match_cb cb, void *ctx);
 int sqlite_tags_of_team(struct store_reader *r, int64_t team_id, const char *only, int limit, store_tag_cb cb,
                         void *ctx);
 

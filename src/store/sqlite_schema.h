@@ -250,6 +250,44 @@ static const char *const sqlite_migrations[] = {
     "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX domains_team ON domains (team_id, hostname);",
+
+    /* visits through the journal (store/journal.h, sqlite_visits.c): one
+     * rollup row per (link, day) whose tally (store/tally.h) holds the hours
+     * and the breakdowns, replacing rollup_hour and rollup_dim (a visit to
+     * a link touched nine rollup rows, now one); team totals per hour;
+     * unique-visitor hashes keyed by day first, so a day goes in one range
+     * delete (a first sighting counts for the day and for its hour); the
+     * journal position applied. */
+    "CREATE TABLE rollup_day_t ("
+    "  link_id INTEGER NOT NULL, t INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL, bots INTEGER NOT NULL, uniques INTEGER NOT NULL, tally BLOB NOT NULL,"
+    "  PRIMARY KEY (link_id, t)) WITHOUT ROWID;"
+    "INSERT INTO rollup_day_t SELECT d.link_id, d.t, d.total, d.bots, d.uniques,"
+    "  (SELECT lp_tally(dim, name, total, bots, uniques) FROM ("
+    "    SELECT 0 AS dim, (h.t - d.t) / 3600000 AS name, h.total, h.bots, h.uniques FROM rollup_hour h"
+    "      WHERE h.link_id = d.link_id AND h.t >= d.t AND h.t < d.t + 86400000"
+    "    UNION ALL SELECT CASE x.dim WHEN 'referrer' THEN 1 WHEN 'country' THEN 2 WHEN 'city' THEN 3"
+    "      WHEN 'browser' THEN 4 WHEN 'os' THEN 5 WHEN 'device' THEN 6 ELSE 7 END, x.name, x.total, x.bots, 0"
+    "      FROM rollup_dim x WHERE x.link_id = d.link_id AND x.t = d.t))"
+    "  FROM rollup_day d;"
+    "CREATE TABLE rollup_team ("
+    "  team_id INTEGER NOT NULL, t INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL, bots INTEGER NOT NULL, uniques INTEGER NOT NULL,"
+    "  PRIMARY KEY (team_id, t)) WITHOUT ROWID;"
+    "INSERT INTO rollup_team SELECT l.team_id, h.t, sum(h.total), sum(h.bots), sum(h.uniques)"
+    "  FROM rollup_hour h JOIN links l ON l.id = h.link_id GROUP BY l.team_id, h.t;"
+    "DROP TABLE rollup_hour;"
+    "DROP TABLE rollup_dim;"
+    "DROP TABLE rollup_day;"
+    "ALTER TABLE rollup_day_t RENAME TO rollup_day;"
+    "CREATE TABLE uniques_day ("
+    "  t INTEGER NOT NULL, link_id INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  PRIMARY KEY (t, link_id, hash)) WITHOUT ROWID;"
+    "INSERT INTO uniques_day SELECT -t, link_id, hash FROM uniques_seen WHERE t < 0;"
+    "DROP TABLE uniques_seen;"
+    "ALTER TABLE uniques_day RENAME TO uniques_seen;"
+    "CREATE TABLE journal_pos (id INTEGER PRIMARY KEY CHECK (id = 1), seg INTEGER NOT NULL, off INTEGER NOT NULL);"
+    "INSERT INTO journal_pos VALUES (1, 0, 0);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

@@ -5,19 +5,22 @@
  * Links: codes are random base62 of the configured length (retried on the
  * rare collision), URLs are 40-120 bytes of plausible hosts and paths, all
  * owned by one team on the default domain, created over the last 90 days.
- * Visits: one link gets `visits` visits as rollups only (hourly, daily and
- * the daily breakdowns, as sqlite_visits.c would have written them for the
- * same traffic, plus the link's counters): stats read rollups only, so
+ * Visits: one link gets `visits` visits as rollups only (a rollup_day row
+ * per day with its tally of hours and breakdowns, the team's hours and the
+ * link's counters, as sqlite_visits.c would have written them for the same
+ * traffic): stats read rollups only, so
  * they answer exactly as after real traffic. No raw visit rows are made.
  *
  * Deterministic for a given spec->seed. Meant for a stopped service; runs
  * on the caller's thread. */
 #include "store/sqlite_internal.h"
 
+#include "store/tally.h"
 #include "util/clock.h"
 #include "util/id.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SEED_TXN_ROWS 100000
@@ -45,8 +48,8 @@ static const char *const HOSTS[] = {
     "store.example.com.au", "learn.example.edu", "www.example.jp",      "static.example.net",
 };
 static const char *const WORDS[] = {
-    "products", "2026",   "spring", "launch",  "guide",  "how-to",  "pricing", "summer-sale", "article",
-    "docs",     "v2",     "api",    "release", "notes",  "landing", "offer",   "campaign",    "news",
+    "products", "2026",   "spring", "launch",  "guide",  "how-to",  "pricing",         "summer-sale", "article",
+    "docs",     "v2",     "api",    "release", "notes",  "landing", "offer",           "campaign",    "news",
     "checkout", "events", "blog",   "post",    "update", "help",    "getting-started",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -87,8 +90,7 @@ static int insert_link(sqlite3 *db, sqlite3_stmt *st, const struct store_seed *s
     size_t ulen = make_url(rng, url, 40 + (size_t)below(rng, 81));
     /* a title of three words and a serial, for typeahead and search */
     int tlen = snprintf(title, sizeof(title), "%s %s %s %u", WORDS[below(rng, COUNT(WORDS))],
-                        WORDS[below(rng, COUNT(WORDS))], WORDS[below(rng, COUNT(WORDS))],
-                        (unsigned)below(rng, 100000));
+                        WORDS[below(rng, COUNT(WORDS))], WORDS[below(rng, COUNT(WORDS))], (unsigned)below(rng, 100000));
     for (int attempt = 0; attempt < 16; attempt++) {
         if (fixed_code != NULL)
             snprintf(code_out, LINK_CODE_MAX + 1, "%s", fixed_code);
@@ -132,35 +134,59 @@ static void split(int64_t total, const double *w, size_t n, int64_t *out)
             out[i]++, given++;
 }
 
+static int by_entry(const void *a, const void *b)
+{
+    return tally_entry_cmp(a, b);
+}
+
 struct dimvals {
-    const char *dim;
+    int dim;
     const char *const *names;
     size_t n;
 };
 
-static const char *const REFERRERS[] = {"t.co",          "www.google.com", "www.facebook.com", "news.ycombinator.com",
-                                        "www.reddit.com", "www.linkedin.com", "l.instagram.com",   "duckduckgo.com",
-                                        "mail.google.com", "www.bing.com",   "lobste.rs",        "slack.com"};
+static const char *const REFERRERS[] = {"t.co",
+                                        "www.google.com",
+                                        "www.facebook.com",
+                                        "news.ycombinator.com",
+                                        "www.reddit.com",
+                                        "www.linkedin.com",
+                                        "l.instagram.com",
+                                        "duckduckgo.com",
+                                        "mail.google.com",
+                                        "www.bing.com",
+                                        "lobste.rs",
+                                        "slack.com"};
 static const char *const COUNTRIES[] = {"US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "SE", "NL", "ES", "AU"};
-static const char *const CITIES[] = {"New York", "London",    "Berlin",  "Paris",     "Mumbai",    "São Paulo",
-                                     "Tokyo",    "Toronto",   "Stockholm", "Amsterdam", "Madrid",   "Sydney"};
-static const char *const BROWSERS[] = {"Chrome", "Mobile Safari", "Chrome Mobile", "Firefox", "Edge",
-                                       "Safari", "Samsung Internet", "Opera"};
+static const char *const CITIES[] = {"New York", "London",  "Berlin",    "Paris",     "Mumbai", "São Paulo",
+                                     "Tokyo",    "Toronto", "Stockholm", "Amsterdam", "Madrid", "Sydney"};
+static const char *const BROWSERS[] = {"Chrome", "Mobile Safari", "Chrome Mobile",    "Firefox",
+                                       "Edge",   "Safari",        "Samsung Internet", "Opera"};
 static const char *const OSES[] = {"Windows", "iOS", "Android", "Mac OS X", "Linux", "Chrome OS"};
 static const char *const DEVICES[] = {"desktop", "mobile", "tablet"};
 
-static int seed_visits(sqlite3 *db, struct stmt_cache *sc, int64_t link_id, uint64_t visits, int64_t now,
-                       uint64_t *rng, int64_t *bots_out)
+static int seed_visits(sqlite3 *db, struct stmt_cache *sc, int64_t link_id, int64_t team_id, uint64_t visits,
+                       int64_t now, uint64_t *rng, int64_t *bots_out)
 {
     const struct dimvals dims[] = {
-        {"referrer", REFERRERS, COUNT(REFERRERS)}, {"country", COUNTRIES, COUNT(COUNTRIES)},
-        {"city", CITIES, COUNT(CITIES)},           {"browser", BROWSERS, COUNT(BROWSERS)},
-        {"os", OSES, COUNT(OSES)},                 {"device", DEVICES, COUNT(DEVICES)},
+        {TALLY_REFERRER, REFERRERS, COUNT(REFERRERS)},
+        {TALLY_COUNTRY, COUNTRIES, COUNT(COUNTRIES)},
+        {TALLY_CITY, CITIES, COUNT(CITIES)},
+        {TALLY_BROWSER, BROWSERS, COUNT(BROWSERS)},
+        {TALLY_OS, OSES, COUNT(OSES)},
+        {TALLY_DEVICE, DEVICES, COUNT(DEVICES)},
     };
-    sqlite3_stmt *hour = sqlite_stmt(sc, db, "INSERT INTO rollup_hour (link_id, t, total, bots, uniques) VALUES (?,?,?,?,?)");
-    sqlite3_stmt *day = sqlite_stmt(sc, db, "INSERT INTO rollup_day (link_id, t, total, bots, uniques) VALUES (?,?,?,?,?)");
-    sqlite3_stmt *dim = sqlite_stmt(sc, db, "INSERT INTO rollup_dim (link_id, t, dim, name, total, bots) VALUES (?,?,?,?,?,?)");
-    if (hour == NULL || day == NULL || dim == NULL)
+    sqlite3_stmt *day =
+        sqlite_stmt(sc, db, "INSERT INTO rollup_day (link_id, t, total, bots, uniques, tally) VALUES (?,?,?,?,?,?)");
+    sqlite3_stmt *team =
+        sqlite_stmt(sc, db,
+                    "INSERT INTO rollup_team (team_id, t, total, bots, uniques) VALUES (?1,?2,?3,?4,?5)"
+                    " ON CONFLICT (team_id, t) DO UPDATE SET total=total+excluded.total,"
+                    " bots=bots+excluded.bots, uniques=uniques+excluded.uniques");
+    static uint8_t blob[TALLY_BYTES_MAX];
+    static const char hours[24] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                   12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
+    if (day == NULL || team == NULL)
         return -1;
     int64_t first_day = (now - now % DAY_MS) - (int64_t)(SEED_DAYS - 1) * DAY_MS;
     /* Days grow towards today; hours follow a day-night curve. */
@@ -174,6 +200,8 @@ static int seed_visits(sqlite3 *db, struct stmt_cache *sc, int64_t link_id, uint
     int64_t bots_all = 0;
     for (int d = 0; d < SEED_DAYS; d++) {
         int64_t t_day = first_day + d * DAY_MS, per_hour[24], day_bots = 0, day_uniques = 0;
+        struct tally_entry e[24 + 6 * 16];
+        size_t n = 0;
         /* Today: only the hours up to the current one, so no rollup lies in
          * the future (hourly stats end at now and would miss it). */
         double todayw[24];
@@ -186,46 +214,48 @@ static int seed_visits(sqlite3 *db, struct stmt_cache *sc, int64_t link_id, uint
             int64_t total = per_hour[h], b = total / 12, u = total * 3 / 5;
             day_bots += b;
             day_uniques += u;
-            sqlite3_bind_int64(hour, 1, link_id);
-            sqlite3_bind_int64(hour, 2, t_day + h * HOUR_MS);
-            sqlite3_bind_int64(hour, 3, total);
-            sqlite3_bind_int64(hour, 4, b);
-            sqlite3_bind_int64(hour, 5, u);
-            if (sqlite_exec_stmt(hour) != 0)
+            if (total > 0)
+                e[n++] = (struct tally_entry){TALLY_HOUR, 1, &hours[h], total, b, u};
+            sqlite3_bind_int64(team, 1, team_id);
+            sqlite3_bind_int64(team, 2, t_day + h * HOUR_MS);
+            sqlite3_bind_int64(team, 3, total);
+            sqlite3_bind_int64(team, 4, b);
+            sqlite3_bind_int64(team, 5, u);
+            if (total > 0 && sqlite_exec_stmt(team) != 0)
                 return -1;
         }
         bots_all += day_bots;
-        sqlite3_bind_int64(day, 1, link_id);
-        sqlite3_bind_int64(day, 2, t_day);
-        sqlite3_bind_int64(day, 3, per_day[d]);
-        sqlite3_bind_int64(day, 4, day_bots);
-        sqlite3_bind_int64(day, 5, day_uniques * 4 / 5);
-        if (sqlite_exec_stmt(day) != 0)
-            return -1;
         for (size_t k = 0; k < COUNT(dims); k++) {
             /* Zipf-like shares; bots spread in proportion (devices: their own value). */
             double w[16];
             int64_t part[16], people = per_day[d] - day_bots;
             for (size_t i = 0; i < dims[k].n; i++)
                 w[i] = 1.0 / (double)(i + 1);
-            bool device = strcmp(dims[k].dim, "device") == 0;
+            bool device = dims[k].dim == TALLY_DEVICE;
             split(device ? people : per_day[d], w, dims[k].n, part);
+            size_t from = n;
             for (size_t i = 0; i <= dims[k].n; i++) {
                 if (i == dims[k].n && !device)
                     break;
                 const char *name = i < dims[k].n ? dims[k].names[i] : "bot";
                 int64_t total = i < dims[k].n ? part[i] : day_bots;
                 int64_t b = device ? (i == dims[k].n ? day_bots : 0) : total * day_bots / (per_day[d] ? per_day[d] : 1);
-                sqlite3_bind_int64(dim, 1, link_id);
-                sqlite3_bind_int64(dim, 2, t_day);
-                sqlite3_bind_text(dim, 3, dims[k].dim, -1, SQLITE_STATIC);
-                sqlite3_bind_text(dim, 4, name, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(dim, 5, total);
-                sqlite3_bind_int64(dim, 6, b);
-                if (sqlite_exec_stmt(dim) != 0)
-                    return -1;
+                if (total > 0)
+                    e[n++] = (struct tally_entry){(uint8_t)dims[k].dim, (uint8_t)strlen(name), name, total, b, 0};
             }
+            qsort(e + from, n - from, sizeof(*e), by_entry);
         }
+        long len = tally_encode(e, n, blob, sizeof(blob));
+        if (len < 0)
+            return -1;
+        sqlite3_bind_int64(day, 1, link_id);
+        sqlite3_bind_int64(day, 2, t_day);
+        sqlite3_bind_int64(day, 3, per_day[d]);
+        sqlite3_bind_int64(day, 4, day_bots);
+        sqlite3_bind_int64(day, 5, day_uniques);
+        sqlite3_bind_blob(day, 6, blob, (int)len, SQLITE_STATIC);
+        if (sqlite_exec_stmt(day) != 0)
+            return -1;
     }
     sqlite3_stmt *st = sqlite_stmt(sc, db, "UPDATE links SET visits_total=?, visits_bots=? WHERE id=?");
     if (st == NULL)
@@ -301,7 +331,7 @@ int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct sto
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             goto out;
         }
-        if (r != 0 || seed_visits(db, &sc, id, spec->visits, now, &rng, &res->bots) != 0) {
+        if (r != 0 || seed_visits(db, &sc, id, spec->team_id, spec->visits, now, &rng, &res->bots) != 0) {
             fail(db, err, errcap, "insert visits");
             goto out;
         }

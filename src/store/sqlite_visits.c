@@ -1,19 +1,33 @@
-/* sqlite_visits: raw visits and their rollups in the SQLite backend.
+/* sqlite_visits: visits in the SQLite backend: folding the visit journal
+ * (store/journal.h) into raw rows, rollups and counters, and reading the
+ * statistics back.
  *
- * A batch of visits is one op in the writer's transaction: the raw rows,
- * the hourly and daily rollups (total, bots, unique), the daily breakdowns
- * (referrer, country, city, browser, OS, device) and the links' own
- * counters all commit together, so a count never runs ahead of or behind
- * the rows it counts. Reads (stats) touch rollups only.
- * Uniques: a visit's salted hash is remembered per link and period in
- * uniques_seen; the first sighting bumps the period's unique count. The
- * salt changes every day, so a day's hashes are useless the next day and
- * retention deletes them. */
+ * A pass (writer thread, one transaction) takes the next durable chunk of
+ * the journal (up to PASS_VISITS_MAX visits) and writes:
+ * - raw visits (detail ones; retention deletes them later) and their
+ *   webhook events, in (link, id) order so the per-link index is written
+ *   front to back;
+ * - per (link, UTC day) one rollup_day row: day totals, and a tally
+ *   (store/tally.h) of hours and breakdown values;
+ * - per team and hour one rollup_team row (the team overview);
+ * - the links' own counters (links.visits_total, visits_bots);
+ * - unique visitors: a visit's salted hash (sink.c) is remembered per
+ *   (day, link) in uniques_seen; the first sighting counts one unique for
+ *   the day and for the hour it happened in, so hours add up to days;
+ * - the journal position reached, so a crash re-applies nothing twice.
+ * The pass folds its visits in memory first and writes each row once, in
+ * key order: with visits spread over many links, rows touched per pass
+ * (and pages written per commit) is what bounds the rate, so a large pass
+ * is a cheap one per visit. The fold tables are sized to the pass and
+ * freed after it. Reads (stats) touch rollups only. */
 #include "store/sqlite_internal.h"
 
 #include "obs/log.h"
+#include "store/journal.h"
+#include "store/tally.h"
 #include "util/id.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +35,301 @@
 #define R(sql) sqlite_stmt(&r->stmts, r->db, sql)
 #define HOUR_MS (3600LL * 1000)
 #define DAY_MS (24 * HOUR_MS)
-#define PURGE_BATCH 1000
+#define PASS_BYTES ((size_t)16 << 20) /* journal bytes read per pass */
+#define PASS_VISITS_MAX 65536
+#define ARENA_CHUNK ((size_t)64 << 10)
+
+static const char *const kind_names[] = {"redirect", "invalid_short_url", "base_url", "regular_404"};
+static const char hour_names[24] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+static uint64_t bytes_hash(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t c = 64;
+    while (c < n)
+        c <<= 1;
+    return c;
+}
+
+/* ---- strings: one copy of each distinct value, with two counters ---------------- */
+
+struct chunk {
+    struct chunk *next;
+    size_t used;
+    char data[];
+};
+
+struct str {
+    const char *s; /* NULL: free slot */
+    uint64_t hash;
+    uint8_t len;
+    int64_t total, bots; /* stats_dim's sums */
+};
+
+struct strtab {
+    struct str *slots;
+    size_t cap, n;
+    struct chunk *chunks;
+};
+
+static void strtab_free(struct strtab *t)
+{
+    free(t->slots);
+    for (struct chunk *c = t->chunks, *next; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
+    memset(t, 0, sizeof(*t));
+}
+
+static int strtab_grow(struct strtab *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    struct str *slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].s == NULL)
+            continue;
+        size_t k = t->slots[i].hash & (cap - 1);
+        while (slots[k].s != NULL)
+            k = (k + 1) & (cap - 1);
+        slots[k] = t->slots[i];
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return 0;
+}
+
+/* The table's entry for s[0..len) (len <= 255), added if new; NULL when out of memory. */
+static struct str *intern(struct strtab *t, const char *s, size_t len)
+{
+    if (2 * (t->n + 1) > t->cap && strtab_grow(t) != 0)
+        return NULL;
+    uint64_t h = bytes_hash(s, len);
+    size_t k = h & (t->cap - 1);
+    for (; t->slots[k].s != NULL; k = (k + 1) & (t->cap - 1))
+        if (t->slots[k].hash == h && t->slots[k].len == len && memcmp(t->slots[k].s, s, len) == 0)
+            return &t->slots[k];
+    struct chunk *c = t->chunks;
+    if (c == NULL || ARENA_CHUNK - c->used < len + 1) {
+        if ((c = malloc(sizeof(*c) + ARENA_CHUNK)) == NULL)
+            return NULL;
+        c->used = 0;
+        c->next = t->chunks;
+        t->chunks = c;
+    }
+    char *copy = c->data + c->used;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    c->used += len + 1;
+    t->n++;
+    t->slots[k] = (struct str){.s = copy, .hash = h, .len = (uint8_t)len};
+    return &t->slots[k];
+}
+
+/* ---- one pass ---------------------------------------------------------------------- */
+
+struct pv {
+    int64_t id, ts, link_id, team_id;
+    const uint8_t *body;
+    uint32_t blen;
+    uint8_t kind;
+    bool bot, detail, has_unique, first;
+    uint8_t unique[16];
+    const char *dim[TALLY_NDIMS]; /* interned breakdown values ([TALLY_HOUR] unused) */
+    uint8_t dimlen[TALLY_NDIMS];
+};
+
+enum agg_kind { AGG_DAY, AGG_ENTRY, AGG_LINK, AGG_TEAM };
+
+struct agg {
+    uint8_t used, kind, dim, len;
+    uint32_t total, bots, uniques; /* one pass: at most PASS_VISITS_MAX */
+    int64_t a, b;                  /* DAY, ENTRY: link, day; LINK: link; TEAM: team, hour */
+    const char *name;              /* ENTRY: interned (pointer equality is value equality) */
+};
+
+struct pass {
+    struct pv *pv;
+    size_t n;
+    struct strtab names;
+    struct agg *aggs;
+    size_t acap;
+    size_t *useen; /* pv index + 1 per slot; 0 free */
+    size_t ucap;
+    struct store_visit v; /* decoding scratch */
+};
+
+static struct agg *agg_at(struct pass *p, uint8_t kind, int64_t a, int64_t b, uint8_t dim, const char *name,
+                          uint8_t len)
+{
+    uint64_t h = mix(mix(mix(mix(kind, (uint64_t)a), (uint64_t)b), dim), (uint64_t)(uintptr_t)name);
+    for (size_t i = h & (p->acap - 1);; i = (i + 1) & (p->acap - 1)) {
+        struct agg *g = &p->aggs[i];
+        if (!g->used) {
+            *g = (struct agg){.used = 1, .kind = kind, .dim = dim, .len = len, .a = a, .b = b, .name = name};
+            return g;
+        }
+        if (g->kind == kind && g->a == a && g->b == b && g->dim == dim && g->name == name)
+            return g;
+    }
+}
+
+static void agg_add(struct agg *g, const struct pv *v)
+{
+    g->total++;
+    g->bots += v->bot;
+    g->uniques += v->first;
+}
+
+/* A visitor seen before in this pass (same link, day and hash) is no first sighting. */
+static bool seen_in_pass(struct pass *p, size_t idx)
+{
+    const struct pv *v = &p->pv[idx];
+    int64_t day = v->ts - v->ts % DAY_MS;
+    uint64_t h = mix(mix((uint64_t)v->link_id, (uint64_t)day), bytes_hash(v->unique, sizeof(v->unique)));
+    for (size_t i = h & (p->ucap - 1);; i = (i + 1) & (p->ucap - 1)) {
+        if (p->useen[i] == 0) {
+            p->useen[i] = idx + 1;
+            return false;
+        }
+        const struct pv *o = &p->pv[p->useen[i] - 1];
+        if (o->link_id == v->link_id && o->ts - o->ts % DAY_MS == day &&
+            memcmp(o->unique, v->unique, sizeof(v->unique)) == 0)
+            return true;
+    }
+}
+
+static int set_dim(struct pass *p, struct pv *v, int dim, const char *value, const char *fallback)
+{
+    if (value[0] == '\0')
+        value = fallback;
+    struct str *e = intern(&p->names, value, strlen(value));
+    if (e == NULL)
+        return -1;
+    v->dim[dim] = e->s;
+    v->dimlen[dim] = e->len;
+    return 0;
+}
+
+/* Reads the journal chunk into pv[]; returns how many bytes of it were taken. */
+static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len)
+{
+    size_t off = 0, taken = 0;
+    const uint8_t *body;
+    size_t blen;
+    while (p->n < PASS_VISITS_MAX && journal_next(buf, len, &off, &body, &blen) == 1) {
+        taken = off;
+        struct store_visit *sv = &p->v;
+        if (journal_decode(body, blen, sv) != 0) {
+            log_error("journal: skipping a visit record that does not decode");
+            continue;
+        }
+        struct pv *v = &p->pv[p->n];
+        *v = (struct pv){.id = id_next(sv->ts),
+                         .ts = sv->ts,
+                         .link_id = sv->link_id,
+                         .team_id = sv->team_id,
+                         .body = body,
+                         .blen = (uint32_t)blen,
+                         .kind = (uint8_t)sv->kind,
+                         .bot = sv->bot,
+                         .detail = sv->detail,
+                         .has_unique = sv->has_unique};
+        memcpy(v->unique, sv->unique, sizeof(v->unique));
+        if (v->link_id == 0) {
+            if (set_dim(p, v, TALLY_KIND, kind_names[v->kind], "") != 0)
+                return -1;
+        } else if (v->detail) {
+            if (set_dim(p, v, TALLY_REFERRER, sv->referrer_host, "direct") != 0 ||
+                set_dim(p, v, TALLY_COUNTRY, sv->country, "unknown") != 0 ||
+                set_dim(p, v, TALLY_CITY, sv->city, "unknown") != 0 ||
+                set_dim(p, v, TALLY_BROWSER, sv->browser, "unknown") != 0 ||
+                set_dim(p, v, TALLY_OS, sv->os, "unknown") != 0 ||
+                set_dim(p, v, TALLY_DEVICE, sv->device, "unknown") != 0)
+                return -1;
+        }
+        p->n++;
+    }
+    return (long)taken;
+}
+
+static int cmp_unique(const void *pa, const void *pb, void *arg)
+{
+    const struct pv *pv = arg, *a = &pv[*(const size_t *)pa], *b = &pv[*(const size_t *)pb];
+    int64_t da = a->ts - a->ts % DAY_MS, db = b->ts - b->ts % DAY_MS;
+    if (da != db)
+        return da < db ? -1 : 1;
+    if (a->link_id != b->link_id)
+        return a->link_id < b->link_id ? -1 : 1;
+    return memcmp(a->unique, b->unique, sizeof(a->unique));
+}
+
+static int cmp_link_id(const void *pa, const void *pb, void *arg)
+{
+    const struct pv *pv = arg, *a = &pv[*(const size_t *)pa], *b = &pv[*(const size_t *)pb];
+    if (a->link_id != b->link_id)
+        return a->link_id < b->link_id ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* First sightings, looked up in key order. */
+static int mark_uniques(struct sqlite_store *s, struct pass *p, size_t *order)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->pv[i].has_unique && p->pv[i].link_id != 0 && !seen_in_pass(p, i))
+            order[n++] = i;
+    qsort_r(order, n, sizeof(*order), cmp_unique, p->pv);
+    sqlite3_stmt *st = W("INSERT OR IGNORE INTO uniques_seen (t, link_id, hash) VALUES (?,?,?)");
+    if (st == NULL)
+        return STORE_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        struct pv *v = &p->pv[order[i]];
+        sqlite3_bind_int64(st, 1, v->ts - v->ts % DAY_MS);
+        sqlite3_bind_int64(st, 2, v->link_id);
+        sqlite3_bind_blob(st, 3, v->unique, sizeof(v->unique), SQLITE_STATIC);
+        if (sqlite_exec_stmt(st) != 0)
+            return STORE_ERROR;
+        v->first = sqlite3_changes(s->db) > 0;
+    }
+    return STORE_OK;
+}
+
+static void fold(struct pass *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct pv *v = &p->pv[i];
+        int64_t day = v->ts - v->ts % DAY_MS, hour = v->ts - v->ts % HOUR_MS;
+        agg_add(agg_at(p, AGG_DAY, v->link_id, day, 0, NULL, 0), v);
+        agg_add(agg_at(p, AGG_ENTRY, v->link_id, day, TALLY_HOUR, &hour_names[(hour - day) / HOUR_MS], 1), v);
+        for (int d = 1; d < TALLY_NDIMS; d++)
+            if (v->dim[d] != NULL)
+                agg_add(agg_at(p, AGG_ENTRY, v->link_id, day, (uint8_t)d, v->dim[d], v->dimlen[d]), v);
+        if (v->link_id == 0)
+            continue;
+        agg_add(agg_at(p, AGG_LINK, v->link_id, 0, 0, NULL, 0), v);
+        if (v->team_id != 0)
+            agg_add(agg_at(p, AGG_TEAM, v->team_id, hour, 0, NULL, 0), v);
+    }
+}
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
@@ -31,9 +339,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
-static const char *const kind_names[] = {"redirect", "invalid_short_url", "base_url", "regular_404"};
-
-static int insert_raw(struct sqlite_store *s, const struct store_visit *v)
+static int insert_raw(struct sqlite_store *s, const struct pv *pv, const struct store_visit *v)
 {
     sqlite3_stmt *st = W("INSERT INTO visits (id, link_id, team_id, domain_id, ts, kind, ip, country, city,"
                          " referrer_host, referrer, browser, browser_major, os, device, bot, language, utm_source,"
@@ -42,7 +348,7 @@ static int insert_raw(struct sqlite_store *s, const struct store_visit *v)
     if (st == NULL)
         return STORE_ERROR;
     int i = 1;
-    sqlite3_bind_int64(st, i++, id_next(v->ts));
+    sqlite3_bind_int64(st, i++, pv->id);
     if (v->link_id)
         sqlite3_bind_int64(st, i++, v->link_id);
     else
@@ -61,9 +367,8 @@ static int insert_raw(struct sqlite_store *s, const struct store_visit *v)
     bind_text_or_null(st, i++, v->referrer);
     bind_text_or_null(st, i++, v->browser);
     if (v->browser_major >= 0)
-        sqlite3_bind_int(st, i++, v->browser_major);
-    else
-        sqlite3_bind_null(st, i++);
+        sqlite3_bind_int(st, i, v->browser_major);
+    i++;
     bind_text_or_null(st, i++, v->os);
     bind_text_or_null(st, i++, v->device);
     sqlite3_bind_int(st, i++, v->bot);
@@ -75,250 +380,203 @@ static int insert_raw(struct sqlite_store *s, const struct store_visit *v)
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-/* A batch is folded into counters first: one upsert per (link, period)
- * and per (link, day, dimension, value), not one per visit. */
-enum agg_kind { AGG_LINK, AGG_HOUR, AGG_DAY, AGG_DIM };
-
-struct agg {
-    bool used;
-    uint8_t kind;
-    int64_t link, t;
-    const char *dim;  /* AGG_DIM: static name */
-    const char *name; /* AGG_DIM: points into the batch's visits */
-    int64_t total, bots, uniques;
-};
-
-struct useen {
-    bool used;
-    int64_t link, hour;
-    unsigned char hash[16];
-};
-
-struct aggs {
-    struct agg *slots;
-    size_t cap; /* power of two */
-    struct useen *useen;
-    size_t ucap; /* power of two, > 2 x visits */
-};
-
-static uint64_t mix(uint64_t h, uint64_t v)
+/* Raw rows and webhook events, per link in time order. */
+static int write_visits(struct sqlite_store *s, struct pass *p, size_t *order, int64_t now)
 {
-    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    return h;
-}
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
-    return h;
-}
-
-static struct agg *agg_slot(struct aggs *a, uint8_t kind, int64_t link, int64_t t, const char *dim, const char *name)
-{
-    uint64_t h = mix(mix(mix(kind, (uint64_t)link), (uint64_t)t), dim ? str_hash(dim) ^ str_hash(name) : 0);
-    for (size_t i = h & (a->cap - 1);; i = (i + 1) & (a->cap - 1)) {
-        struct agg *g = &a->slots[i];
-        if (!g->used) {
-            *g = (struct agg){.used = true, .kind = kind, .link = link, .t = t, .dim = dim, .name = name};
-            return g;
-        }
-        if (g->kind == kind && g->link == link && g->t == t &&
-            (dim == NULL || (strcmp(g->dim, dim) == 0 && strcmp(g->name, name) == 0)))
-            return g;
-    }
-}
-
-static void agg_add(struct aggs *a, uint8_t kind, const struct store_visit *v, int64_t t, const char *dim,
-                    const char *name)
-{
-    struct agg *g = agg_slot(a, kind, v->link_id, t, dim, name);
-    g->total++;
-    g->bots += v->bot;
-}
-
-/* 1 when the hash is new for (link, period) and so counts as a unique. */
-static int first_sighting(struct sqlite_store *s, const struct store_visit *v, int64_t key_t)
-{
-    sqlite3_stmt *st = W("INSERT OR IGNORE INTO uniques_seen (link_id, t, hash) VALUES (?,?,?)");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, v->link_id);
-    sqlite3_bind_int64(st, 2, key_t);
-    sqlite3_bind_blob(st, 3, v->unique, sizeof(v->unique), SQLITE_STATIC);
-    if (sqlite_exec_stmt(st) != 0)
-        return -1;
-    return sqlite3_changes(s->db) > 0;
-}
-
-/* A visitor seen earlier in the same batch (same link, hour, hash) needs no
- * lookup: the first sighting already decided. */
-static bool seen_in_batch(struct aggs *a, const struct store_visit *v, int64_t hour)
-{
-    uint64_t h = mix(mix((uint64_t)v->link_id, (uint64_t)hour), 0);
-    uint64_t k;
-    memcpy(&k, v->unique, sizeof(k));
-    h = mix(h, k);
-    for (size_t i = h & (a->ucap - 1);; i = (i + 1) & (a->ucap - 1)) {
-        struct useen *u = &a->useen[i];
-        if (!u->used) {
-            *u = (struct useen){true, v->link_id, hour, {0}};
-            memcpy(u->hash, v->unique, sizeof(u->hash));
-            return false;
-        }
-        if (u->link == v->link_id && u->hour == hour && memcmp(u->hash, v->unique, sizeof(u->hash)) == 0)
-            return true;
-    }
-}
-
-static int fold(struct sqlite_store *s, struct aggs *a, const struct store_visit *v)
-{
-    int64_t hour = v->ts - v->ts % HOUR_MS, day = v->ts - v->ts % DAY_MS;
-    if (v->link_id != 0)
-        agg_add(a, AGG_LINK, v, 0, NULL, NULL);
-    agg_add(a, AGG_HOUR, v, hour, NULL, NULL);
-    agg_add(a, AGG_DAY, v, day, NULL, NULL);
-    if (v->has_unique && !seen_in_batch(a, v, hour)) {
-        /* Hour and day share uniques_seen; days are told apart by a negative t. */
-        int h = first_sighting(s, v, hour), d = first_sighting(s, v, -day);
-        if (h < 0 || d < 0)
+    for (size_t i = 0; i < p->n; i++)
+        order[i] = i;
+    qsort_r(order, p->n, sizeof(*order), cmp_link_id, p->pv);
+    for (size_t i = 0; i < p->n; i++) {
+        const struct pv *v = &p->pv[order[i]];
+        bool hook = sqlite_outbox_wanted(s, v->link_id, v->team_id);
+        if (!v->detail && !hook)
+            continue;
+        if (journal_decode(v->body, v->blen, &p->v) != 0)
+            return STORE_ERROR; /* it decoded a moment ago */
+        if (v->detail && insert_raw(s, v, &p->v) != STORE_OK)
             return STORE_ERROR;
-        agg_slot(a, AGG_HOUR, v->link_id, hour, NULL, NULL)->uniques += h;
-        agg_slot(a, AGG_DAY, v->link_id, day, NULL, NULL)->uniques += d;
+        if (hook && sqlite_outbox_visit(s, &p->v, now) != STORE_OK)
+            return STORE_ERROR;
     }
-    /* Orphan visits roll up under link 0, broken down by kind. */
-    if (v->link_id == 0) {
-        agg_add(a, AGG_DIM, v, day, "kind", kind_names[v->kind]);
-        return STORE_OK;
-    }
-    if (!v->detail)
-        return STORE_OK;
-    agg_add(a, AGG_DIM, v, day, "referrer", v->referrer_host[0] ? v->referrer_host : "direct");
-    agg_add(a, AGG_DIM, v, day, "country", v->country[0] ? v->country : "unknown");
-    agg_add(a, AGG_DIM, v, day, "city", v->city[0] ? v->city : "unknown");
-    agg_add(a, AGG_DIM, v, day, "browser", v->browser[0] ? v->browser : "unknown");
-    agg_add(a, AGG_DIM, v, day, "os", v->os[0] ? v->os : "unknown");
-    agg_add(a, AGG_DIM, v, day, "device", v->device[0] ? v->device : "unknown");
     return STORE_OK;
 }
 
-static int flush_agg(struct sqlite_store *s, const struct agg *g)
+static int cmp_agg(const void *pa, const void *pb)
 {
-    sqlite3_stmt *st;
-    switch (g->kind) {
-    case AGG_LINK:
-        st = W("UPDATE links SET visits_total=visits_total+?, visits_bots=visits_bots+? WHERE id=?");
-        if (st == NULL)
-            return STORE_ERROR;
-        sqlite3_bind_int64(st, 1, g->total);
-        sqlite3_bind_int64(st, 2, g->bots);
-        sqlite3_bind_int64(st, 3, g->link);
-        break;
-    case AGG_HOUR:
-    case AGG_DAY:
-        st = g->kind == AGG_DAY
-                 ? W("INSERT INTO rollup_day (link_id, t, total, bots, uniques) VALUES (?,?,?,?,?)"
-                     " ON CONFLICT (link_id, t) DO UPDATE SET total=total+excluded.total,"
-                     " bots=bots+excluded.bots, uniques=uniques+excluded.uniques")
-                 : W("INSERT INTO rollup_hour (link_id, t, total, bots, uniques) VALUES (?,?,?,?,?)"
-                     " ON CONFLICT (link_id, t) DO UPDATE SET total=total+excluded.total,"
-                     " bots=bots+excluded.bots, uniques=uniques+excluded.uniques");
-        if (st == NULL)
-            return STORE_ERROR;
-        sqlite3_bind_int64(st, 1, g->link);
-        sqlite3_bind_int64(st, 2, g->t);
-        sqlite3_bind_int64(st, 3, g->total);
-        sqlite3_bind_int64(st, 4, g->bots);
-        sqlite3_bind_int64(st, 5, g->uniques);
-        break;
-    default:
-        st = W("INSERT INTO rollup_dim (link_id, t, dim, name, total, bots) VALUES (?,?,?,?,?,?)"
-               " ON CONFLICT (link_id, dim, t, name) DO UPDATE SET total=total+excluded.total,"
-               " bots=bots+excluded.bots");
-        if (st == NULL)
-            return STORE_ERROR;
-        sqlite3_bind_int64(st, 1, g->link);
-        sqlite3_bind_int64(st, 2, g->t);
-        sqlite3_bind_text(st, 3, g->dim, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, g->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, g->total);
-        sqlite3_bind_int64(st, 6, g->bots);
-        break;
-    }
+    const struct agg *a = *(const struct agg *const *)pa, *b = *(const struct agg *const *)pb;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->a != b->a)
+        return a->a < b->a ? -1 : 1;
+    if (a->b != b->b)
+        return a->b < b->b ? -1 : 1;
+    if (a->dim != b->dim)
+        return a->dim < b->dim ? -1 : 1;
+    if (a->name == b->name)
+        return 0;
+    int c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
+    return c != 0 ? c : a->len < b->len ? -1 : 1;
+}
+
+static int upsert_day(struct sqlite_store *s, const struct agg *day, struct agg **entries, size_t n,
+                      struct tally_entry *te, uint8_t *blob)
+{
+    for (size_t i = 0; i < n; i++)
+        te[i] = (struct tally_entry){.dim = entries[i]->dim,
+                                     .len = entries[i]->len,
+                                     .name = entries[i]->name,
+                                     .total = entries[i]->total,
+                                     .bots = entries[i]->bots,
+                                     .uniques = entries[i]->uniques};
+    long len = tally_encode(te, n, blob, TALLY_BYTES_MAX);
+    sqlite3_stmt *st = W("INSERT INTO rollup_day (link_id, t, total, bots, uniques, tally) VALUES (?,?,?,?,?,?)"
+                         " ON CONFLICT (link_id, t) DO UPDATE SET total=total+excluded.total,"
+                         " bots=bots+excluded.bots, uniques=uniques+excluded.uniques,"
+                         " tally=lp_tally_merge(tally, excluded.tally)");
+    if (len < 0 || st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, day->a);
+    sqlite3_bind_int64(st, 2, day->b);
+    sqlite3_bind_int64(st, 3, day->total);
+    sqlite3_bind_int64(st, 4, day->bots);
+    sqlite3_bind_int64(st, 5, day->uniques);
+    sqlite3_bind_blob(st, 6, blob, (int)len, SQLITE_STATIC);
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-/* The fold tables are the writer's, kept between batches (a fresh
- * multi-megabyte calloc per batch cost page faults on every commit) and
- * left empty after each use. */
-static int aggs_reserve(struct sqlite_store *s, size_t nvisits)
+static int upsert_counts(struct sqlite_store *s, const struct agg *g)
 {
-    /* Each visit adds at most 9 counters; keep the table at most half full. */
-    size_t cap = 64, ucap = 64;
-    while (cap < nvisits * 18)
-        cap <<= 1;
-    while (ucap < nvisits * 2)
-        ucap <<= 1;
-    if (cap > s->agg_cap) {
-        free(s->agg_slots);
-        if ((s->agg_slots = calloc(cap, sizeof(struct agg))) == NULL) {
-            s->agg_cap = 0;
-            return -1;
-        }
-        s->agg_cap = cap;
+    sqlite3_stmt *st =
+        g->kind == AGG_LINK
+            ? W("UPDATE links SET visits_total=visits_total+?3, visits_bots=visits_bots+?4 WHERE id=?1 AND ?2=0")
+            : W("INSERT INTO rollup_team (team_id, t, total, bots, uniques) VALUES (?1,?2,?3,?4,?5)"
+                " ON CONFLICT (team_id, t) DO UPDATE SET total=total+excluded.total, bots=bots+excluded.bots,"
+                " uniques=uniques+excluded.uniques");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, g->a);
+    sqlite3_bind_int64(st, 2, g->b);
+    sqlite3_bind_int64(st, 3, g->total);
+    sqlite3_bind_int64(st, 4, g->bots);
+    if (g->kind == AGG_TEAM)
+        sqlite3_bind_int64(st, 5, g->uniques);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+/* Every folded row, once, in key order. */
+static int write_rollups(struct sqlite_store *s, struct pass *p)
+{
+    size_t n = 0;
+    struct agg **order = malloc(p->acap / 2 * sizeof(*order));
+    struct tally_entry *te = malloc(p->acap / 2 * sizeof(*te)); /* a day's entries, at most all of them */
+    uint8_t *blob = malloc(TALLY_BYTES_MAX);
+    int rc = STORE_ERROR;
+    if (order == NULL || te == NULL || blob == NULL)
+        goto out;
+    for (size_t i = 0; i < p->acap; i++)
+        if (p->aggs[i].used)
+            order[n++] = &p->aggs[i];
+    qsort(order, n, sizeof(*order), cmp_agg);
+    size_t e = 0;
+    while (e < n && order[e]->kind == AGG_DAY)
+        e++;
+    size_t days = e;
+    rc = STORE_OK;
+    for (size_t d = 0; rc == STORE_OK && d < days; d++) {
+        size_t from = e;
+        while (e < n && order[e]->kind == AGG_ENTRY && order[e]->a == order[d]->a && order[e]->b == order[d]->b)
+            e++;
+        rc = upsert_day(s, order[d], order + from, e - from, te, blob);
     }
-    if (ucap > s->useen_cap) {
-        free(s->useen);
-        if ((s->useen = calloc(ucap, sizeof(struct useen))) == NULL) {
-            s->useen_cap = 0;
-            return -1;
-        }
-        s->useen_cap = ucap;
+    for (; rc == STORE_OK && e < n; e++)
+        if (order[e]->kind == AGG_LINK || order[e]->kind == AGG_TEAM)
+            rc = upsert_counts(s, order[e]);
+out:
+    free(order);
+    free(te);
+    free(blob);
+    return rc;
+}
+
+static void pass_free(struct pass *p)
+{
+    free(p->pv);
+    free(p->aggs);
+    free(p->useen);
+    strtab_free(&p->names);
+}
+
+static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos next, int64_t now)
+{
+    size_t *order = malloc((p->n + 1) * sizeof(*order));
+    p->acap = pow2_at_least(2 * (10 * p->n + 1));
+    p->ucap = pow2_at_least(2 * (p->n + 1));
+    p->aggs = calloc(p->acap, sizeof(*p->aggs));
+    p->useen = calloc(p->ucap, sizeof(*p->useen));
+    sqlite3_stmt *st = W("UPDATE journal_pos SET seg=?, off=? WHERE id=1");
+    int rc = STORE_ERROR;
+    if (order == NULL || p->aggs == NULL || p->useen == NULL || st == NULL)
+        goto out;
+    if ((rc = mark_uniques(s, p, order)) != STORE_OK)
+        goto out;
+    fold(p);
+    if ((rc = write_visits(s, p, order, now)) != STORE_OK || (rc = write_rollups(s, p)) != STORE_OK)
+        goto out;
+    sqlite3_bind_int64(st, 1, (int64_t)next.seg);
+    sqlite3_bind_int64(st, 2, (int64_t)next.off);
+    rc = sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+out:
+    free(order);
+    return rc;
+}
+
+int sqlite_visits_pass(struct sqlite_store *s, int64_t now)
+{
+    uint8_t *buf = s->pass_buf;
+    if (buf == NULL && (buf = s->pass_buf = malloc(PASS_BYTES)) == NULL)
+        return -1;
+    struct journal_pos next;
+    long len = journal_read(s->journal, s->jpos, buf, PASS_BYTES, &next);
+    if (len < 0)
+        return -1;
+    if (len == 0 && next.seg == s->jpos.seg && next.off == s->jpos.off)
+        return 0;
+    struct pass p = {.pv = malloc(PASS_VISITS_MAX * sizeof(struct pv))};
+    int rc = -1;
+    long taken = p.pv != NULL ? parse_chunk(&p, buf, (size_t)len) : -1;
+    if (taken < 0)
+        goto out;
+    if (taken < len) /* stopped at PASS_VISITS_MAX */
+        next = (struct journal_pos){next.seg, next.off - (uint64_t)(len - taken)};
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (pass_write(s, &p, next, now) != STORE_OK || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        log_error("sqlite: recording %zu visits failed: %s", p.n, sqlite3_errmsg(s->db));
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        goto out;
     }
-    return 0;
+    s->jpos = next;
+    journal_release(s->journal, next, p.n);
+    atomic_fetch_add(&s->visits_applied, p.n);
+    rc = journal_has_after(s->journal, next) ? 1 : 0;
+out:
+    pass_free(&p);
+    return rc;
 }
 
 void sqlite_visits_free(struct sqlite_store *s)
 {
-    free(s->agg_slots);
-    free(s->useen);
-}
-
-int sqlite_visits_insert(struct sqlite_store *s, struct store_op *op, int64_t now)
-{
-    if (aggs_reserve(s, op->nvisits) != 0)
-        return STORE_ERROR;
-    struct aggs a = {.slots = s->agg_slots, .cap = s->agg_cap, .useen = s->useen, .ucap = s->useen_cap};
-    int rc = STORE_OK;
-    for (size_t i = 0; rc == STORE_OK && i < op->nvisits; i++) {
-        const struct store_visit *v = &op->visits[i];
-        if (v->detail)
-            rc = insert_raw(s, v);
-        if (rc == STORE_OK)
-            rc = fold(s, &a, v);
-        if (rc == STORE_OK)
-            rc = sqlite_outbox_visit(s, v, now);
-    }
-    for (size_t i = 0; i < a.cap; i++) {
-        if (a.slots[i].used && rc == STORE_OK)
-            rc = flush_agg(s, &a.slots[i]);
-        a.slots[i].used = false;
-    }
-    for (size_t i = 0; i < a.ucap; i++)
-        a.useen[i].used = false;
-    if (rc != STORE_OK)
-        log_error("sqlite: recording visits failed: %s", sqlite3_errmsg(s->db));
-    return rc;
+    free(s->pass_buf);
+    s->pass_buf = NULL;
 }
 
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op)
 {
-    int64_t cutoff = op->before;
     /* Visit ids start with their millisecond (util/id.h): the primary key
      * orders them by time, so no index on ts is needed. */
-    int64_t before_id = cutoff > ID_EPOCH_MS ? (cutoff - ID_EPOCH_MS) << 22 : 0;
-    sqlite3_stmt *st = W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE id<? LIMIT 1000)");
+    int64_t before_id = op->before > ID_EPOCH_MS ? (op->before - ID_EPOCH_MS) << 22 : 0;
+    sqlite3_stmt *st =
+        W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE id<? LIMIT 10000)" /* SINK_PURGE_BATCH */);
     if (st == NULL)
         return STORE_ERROR;
     sqlite3_bind_int64(st, 1, before_id);
@@ -326,12 +584,141 @@ int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op)
         return STORE_ERROR;
     op->purged = sqlite3_changes(s->db);
     /* Hashes of days whose salt is gone cannot match again. */
-    st = W("DELETE FROM uniques_seen WHERE (t>0 AND t<?) OR (t<0 AND -t<?)");
+    st = W("DELETE FROM uniques_seen WHERE t<?");
     if (st == NULL)
         return STORE_ERROR;
     sqlite3_bind_int64(st, 1, op->uniques_before);
-    sqlite3_bind_int64(st, 2, op->uniques_before);
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+/* ---- SQL functions: merging tallies in an upsert; building one (migrations) ------ */
+
+struct merge_scratch {
+    struct tally_entry entries[TALLY_SCRATCH_ENTRIES];
+};
+
+static void fn_tally_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_value(ctx, argv[1]);
+        return;
+    }
+    struct merge_scratch *m = sqlite3_user_data(ctx);
+    const void *a = sqlite3_value_blob(argv[0]), *b = sqlite3_value_blob(argv[1]);
+    size_t alen = (size_t)sqlite3_value_bytes(argv[0]), blen = (size_t)sqlite3_value_bytes(argv[1]);
+    size_t cap = alen + blen + 1;
+    uint8_t *out = sqlite3_malloc64(cap);
+    if (out == NULL) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    long len = tally_merge(a, alen, b, blen, m->entries, out, cap);
+    if (len < 0) {
+        sqlite3_free(out);
+        sqlite3_result_error(ctx, "lp_tally_merge: malformed tally", -1);
+        return;
+    }
+    sqlite3_result_blob(ctx, out, (int)len, sqlite3_free);
+}
+
+/* lp_tally(dim, name, total, bots, uniques): rows into one tally (dim 0:
+ * name is the hour). For migrations. */
+struct tally_acc {
+    struct tally_entry *e;
+    size_t n, cap;
+    struct strtab names;
+    bool failed;
+};
+
+static void fn_tally_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct tally_acc *acc = sqlite3_aggregate_context(ctx, sizeof(*acc));
+    if (acc == NULL || acc->failed)
+        return;
+    int dim = sqlite3_value_int(argv[0]);
+    char hour;
+    const char *name;
+    size_t len;
+    if (dim == TALLY_HOUR) {
+        hour = (char)sqlite3_value_int(argv[1]);
+        name = &hour;
+        len = 1;
+    } else {
+        name = (const char *)sqlite3_value_text(argv[1]);
+        len = name ? strlen(name) : 0;
+    }
+    struct str *copy = len > 0 && len <= TALLY_NAME_MAX ? intern(&acc->names, name, len) : NULL;
+    if (acc->n == acc->cap) {
+        size_t cap = acc->cap ? acc->cap * 2 : 64;
+        struct tally_entry *e = realloc(acc->e, cap * sizeof(*e));
+        if (e == NULL)
+            copy = NULL;
+        else
+            acc->e = e, acc->cap = cap;
+    }
+    if (copy == NULL || dim < 0 || dim >= TALLY_NDIMS) {
+        acc->failed = true;
+        return;
+    }
+    acc->e[acc->n++] = (struct tally_entry){.dim = (uint8_t)dim,
+                                            .len = (uint8_t)len,
+                                            .name = copy->s,
+                                            .total = sqlite3_value_int64(argv[2]),
+                                            .bots = sqlite3_value_int64(argv[3]),
+                                            .uniques = sqlite3_value_int64(argv[4])};
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return tally_entry_cmp(a, b);
+}
+
+static void fn_tally_final(sqlite3_context *ctx)
+{
+    struct tally_acc *acc = sqlite3_aggregate_context(ctx, 0);
+    struct tally_acc none = {0};
+    if (acc == NULL)
+        acc = &none;
+    uint8_t *out = acc->failed ? NULL : sqlite3_malloc64(TALLY_BYTES_MAX);
+    if (out != NULL) {
+        qsort(acc->e, acc->n, sizeof(*acc->e), cmp_entry);
+        size_t k = 0; /* equal keys (cannot come from one table's rows, but cheap to allow) */
+        for (size_t i = 0; i < acc->n; i++) {
+            if (k > 0 && tally_entry_cmp(&acc->e[k - 1], &acc->e[i]) == 0) {
+                acc->e[k - 1].total += acc->e[i].total;
+                acc->e[k - 1].bots += acc->e[i].bots;
+                acc->e[k - 1].uniques += acc->e[i].uniques;
+            } else {
+                acc->e[k++] = acc->e[i];
+            }
+        }
+        long len = tally_encode(acc->e, k, out, TALLY_BYTES_MAX);
+        if (len >= 0)
+            sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+        else
+            sqlite3_result_error(ctx, "lp_tally: bad values", -1);
+    } else {
+        sqlite3_result_error(ctx, "lp_tally: bad values", -1);
+    }
+    sqlite3_free(out);
+    free(acc->e);
+    strtab_free(&acc->names);
+}
+
+int sqlite_visits_register(sqlite3 *db)
+{
+    struct merge_scratch *m = malloc(sizeof(*m));
+    if (m == NULL)
+        return -1;
+    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+    if (sqlite3_create_function_v2(db, "lp_tally_merge", 2, flags, m, fn_tally_merge, NULL, NULL, free) != SQLITE_OK)
+        return -1; /* SQLite called free(m) */
+    if (sqlite3_create_function_v2(db, "lp_tally", 5, flags, NULL, NULL, fn_tally_step, fn_tally_final, NULL) !=
+        SQLITE_OK)
+        return -1;
+    return 0;
 }
 
 /* ---- reads ----------------------------------------------------------------- */
@@ -340,52 +727,122 @@ int sqlite_stats_series(struct store_reader *base, int64_t link_id, int64_t team
                         int64_t to, store_period_cb cb, void *ctx)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_stmt *st;
-    if (link_id == 0 && team_id > 0)
-        st = hourly ? R("SELECT d.t, sum(d.total), sum(d.bots), sum(d.uniques) FROM rollup_hour d"
-                        " JOIN links l ON l.id = d.link_id WHERE l.team_id=? AND d.t>=? AND d.t<? GROUP BY d.t"
-                        " ORDER BY d.t")
-                    : R("SELECT d.t, sum(d.total), sum(d.bots), sum(d.uniques) FROM rollup_day d"
-                        " JOIN links l ON l.id = d.link_id WHERE l.team_id=? AND d.t>=? AND d.t<? GROUP BY d.t"
-                        " ORDER BY d.t");
-    else
-        st = hourly ? R("SELECT t, total, bots, uniques FROM rollup_hour WHERE link_id=? AND t>=? AND t<? ORDER BY t")
-                    : R("SELECT t, total, bots, uniques FROM rollup_day WHERE link_id=? AND t>=? AND t<? ORDER BY t");
+    bool team = link_id == 0 && team_id > 0;
+    sqlite3_stmt *st =
+        team ? R("SELECT t, total, bots, uniques, NULL FROM rollup_team WHERE team_id=? AND t>=? AND t<? ORDER BY t")
+             : R("SELECT t, total, bots, uniques, tally FROM rollup_day WHERE link_id=? AND t>=? AND t<? ORDER BY t");
     if (st == NULL)
         return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, link_id == 0 && team_id > 0 ? team_id : link_id);
-    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 1, team ? team_id : link_id);
+    sqlite3_bind_int64(st, 2, team ? from : from - from % DAY_MS); /* a day row holds the hours after `from` */
     sqlite3_bind_int64(st, 3, to);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_period p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                                 sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)};
-        if (cb(ctx, &p) != 0)
-            break;
+    struct store_period day = {.t = -1};
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_period p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                                 sqlite3_column_int64(st, 3)};
+        if (team && !hourly) { /* team rows are hours: add them up per day */
+            int64_t t = p.t - p.t % DAY_MS;
+            if (day.t >= 0 && day.t != t)
+                stop = cb(ctx, &day);
+            if (day.t != t)
+                day = (struct store_period){.t = t};
+            day.total += p.total;
+            day.bots += p.bots;
+            day.uniques += p.uniques;
+        } else if (team || !hourly) {
+            if (p.t >= from)
+                stop = cb(ctx, &p);
+        } else {
+            struct tally_iter it;
+            struct tally_entry e;
+            const void *blob = sqlite3_column_blob(st, 4);
+            if (tally_iter_init(&it, blob, (size_t)sqlite3_column_bytes(st, 4)) != 0) {
+                rc = SQLITE_CORRUPT;
+                break;
+            }
+            int k;
+            while (!stop && (k = tally_next(&it, &e)) == 1 && e.dim == TALLY_HOUR) {
+                struct store_period h = {p.t + (uint8_t)e.name[0] * HOUR_MS, e.total, e.bots, e.uniques};
+                if (h.t >= from && h.t < to)
+                    stop = cb(ctx, &h);
+            }
+            if (k < 0) {
+                rc = SQLITE_CORRUPT;
+                break;
+            }
+        }
     }
+    if (!stop && (rc == SQLITE_DONE) && day.t >= 0)
+        cb(ctx, &day);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+    if (rc == SQLITE_CORRUPT)
+        log_error("sqlite: a rollup_day tally of link %lld is malformed", (long long)link_id);
+    return stop || rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+static int by_count(const void *pa, const void *pb, void *arg)
+{
+    bool exclude_bots = *(const bool *)arg;
+    const struct str *a = *(const struct str *const *)pa, *b = *(const struct str *const *)pb;
+    int64_t na = a->total - (exclude_bots ? a->bots : 0), nb = b->total - (exclude_bots ? b->bots : 0);
+    if (na != nb)
+        return na > nb ? -1 : 1;
+    return strcmp(a->s, b->s);
 }
 
 int sqlite_stats_dim(struct store_reader *base, int64_t link_id, const char *dim, int64_t from, int64_t to,
                      bool exclude_bots, store_count_cb cb, void *ctx)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_stmt *st = R("SELECT name, sum(total) - ? * sum(bots) AS n FROM rollup_dim"
-                         " WHERE link_id=? AND dim=? AND t>=? AND t<? GROUP BY name HAVING n>0 ORDER BY n DESC, name");
-    if (st == NULL)
+    int d = tally_dim_of(dim);
+    sqlite3_stmt *st = R("SELECT tally FROM rollup_day WHERE link_id=? AND t>=? AND t<?");
+    if (d < 0 || st == NULL)
         return STORE_ERROR;
-    sqlite3_bind_int(st, 1, exclude_bots);
-    sqlite3_bind_int64(st, 2, link_id);
-    sqlite3_bind_text(st, 3, dim, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, from);
-    sqlite3_bind_int64(st, 5, to);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)) != 0)
+    sqlite3_bind_int64(st, 1, link_id);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    struct strtab names = {0};
+    struct str **order = NULL;
+    int rc, out = STORE_ERROR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct tally_iter it;
+        struct tally_entry e;
+        if (tally_iter_init(&it, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != 0)
+            goto done;
+        int k;
+        while ((k = tally_next(&it, &e)) == 1) {
+            if (e.dim != d)
+                continue;
+            struct str *n = intern(&names, e.name, e.len);
+            if (n == NULL)
+                goto done;
+            n->total += e.total;
+            n->bots += e.bots;
+        }
+        if (k < 0)
+            goto done;
+    }
+    if (rc != SQLITE_DONE)
+        goto done;
+    size_t n = 0;
+    if ((order = malloc((names.n + 1) * sizeof(*order))) == NULL)
+        goto done;
+    for (size_t i = 0; i < names.cap; i++)
+        if (names.slots[i].s != NULL && names.slots[i].total - (exclude_bots ? names.slots[i].bots : 0) > 0)
+            order[n++] = &names.slots[i];
+    qsort_r(order, n, sizeof(*order), by_count, &exclude_bots);
+    for (size_t i = 0; i < n; i++)
+        if (cb(ctx, order[i]->s, order[i]->total - (exclude_bots ? order[i]->bots : 0)) != 0)
             break;
+    out = 0;
+done:
+    if (out != 0 && rc == SQLITE_ROW)
+        log_error("sqlite: a rollup_day tally of link %lld is malformed", (long long)link_id);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+    free(order);
+    strtab_free(&names);
+    return out;
 }
 
 static void text_col(char *dst, size_t cap, sqlite3_stmt *st, int col)

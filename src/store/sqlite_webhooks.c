@@ -30,7 +30,7 @@
 
 #define HOOK_COLUMNS "id, team_id, url, secret, events, enabled, created_by, created_at, updated_at"
 #define DELIVERY_COLUMNS                                                                                               \
-    "id, webhook_id, team_id, subject, event, payload, status, attempts, next_attempt_at, last_status, last_error,"   \
+    "id, webhook_id, team_id, subject, event, payload, status, attempts, next_attempt_at, last_status, last_error,"    \
     " created_at, finished_at"
 
 static const char *const status_names[] = {"pending", "delivered", "dead"};
@@ -38,12 +38,18 @@ static const char *const status_names[] = {"pending", "delivered", "dead"};
 const char *sqlite_hook_event_name(unsigned bit)
 {
     switch (bit) {
-    case HOOK_LINK_CREATED: return "link.created";
-    case HOOK_LINK_UPDATED: return "link.updated";
-    case HOOK_LINK_DELETED: return "link.deleted";
-    case HOOK_VISIT_CREATED: return "visit.created";
-    case HOOK_LINK_MAX_VISITS_REACHED: return "link.max_visits_reached";
-    default: return "unknown";
+    case HOOK_LINK_CREATED:
+        return "link.created";
+    case HOOK_LINK_UPDATED:
+        return "link.updated";
+    case HOOK_LINK_DELETED:
+        return "link.deleted";
+    case HOOK_VISIT_CREATED:
+        return "visit.created";
+    case HOOK_LINK_MAX_VISITS_REACHED:
+        return "link.max_visits_reached";
+    default:
+        return "unknown";
     }
 }
 
@@ -167,17 +173,21 @@ int sqlite_outbox_link(struct sqlite_store *s, unsigned event, const struct link
 {
     if ((team_events(s, l->team_id) & event) == 0)
         return STORE_OK;
-    json_t *link = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:I, s:I}", "code", l->code, "url", l->url,
-                             "title", l->has_title ? json_string(l->title) : json_null(), "created_at",
-                             time_json(l->created_at), "updated_at", time_json(l->updated_at), "expires_at",
-                             time_json(l->expires_at), "max_visits",
-                             l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type",
-                             l->redirect_type, "visits", (json_int_t)l->visits_total, "domain_id",
-                             (json_int_t)l->domain_id);
+    json_t *link =
+        json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:I, s:I}", "code", l->code, "url", l->url, "title",
+                  l->has_title ? json_string(l->title) : json_null(), "created_at", time_json(l->created_at),
+                  "updated_at", time_json(l->updated_at), "expires_at", time_json(l->expires_at), "max_visits",
+                  l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type", l->redirect_type,
+                  "visits", (json_int_t)l->visits_total, "domain_id", (json_int_t)l->domain_id);
     json_t *data = json_pack("{s:o}", "link", link);
     int rc = data ? emit(s, l->team_id, event, l->id, data, now) : STORE_ERROR;
     json_decref(data);
     return rc;
+}
+
+bool sqlite_outbox_wanted(struct sqlite_store *s, int64_t link_id, int64_t team_id)
+{
+    return link_id != 0 && (team_events(s, team_id) & HOOK_VISIT_CREATED) != 0;
 }
 
 int sqlite_outbox_visit(struct sqlite_store *s, const struct store_visit *v, int64_t now)
@@ -186,10 +196,10 @@ int sqlite_outbox_visit(struct sqlite_store *s, const struct store_visit *v, int
         return STORE_OK;
     const char *p = v->visited_url;
     size_t clen = p[0] == '/' ? strcspn(p + 1, "/?#") : 0;
-    json_t *visit = json_pack("{s:o, s:s#, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ts", time_json(v->ts), "code",
-                              clen ? p + 1 : "", (int)clen, "bot", v->bot, "device", v->device, "browser",
-                              v->browser, "os", v->os, "country", v->country, "city", v->city, "referrer_host",
-                              v->referrer_host, "language", v->language);
+    json_t *visit =
+        json_pack("{s:o, s:s#, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ts", time_json(v->ts), "code",
+                  clen ? p + 1 : "", (int)clen, "bot", v->bot, "device", v->device, "browser", v->browser, "os", v->os,
+                  "country", v->country, "city", v->city, "referrer_host", v->referrer_host, "language", v->language);
     json_t *data = json_pack("{s:o}", "visit", visit);
     int rc = data ? emit(s, v->team_id, HOOK_VISIT_CREATED, v->link_id, data, now) : STORE_ERROR;
     json_decref(data);

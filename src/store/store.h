@@ -24,38 +24,37 @@
 enum store_status {
     STORE_OK = 0,
     STORE_NOT_FOUND = -1,
-    STORE_CONFLICT = -2,   /* a unique value (code, email) is taken */
-    STORE_REFUSED = -3,    /* a rule refused it: visit limit reached, last admin, expired token */
-    STORE_ERROR = -4,      /* I/O or database error: nothing was committed */
-    STORE_LIMIT = -5,      /* the team's plan allows no more active links */
+    STORE_CONFLICT = -2,      /* a unique value (code, email) is taken */
+    STORE_REFUSED = -3,       /* a rule refused it: visit limit reached, last admin, expired token */
+    STORE_ERROR = -4,         /* I/O or database error: nothing was committed */
+    STORE_LIMIT = -5,         /* the team's plan allows no more active links */
     STORE_IDEM_MISMATCH = -6, /* idempotency key reused with another request */
 };
 
 enum store_op_kind {
-    STORE_LINK_CREATE,  /* in: team_id, domain_id, link fields, random_code_len or link.code, max_active; out: link */
-    STORE_LINK_UPDATE,  /* in: team_id, domain_id, key_code, set (enum link_field), link fields; out: link */
-    STORE_LINK_DELETE,  /* in: team_id, domain_id, key_code; out: link (the deleted row) */
-    STORE_LINK_CONSUME, /* in: link.id; counts one visit if under max_visits, else STORE_REFUSED */
-    STORE_APIKEY_ENSURE, /* in: key (operator key); idempotent */
-    STORE_USER_CREATE,  /* in: user (email, email_lc, name, password_hash); out: user.id, personal team */
-    STORE_USER_DISABLE, /* in: user.email_lc; revokes the user's refresh tokens too */
-    STORE_TEAM_CREATE,  /* in: team.name, user.id (creator, 0 for operators); out: team */
-    STORE_TEAM_SET_PLAN, /* in: team.id or team.name, team.plan */
-    STORE_MEMBER_PUT,   /* in: team_id, user.email_lc or user.id, role; out: member */
-    STORE_MEMBER_DELETE, /* in: team_id, user.id */
-    STORE_APIKEY_CREATE, /* in: team_id, key; out: key.id, key.created_at */
-    STORE_APIKEY_REVOKE, /* in: team_id (0: any), key.id or key.display */
-    STORE_APIKEY_TOUCH, /* in: key.id: records last use */
+    STORE_LINK_CREATE,    /* in: team_id, domain_id, link fields, random_code_len or link.code, max_active; out: link */
+    STORE_LINK_UPDATE,    /* in: team_id, domain_id, key_code, set (enum link_field), link fields; out: link */
+    STORE_LINK_DELETE,    /* in: team_id, domain_id, key_code; out: link (the deleted row) */
+    STORE_LINK_CONSUME,   /* in: link.id; counts one visit if under max_visits, else STORE_REFUSED */
+    STORE_APIKEY_ENSURE,  /* in: key (operator key); idempotent */
+    STORE_USER_CREATE,    /* in: user (email, email_lc, name, password_hash); out: user.id, personal team */
+    STORE_USER_DISABLE,   /* in: user.email_lc; revokes the user's refresh tokens too */
+    STORE_TEAM_CREATE,    /* in: team.name, user.id (creator, 0 for operators); out: team */
+    STORE_TEAM_SET_PLAN,  /* in: team.id or team.name, team.plan */
+    STORE_MEMBER_PUT,     /* in: team_id, user.email_lc or user.id, role; out: member */
+    STORE_MEMBER_DELETE,  /* in: team_id, user.id */
+    STORE_APIKEY_CREATE,  /* in: team_id, key; out: key.id, key.created_at */
+    STORE_APIKEY_REVOKE,  /* in: team_id (0: any), key.id or key.display */
+    STORE_APIKEY_TOUCH,   /* in: key.id: records last use */
     STORE_REFRESH_CREATE, /* in: user.id, refresh.hash, refresh.expires_at: a new token family */
     STORE_REFRESH_ROTATE, /* in: refresh.hash (presented), refresh.new_hash, expires; out: user.id, refresh.reused */
     STORE_REFRESH_REVOKE, /* in: refresh.hash: revokes its whole family */
-    STORE_VISITS_INSERT,  /* in: visits, nvisits: raw rows + rollups + link counters, one transaction */
-    STORE_VISITS_PURGE,   /* in: before, uniques_before (Unix ms): deletes up to 1,000 older raw visits */
+    STORE_VISITS_PURGE,   /* in: before, uniques_before (Unix ms): deletes up to 10,000 older raw visits */
     STORE_HOOK_CREATE,    /* in: team_id, hook; out: hook (id, times) */
     STORE_HOOK_UPDATE,    /* in: team_id, hook.id, set (enum store_hook_field), hook fields; out: hook */
     STORE_HOOK_DELETE,    /* in: team_id, hook.id: the hook and its deliveries */
     STORE_DELIVERY_RESULT, /* in: delivery (id, status, attempts, next_attempt_at, last_status, last_error) */
-    STORE_DELIVERY_RETRY, /* in: team_id, hook.id, delivery.id: a dead delivery goes back to pending */
+    STORE_DELIVERY_RETRY,  /* in: team_id, hook.id, delivery.id: a dead delivery goes back to pending */
     /* redirect rules (issue 4) */
     STORE_LINK_RULES_PUT, /* in: team_id, domain_id, key_code, link.rules/rules_len (0: none); out: link */
     /* tags (issue 4) */
@@ -106,8 +105,8 @@ struct store_link_query {
     enum store_link_state state;
     enum store_link_order order;
     bool desc;
-    bool tags_all; /* a link must carry every tag in tags[], else any of them */
-    bool untagged; /* only links without tags */
+    bool tags_all;  /* a link must carry every tag in tags[], else any of them */
+    bool untagged;  /* only links without tags */
     bool by_domain; /* domains (issue 4): only links of domain_id */
     int64_t domain_id;
     unsigned ntags;
@@ -115,7 +114,7 @@ struct store_link_query {
     char search[STORE_SEARCH_MAX + 1]; /* words, each matched as a prefix in code, URL, title, tags */
     bool has_cursor;
     int64_t after_id;
-    int64_t after_num;                        /* LINKS_BY_CREATED: created_at; LINKS_BY_VISITS: visits */
+    int64_t after_num;                         /* LINKS_BY_CREATED: created_at; LINKS_BY_VISITS: visits */
     char after_text[LINK_TITLE_MAX_BYTES + 1]; /* LINKS_BY_TITLE ("" for untitled links) */
     int limit;
 };
@@ -244,6 +243,7 @@ struct store_idem {
 enum store_visit_kind { VISIT_REDIRECT, VISIT_INVALID_SHORT_URL, VISIT_BASE_URL, VISIT_REGULAR_404 };
 
 #define STORE_VISIT_TEXT 256
+#define STORE_CLOSE_APPLY_MS 30000 /* store_close: longest it applies a visit backlog */
 
 /* One enriched visit, as the sink hands it to the store. Strings are
  * NUL-terminated and empty when unknown. detail == false keeps only the
@@ -280,9 +280,9 @@ struct store_op {
     int64_t team_id;
     int64_t domain_id;
     unsigned set;
-    unsigned random_code_len; /* CREATE: 0 = use link.code */
-    int64_t max_active;       /* LINK_CREATE: plan limit on active links, 0 = none */
-    int64_t created_by;       /* LINK_CREATE: user id, 0 for keys and operators */
+    unsigned random_code_len;     /* CREATE: 0 = use link.code */
+    int64_t max_active;           /* LINK_CREATE: plan limit on active links, 0 = none */
+    int64_t created_by;           /* LINK_CREATE: user id, 0 for keys and operators */
     unsigned char creator_ip[16]; /* LINK_CREATE: anonymous links count per IP */
     bool per_ip_limit;
     enum role role;
@@ -294,8 +294,6 @@ struct store_op {
     struct store_apikey key;
     struct store_refresh refresh;
     struct store_idem idem;
-    struct store_visit *visits; /* VISITS_INSERT: owned by the op's owner */
-    size_t nvisits;
     int64_t before, uniques_before; /* VISITS_PURGE */
     int64_t purged;                 /* VISITS_PURGE: rows deleted */
     struct store_hook hook;
@@ -332,9 +330,20 @@ typedef int (*store_delivery_cb)(void *ctx, const struct store_delivery *d);
 /* Crawlers and previews (issue 4). */
 typedef int (*store_code_cb)(void *ctx, const char *code, size_t len);
 
+struct store_visit_counts {
+    uint64_t appended; /* visits taken by store_visits_append since start */
+    uint64_t durable;  /* of them, made durable by store_visits_sync */
+    uint64_t applied;  /* visits in the rollups and raw rows since start */
+    uint64_t backlog;  /* durable or appended visits not applied yet (from earlier runs too) */
+};
+
 struct store_backend {
     const char *name;
     int (*submit)(struct store *s, struct store_op *op);
+    int (*visits_append)(struct store *s, const struct store_visit *v);
+    int (*visits_sync)(struct store *s);
+    void (*visits_counts)(struct store *s, struct store_visit_counts *out);
+    int (*visits_wait)(struct store *s, unsigned timeout_ms);
     size_t (*queue_depth)(struct store *s);
     void (*close)(struct store *s);
     struct store_reader *(*reader_open)(struct store *s);
@@ -346,7 +355,8 @@ struct store_backend {
     int (*links_list)(struct store_reader *r, int64_t team_id, int64_t before_id, int limit, struct link *scratch,
                       store_link_cb cb, void *ctx);
     int (*apikeys_each)(struct store_reader *r, store_key_cb cb, void *ctx);
-    int (*apikey_by_hash)(struct store_reader *r, const unsigned char hash[STORE_KEY_HASH_LEN], struct store_apikey *out);
+    int (*apikey_by_hash)(struct store_reader *r, const unsigned char hash[STORE_KEY_HASH_LEN],
+                          struct store_apikey *out);
     int (*apikeys_of_team)(struct store_reader *r, int64_t team_id, store_key_cb cb, void *ctx);
     int (*user_by_id)(struct store_reader *r, int64_t id, struct store_user *out);
     int (*user_by_email)(struct store_reader *r, const char *email_lc, struct store_user *out);
@@ -355,8 +365,8 @@ struct store_backend {
     int (*teams_of_user)(struct store_reader *r, int64_t user_id, store_team_cb cb, void *ctx);
     int (*member_role)(struct store_reader *r, int64_t team_id, int64_t user_id, enum role *out);
     int (*members_of_team)(struct store_reader *r, int64_t team_id, store_member_cb cb, void *ctx);
-    int (*stats_series)(struct store_reader *r, int64_t link_id, int64_t team_id, bool hourly, int64_t from,
-                        int64_t to, store_period_cb cb, void *ctx);
+    int (*stats_series)(struct store_reader *r, int64_t link_id, int64_t team_id, bool hourly, int64_t from, int64_t to,
+                        store_period_cb cb, void *ctx);
     int (*stats_dim)(struct store_reader *r, int64_t link_id, const char *dim, int64_t from, int64_t to,
                      bool exclude_bots, store_count_cb cb, void *ctx);
     int (*visits_list)(struct store_reader *r, int64_t link_id, int64_t before_id, int limit, store_visit_cb cb,
@@ -374,8 +384,8 @@ struct store_backend {
     /* tags, search (issue 4) */
     int (*links_find)(struct store_reader *r, const struct store_link_query *q, struct link *scratch, store_link_cb cb,
                       void *ctx);
-    int (*links_suggest)(struct store_reader *r, int64_t team_id, const char *prefix, int limit,
-                         struct link *scratch, store_match_cb cb, void *ctx);
+    int (*links_suggest)(struct store_reader *r, int64_t team_id, const char *prefix, int limit, struct link *scratch,
+                         store_match_cb cb, void *ctx);
     int (*tags_of_team)(struct store_reader *r, int64_t team_id, const char *only, int limit, store_tag_cb cb,
                         void *ctx);
     /* domains (issue 4): team_id < 0 for every team's */
@@ -399,10 +409,38 @@ static inline int store_submit(struct store *s, struct store_op *op)
 {
     return s->be->submit(s, op);
 }
-/* Commits everything queued, stops the writer and frees the store. */
+/* Commits everything queued, applies the durable visits (for up to
+ * STORE_CLOSE_APPLY_MS; the rest is applied at the next start), stops the
+ * writer and frees the store. */
 static inline void store_close(struct store *s)
 {
     s->be->close(s);
+}
+/* Visits. One thread (the sink) appends enriched visits, and syncs once
+ * per flush window: a visit is durable when the sync that follows its
+ * append returns. The backend applies durable visits (raw rows, rollups,
+ * link counters, visit webhooks) on its own schedule, in batches as large
+ * as its backlog, and exactly once even across crashes. append: STORE_OK,
+ * STORE_LIMIT when the backlog is at its cap (the visit is not taken; the
+ * caller counts a drop), STORE_ERROR. sync: STORE_OK or STORE_ERROR. */
+static inline int store_visits_append(struct store *s, const struct store_visit *v)
+{
+    return s->be->visits_append(s, v);
+}
+static inline int store_visits_sync(struct store *s)
+{
+    return s->be->visits_sync(s);
+}
+/* Any thread. */
+static inline void store_visits_counts(struct store *s, struct store_visit_counts *out)
+{
+    s->be->visits_counts(s, out);
+}
+/* Blocks until every durable visit is applied, or timeout_ms passes
+ * (STORE_ERROR). For tests, tools and shutdown; never on a worker loop. */
+static inline int store_visits_wait(struct store *s, unsigned timeout_ms)
+{
+    return s->be->visits_wait(s, timeout_ms);
 }
 static inline size_t store_queue_depth(struct store *s)
 {
@@ -547,7 +585,7 @@ struct store_seed {
     uint64_t links;
     int64_t team_id;
     unsigned code_len;
-    uint64_t seed; /* same seed, same data */
+    uint64_t seed;   /* same seed, same data */
     void *codes_out; /* FILE * */
     const char *visits_code;
     uint64_t visits;
@@ -578,8 +616,7 @@ static inline int store_deliveries_list(struct store_reader *r, int64_t hook_id,
 }
 /* Pending deliveries due at `now` that are first in line for their
  * (webhook, subject), oldest first. */
-static inline int store_deliveries_due(struct store_reader *r, int64_t now, int limit, store_delivery_cb cb,
-                                       void *ctx)
+static inline int store_deliveries_due(struct store_reader *r, int64_t now, int limit, store_delivery_cb cb, void *ctx)
 {
     return STORE_R(r)->deliveries_due(r, now, limit, cb, ctx);
 }

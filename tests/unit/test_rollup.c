@@ -2,11 +2,12 @@
  * store interface on a real database in a temporary directory: visits
  * handed over in several batches must add up, per hour and per day, to
  * exactly what a count over the raw visits gives; bots are counted apart;
- * a visitor (the same unique hash) counts once per hour and once per day
- * however many batches it appears in; the breakdowns rank values and can
+ * a visitor (the same unique hash) counts once per day, in the hour it was
+ * first seen, however many batches it appears in; the breakdowns rank values and can
  * leave bots out; the link's own counters follow; detail-less visits
  * (tracking off) are counted and nothing else. */
 #include "store/store.h"
+#include "store/tally.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -69,10 +70,13 @@ static struct store_visit visit(int64_t t, int who, bool bot, const char *countr
     return v;
 }
 
+/* One batch: appended to the journal, synced, and applied by the writer. */
 static void insert(struct store_visit *v, size_t n)
 {
-    struct store_op op = {.kind = STORE_VISITS_INSERT, .visits = v, .nvisits = n};
-    cr_assert_eq(store_submit_wait(st, &op), STORE_OK);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(store_visits_append(st, &v[i]), STORE_OK);
+    cr_assert_eq(store_visits_sync(st), STORE_OK);
+    cr_assert_eq(store_visits_wait(st, 10000), STORE_OK);
 }
 
 #define MAXP 64
@@ -131,8 +135,8 @@ Test(rollup, hours_and_days_add_up_across_batches)
         visit(T0 + 40, 3, true, "US", "Googlebot"),
     };
     insert(b1, 4);
-    /* Batch 2: visitor 1 again in hour 0 (not new), then in hour 5 (new for
-     * the hour, not for the day); visitor 4 on day 2. */
+    /* Batch 2: visitor 1 again in hour 0 and in hour 5 (not new either
+     * time: it was seen today); visitor 4 on day 2. */
     struct store_visit b2[] = {
         visit(T0 + 50, 1, false, "GB", "Chrome"),
         visit(T0 + 5 * HOUR + 1, 1, false, "GB", "Chrome"),
@@ -148,7 +152,7 @@ Test(rollup, hours_and_days_add_up_across_batches)
     cr_assert_eq(h.p[0].uniques, 3); /* visitors 1, 2 and the bot 3 */
     cr_assert_eq(h.p[1].t, T0 + 5 * HOUR);
     cr_assert_eq(h.p[1].total, 1);
-    cr_assert_eq(h.p[1].uniques, 1);
+    cr_assert_eq(h.p[1].uniques, 0);
     cr_assert_eq(h.p[2].t, T0 + 2 * DAY);
     cr_assert_eq(h.p[2].total, 1);
 
@@ -161,11 +165,12 @@ Test(rollup, hours_and_days_add_up_across_batches)
     cr_assert_eq(d.p[1].t, T0 + 2 * DAY);
     cr_assert_eq(d.p[1].uniques, 1);
 
-    /* Hourly totals sum to the daily ones. */
-    int64_t sum = 0;
+    /* Hourly totals and uniques sum to the daily ones. */
+    int64_t sum = 0, usum = 0;
     for (size_t i = 0; i < h.n; i++)
-        sum += h.p[i].total;
+        sum += h.p[i].total, usum += h.p[i].uniques;
     cr_assert_eq(sum, d.p[0].total + d.p[1].total);
+    cr_assert_eq(usum, d.p[0].uniques + d.p[1].uniques);
 
     struct link got;
     cr_assert_eq(store_link_get(rd, 1, 0, "roll", 4, &got), STORE_OK);
@@ -176,8 +181,8 @@ Test(rollup, hours_and_days_add_up_across_batches)
 Test(rollup, breakdowns_rank_and_exclude_bots)
 {
     struct store_visit b[] = {
-        visit(T0 + 1, 1, false, "GB", "Chrome"), visit(T0 + 2, 2, false, "GB", "Chrome"),
-        visit(T0 + 3, 3, false, "SE", "Firefox"), visit(T0 + 4, 4, true, "US", "Googlebot"),
+        visit(T0 + 1, 1, false, "GB", "Chrome"),   visit(T0 + 2, 2, false, "GB", "Chrome"),
+        visit(T0 + 3, 3, false, "SE", "Firefox"),  visit(T0 + 4, 4, true, "US", "Googlebot"),
         visit(T0 + 5, 5, true, "US", "Googlebot"), visit(T0 + DAY, 6, true, "US", "Googlebot"),
     };
     insert(b, 6);
@@ -213,4 +218,131 @@ Test(rollup, counts_only_visits_leave_no_detail)
     cr_assert_eq(d.p[0].total, 1);
     cr_assert_eq(d.p[0].uniques, 0);
     cr_assert_eq(dim("country", false).n, 0);
+}
+
+struct many {
+    int64_t sum, other;
+    size_t n, twice;
+};
+
+static int take_many(void *ctx, const char *name, int64_t count)
+{
+    struct many *m = ctx;
+    m->n++;
+    m->sum += count;
+    if (strcmp(name, TALLY_OTHER) == 0)
+        m->other = count;
+    else if (count == 2)
+        m->twice++;
+    return 0;
+}
+
+Test(rollup, past_the_values_cap_the_least_counted_add_up_as_other)
+{
+    /* 1,005 cities in one day over two batches: 5 of them twice. */
+    static struct store_visit v[1010];
+    for (int i = 0; i < 1010; i++) {
+        v[i] = visit(T0 + i, i % 200, false, "GB", "Chrome");
+        snprintf(v[i].city, sizeof(v[i].city), "city-%04d", i < 1005 ? i : i - 1005);
+    }
+    insert(v, 600);
+    insert(v + 600, 410);
+    struct many m = {0, -1, 0, 0};
+    cr_assert_geq(store_stats_dim(rd, lk.id, "city", T0 - DAY, T0 + DAY, false, take_many, &m), 0);
+    cr_assert_eq(m.n, TALLY_VALUES_MAX);
+    cr_assert_eq(m.sum, 1010, "nothing is lost in the fold");
+    cr_assert_eq(m.twice, 5, "the values seen twice are kept by name");
+    cr_assert_eq(m.other, 1010 - 10 - (TALLY_VALUES_MAX - 1 - 5));
+}
+
+Test(rollup, a_backlog_larger_than_a_pass_is_applied_whole, .timeout = 60)
+{
+    /* More visits than one pass takes, to 50 links of two teams. */
+    int64_t ids[50];
+    for (int i = 0; i < 50; i++) {
+        struct store_op op = {.kind = STORE_LINK_CREATE, .team_id = 1 + i % 2};
+        snprintf(op.link.code, sizeof(op.link.code), "many%d", i);
+        strcpy(op.link.url, "https://example.com/");
+        op.link.redirect_type = 302;
+        cr_assert_eq(store_submit_wait(st, &op), STORE_OK);
+        ids[i] = op.link.id;
+    }
+    enum { N = 70001 };
+    struct store_visit v = visit(T0, 1, false, "GB", "Chrome");
+    for (int i = 0; i < N; i++) {
+        v.ts = T0 + i * 1000;
+        v.link_id = ids[i % 50];
+        v.team_id = 1 + (i % 50) % 2;
+        v.bot = i % 7 == 0;
+        memset(v.unique, i % 1000, sizeof(v.unique));
+        cr_assert_eq(store_visits_append(st, &v), STORE_OK);
+        if (i % 5000 == 0)
+            cr_assert_eq(store_visits_sync(st), STORE_OK);
+    }
+    cr_assert_eq(store_visits_sync(st), STORE_OK);
+    cr_assert_eq(store_visits_wait(st, 50000), STORE_OK);
+    struct store_visit_counts vc;
+    store_visits_counts(st, &vc);
+    cr_assert_eq(vc.applied, N);
+    cr_assert_eq(vc.backlog, 0);
+    int64_t total = 0;
+    for (int i = 0; i < 50; i++) {
+        struct link got;
+        char code[16];
+        int len = snprintf(code, sizeof(code), "many%d", i);
+        cr_assert_eq(store_link_get(rd, 1 + i % 2, 0, code, (size_t)len, &got), STORE_OK);
+        cr_assert_eq(got.visits_total, N / 50 + (i < N % 50));
+        total += got.visits_total;
+    }
+    cr_assert_eq(total, N);
+    /* The team overview adds up too: team 1 got the even links. */
+    struct periods ps = {0};
+    cr_assert_geq(store_stats_series(rd, 0, 1, false, T0 - DAY, T0 + 10 * DAY, take_period, &ps), 0);
+    int64_t team1 = 0;
+    for (size_t i = 0; i < ps.n; i++)
+        team1 += ps.p[i].total;
+    cr_assert_eq(team1, (N + 1) / 2);
+}
+
+Test(rollup, durable_visits_survive_a_restart_and_count_once)
+{
+    struct store_visit v = visit(T0 + 1, 1, false, "GB", "Chrome");
+    insert(&v, 1);
+    /* Appended and synced, then the store closes: close applies them; the
+     * next open must not apply them again. */
+    for (int i = 0; i < 3; i++) {
+        v.ts = T0 + 10 + i;
+        cr_assert_eq(store_visits_append(st, &v), STORE_OK);
+    }
+    cr_assert_eq(store_visits_sync(st), STORE_OK);
+    store_reader_close(rd);
+    store_close(st);
+    char err[256];
+    st = store_sqlite_open(dir, err, sizeof(err));
+    cr_assert_not_null(st, "%s", err);
+    rd = store_reader_open(st);
+    cr_assert_eq(store_visits_wait(st, 10000), STORE_OK);
+    struct periods d = series(false);
+    cr_assert_eq(d.n, 1);
+    cr_assert_eq(d.p[0].total, 4);
+    struct store_visit_counts vc;
+    store_visits_counts(st, &vc);
+    cr_assert_eq(vc.backlog, 0);
+}
+
+Test(rollup, orphan_visits_roll_up_by_kind)
+{
+    struct store_visit v = visit(T0 + 1, 1, false, "", "");
+    v.link_id = 0;
+    v.team_id = 0;
+    v.kind = VISIT_INVALID_SHORT_URL;
+    struct store_visit b[3] = {v, v, v};
+    b[2].kind = VISIT_BASE_URL;
+    insert(b, 3);
+    struct counts c = {0};
+    cr_assert_geq(store_stats_dim(rd, 0, "kind", T0 - DAY, T0 + DAY, false, take_count, &c), 0);
+    cr_assert_eq(c.n, 2);
+    cr_assert_str_eq(c.name[0], "invalid_short_url");
+    cr_assert_eq(c.count[0], 2);
+    cr_assert_str_eq(c.name[1], "base_url");
 }

@@ -1,0 +1,86 @@
+/* journal: the SQLite store's visit journal, a write-ahead log of enriched
+ * visits in segment files (DATA/visits-<n>.journal).
+ *
+ * Why: a visit must be durable within the flush window, but folding it
+ * into rollups costs B-tree writes on rows spread over every link, which
+ * is cheap per visit only in large batches. The journal separates the two:
+ * the sink appends visits (a memcpy; a write() per megabyte) and syncs
+ * once per flush window (one fdatasync of sequential bytes), which is
+ * what makes them durable; the writer thread folds durable visits into the
+ * database in passes as large as the backlog, and stores the journal
+ * position it reached in the same transaction, so after a crash each
+ * visit is applied exactly once. Segments wholly applied are deleted.
+ *
+ * Record: u32 body length, u32 CRC-32 of the body, body (little-endian):
+ *   u8 version (1), i64 ts, link_id, team_id, domain_id, u8 kind,
+ *   u8 flags (1 bot, 2 detail, 4 has_unique), i16 browser_major,
+ *   [16] unique (if has_unique), and if detail the text fields of struct
+ *   store_visit, each as u16 length + bytes (no NUL, shorter than the
+ *   field). A torn or corrupt tail is cut off when the journal is opened.
+ *
+ * Threading: one appender thread (journal_append, journal_sync), one
+ * consumer thread (journal_read, journal_release); the counters from any
+ * thread; open/close while neither runs. journal_encode/journal_decode are
+ * pure (any thread). */
+#ifndef LP_STORE_JOURNAL_H
+#define LP_STORE_JOURNAL_H
+
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JOURNAL_RECORD_MAX 4096                    /* bytes of one record, header included */
+#define JOURNAL_SEGMENT_BYTES ((uint64_t)64 << 20) /* a segment is closed past this */
+#define JOURNAL_FULL 1                             /* journal_append: the backlog is at its cap */
+
+struct journal_pos {
+    uint64_t seg, off;
+};
+
+struct journal_counts {
+    uint64_t appended; /* records appended since open */
+    uint64_t durable;  /* of them, synced */
+    uint64_t backlog;  /* durable or buffered records not yet released by the consumer */
+    uint64_t backlog_bytes;
+};
+
+struct journal;
+
+/* Opens the journal in dir, resuming after `applied` (the position the
+ * consumer last released, as stored with the data it applied): deletes
+ * older segments, cuts torn tails, counts the backlog, and starts a new
+ * segment for appends. backlog_max caps the bytes waiting to be applied.
+ * NULL with a message in err on failure. */
+struct journal *journal_open(const char *dir, struct journal_pos applied, uint64_t backlog_max, char *err,
+                             size_t errcap);
+void journal_close(struct journal *j);
+
+/* Appender. 0, JOURNAL_FULL (the visit is not taken), or -1 on I/O error. */
+int journal_append(struct journal *j, const struct store_visit *v);
+/* Makes every appended record durable and readable; 0 or -1. */
+int journal_sync(struct journal *j);
+
+/* Consumer. Copies durable records that follow pos into buf (cap bytes,
+ * at least JOURNAL_RECORD_MAX): returns the number of bytes (0 when there
+ * is nothing new) and sets *next to the position after the last whole
+ * record copied. Records never span segments. -1 on I/O error. */
+long journal_read(struct journal *j, struct journal_pos pos, uint8_t *buf, size_t cap, struct journal_pos *next);
+/* The consumer has made everything before pos durable elsewhere: older
+ * segments are deleted and the backlog shrinks by `records`. */
+void journal_release(struct journal *j, struct journal_pos pos, uint64_t records);
+/* True when durable records follow pos. */
+bool journal_has_after(struct journal *j, struct journal_pos pos);
+
+void journal_counts(struct journal *j, struct journal_counts *out);
+
+/* Record codec. journal_encode writes the whole record (header included)
+ * and returns its length (at most JOURNAL_RECORD_MAX). journal_next walks
+ * records in buf[0..len) from *off: 1 with the body, 0 when no whole
+ * record is left, -1 when the record at *off is corrupt. journal_decode
+ * fills v from a body; 0 or -1. */
+size_t journal_encode(const struct store_visit *v, uint8_t *out);
+int journal_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len);
+int journal_decode(const uint8_t *body, size_t len, struct store_visit *v);
+
+#endif
