@@ -7,11 +7,12 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
 
-from conftest import HTTP_TIMEOUT, REPO, assert_problem, unique, wait_until
+from conftest import HTTP_TIMEOUT, REPO, assert_problem, rfc3339, unique, wait_until
 
 GEOIP = REPO.parent / "shared" / "testdata" / "geoip"
 CITY_DB = GEOIP / "GeoIP2-City-Test.mmdb"
@@ -162,6 +163,52 @@ def test_orphan_visits(server_factory):
         return sorted(v["kind"] for v in items)
     wait_until(lambda: len(kinds()) == 3, what="3 orphan visits")
     assert kinds() == ["base_url", "invalid_short_url", "regular_404"]
+
+
+def orphans(srv):
+    """Every orphan visit, newest first (GET /api/v1/visits/orphan is for
+    operator keys: the server's admin key is one)."""
+    r = srv.api("GET", "/api/v1/visits/orphan", params={"limit": 1000})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_expired_and_used_up_links_record_orphan_visits(server_factory):
+    """A 410 is an orphan visit (invalid_short_url, as in Shlink): the
+    time-expired link (answered from the cache), the used-up one refused by
+    the store, and the used-up one asked by a preview fetcher; none of them
+    counts as a visit of the link."""
+    srv = server_factory(args=FLAGS)
+    exp = time.time() + 1.5
+    expired = srv.create(expires_at=rfc3339(datetime.fromtimestamp(exp, timezone.utc)))["code"]
+    once = srv.create(max_visits=1)["code"]
+    with requests.Session() as s:
+        visit(s, srv, expired, CHROME, GB_IP)  # also caches the link
+        visit(s, srv, once, CHROME, GB_IP)
+        r = s.get(srv.url("/" + once), headers={"User-Agent": CHROME, "X-Forwarded-For": GB_IP},
+                  allow_redirects=False, timeout=HTTP_TIMEOUT)
+        assert r.status_code == 410, "the store refuses the second visit"
+        r = s.get(srv.url("/" + once + "?via=slack"), headers={"User-Agent": BOTS[2]},
+                  allow_redirects=False, timeout=HTTP_TIMEOUT)
+        assert r.status_code == 410, "a preview fetcher sees the link is used up"
+        time.sleep(max(0.0, exp - time.time() + 0.05))
+        r = s.get(srv.url("/" + expired + "?x=1"), headers={"User-Agent": FIREFOX, "X-Forwarded-For": SE_IP},
+                  allow_redirects=False, timeout=HTTP_TIMEOUT)
+        assert r.status_code == 410, "expired"
+
+    want = {"/" + once, "/" + once + "?via=slack", "/" + expired + "?x=1"}
+    wait_until(lambda: {v["visited_url"] for v in orphans(srv)} >= want, what="3 orphan visits")
+    got = {v["visited_url"]: v for v in orphans(srv)}
+    assert set(got) == want, "one orphan visit per 410, nothing else: %s" % sorted(got)
+    for v in got.values():
+        assert v["kind"] == "invalid_short_url" and v["target_url"] is None, v
+    assert got["/" + once + "?via=slack"]["bot"] is True
+    e = got["/" + expired + "?x=1"]
+    assert e["country"] == "SE" and e["ip"] == "89.160.20.0" and e["browser"] == "Firefox", e
+    for code in (expired, once):
+        assert srv.link(code).json()["visits"] == {"total": 1, "non_bots": 1, "bots": 0}, code
+        items = srv.api("GET", "/api/v1/links/%s/visits" % code).json()["items"]
+        assert [v["kind"] for v in items] == ["redirect"], items
 
 
 def test_ip_tracking_off_and_dnt(server_factory):
