@@ -224,6 +224,86 @@ def test_ip_tracking_off_and_dnt(server_factory):
     assert items[0]["ip"] is None
 
 
+def raw_visits(srv, code, want):
+    """The link's raw visits once want of them are flushed, by visited URL."""
+    wait_total(srv, code, want)
+    items = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 1000}).json()["items"]
+    assert len(items) == want, items
+    return {v["visited_url"]: v for v in items}
+
+
+def test_dnt_ignored_without_respect_dnt(server_factory):
+    srv = server_factory(args=FLAGS)
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code + "?dnt", CHROME, GB_IP, DNT="1")
+        visit(s, srv, code + "?gpc", CHROME, GB_IP, **{"Sec-GPC": "1"})
+    got = raw_visits(srv, code, 2)
+    for v in got.values():
+        assert v["ip"] == "81.2.69.0" and v["country"] == "GB" and v["city"] == "London", v
+        assert v["browser"] == "Chrome" and v["device"] == "desktop", v
+
+
+def test_ip_tracking_full_keeps_the_address(server_factory):
+    srv = server_factory(args=FLAGS + ["--ip-tracking", "full"])
+    code = srv.create()["code"]
+    v6 = "2a02:cf40:abcd:1234:5678:9abc:def0:1"
+    with requests.Session() as s:
+        visit(s, srv, code + "?v4", CHROME, GB_IP)
+        visit(s, srv, code + "?v6", CHROME, v6)
+    got = raw_visits(srv, code, 2)
+    assert got["/%s?v4" % code]["ip"] == GB_IP
+    assert got["/%s?v6" % code]["ip"] == v6
+    assert got["/%s?v4" % code]["country"] == "GB"
+
+
+def test_ipv6_anonymised_to_48(server_factory):
+    """Forwarded by a trusted proxy, an IPv6 visitor is kept as its /48; the
+    country comes from the full address."""
+    srv = server_factory(args=FLAGS)
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code + "?no", CHROME, "2a02:cf40:abcd:1234:5678:9abc:def0:1")
+        visit(s, srv, code + "?jp", CHROME, "2001:218:ffff:1234::5")
+    got = raw_visits(srv, code, 2)
+    no, jp = got["/%s?no" % code], got["/%s?jp" % code]
+    assert no["ip"] == "2a02:cf40:abcd::" and no["country"] == "NO", no
+    assert jp["ip"] == "2001:218:ffff::" and jp["country"] == "JP", jp
+    countries = {c["name"]: c["count"] for c in stats(srv, code)["countries"]}
+    assert countries == {"NO": 1, "JP": 1}, countries
+
+
+def test_geoip_header_from_a_trusted_proxy(server_factory):
+    """--geoip-header: a trusted proxy's two-letter country wins over GeoIP;
+    a malformed one falls back to GeoIP."""
+    srv = server_factory(args=FLAGS + ["--geoip-header", "CF-IPCountry"])
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code + "?de", CHROME, GB_IP, **{"CF-IPCountry": "DE"})
+        visit(s, srv, code + "?v6", CHROME, "2001:218::1", **{"cf-ipcountry": "FR"})
+        visit(s, srv, code + "?lower", CHROME, GB_IP, **{"CF-IPCountry": "de"})
+        visit(s, srv, code + "?long", CHROME, SE_IP, **{"CF-IPCountry": "DEU"})
+    got = raw_visits(srv, code, 4)
+    assert got["/%s?de" % code]["country"] == "DE", got
+    assert got["/%s?de" % code]["ip"] == "81.2.69.0", "the forwarded address is still the visitor's"
+    assert got["/%s?v6" % code]["country"] == "FR", got
+    assert got["/%s?lower" % code]["country"] == "GB", got
+    assert got["/%s?long" % code]["country"] == "SE", got
+    countries = {c["name"]: c["count"] for c in stats(srv, code)["countries"]}
+    assert countries == {"DE": 1, "FR": 1, "GB": 1, "SE": 1}, countries
+
+
+def test_geoip_header_ignored_from_an_untrusted_peer(server_factory):
+    srv = server_factory(args=["--trusted-proxies", "10.0.0.0/8", "--geoip-header", "CF-IPCountry",
+                               "--visit-flush-ms", "50"])
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code, CHROME, GB_IP, **{"CF-IPCountry": "DE"})
+    v = raw_visits(srv, code, 1)["/" + code]
+    assert v["country"] is None, "a country header from an untrusted peer is not believed: %s" % v
+    assert v["ip"] == "127.0.0.0", "nor its X-Forwarded-For"
+
+
 def test_tracking_off_counts_only(server_factory):
     srv = server_factory(args=FLAGS + ["--tracking", "off"])
     code = srv.create()["code"]
