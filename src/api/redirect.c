@@ -64,6 +64,7 @@ static bool header_is_1(h2o_req_t *req, const char *name, size_t nlen)
 
 /* redirect rules (issue 4): the visit records the URL after rules. */
 static void domain_page(struct reqctx *rc, int status);
+static void gone(struct reqctx *rc);
 static void capture_to(struct reqctx *rc, enum store_visit_kind kind, const struct link_snap *link, const char *target,
                        size_t target_len);
 
@@ -143,7 +144,7 @@ static void consume_reply(struct api_call *call, struct reqctx *rc)
         break;
     case STORE_REFUSED:
     case STORE_NOT_FOUND:
-        domain_page(rc, 410);
+        gone(rc);
         break;
     default:
         respond_unavailable(rc, "the visit could not be recorded");
@@ -159,6 +160,14 @@ static void domain_page(struct reqctx *rc, int status)
         respond_redirect(rc, 302, to, strlen(to));
     else
         respond_page(rc, status);
+}
+
+/* An expired or used-up link: an orphan visit, as in Shlink, so the link's
+ * own counts stay those of its redirects. */
+static void gone(struct reqctx *rc)
+{
+    api_capture(rc, VISIT_INVALID_SHORT_URL, NULL);
+    domain_page(rc, 410);
 }
 
 static void not_found(struct reqctx *rc)
@@ -314,7 +323,7 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         return;
     }
     if (s->expires_at != 0 && now >= s->expires_at) {
-        domain_page(rc, 410);
+        gone(rc);
         return;
     }
     if (s->locked) { /* password-protected links (issue 4) */
@@ -355,7 +364,7 @@ void api_redirect_go(struct reqctx *rc, const struct link_snap *s, const char *c
     }
     if (s->max_visits != 0 && (head || is_preview(req))) {
         if (!has_visits_left(rc, code, len, now)) {
-            domain_page(rc, 410);
+            gone(rc);
             return;
         }
     } else if (s->max_visits != 0) {

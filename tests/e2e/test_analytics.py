@@ -3,15 +3,19 @@ counted exactly after a flush, enriched (bots, countries, referrers, UTM),
 queryable as stats, raw pages and CSV, and nothing is lost on SIGTERM."""
 import csv
 import io
+import ipaddress
+import random
 import sqlite3
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
 
-from conftest import HTTP_TIMEOUT, REPO, assert_problem, unique, wait_until
+from conftest import HTTP_TIMEOUT, REPO, assert_problem, rfc3339, unique, wait_until
 
 GEOIP = REPO.parent / "shared" / "testdata" / "geoip"
 CITY_DB = GEOIP / "GeoIP2-City-Test.mmdb"
@@ -53,17 +57,39 @@ def visit(sess, srv, code, ua, ip, **headers):
     return r
 
 
+# Networks of GeoIP2-City-Test.mmdb as libmaxminddb resolves them (its
+# README names one address of each), and two documentation ranges it does
+# not hold, which count as "unknown".
+GEO_NETS = [("81.2.69.160/27", "GB"), ("89.160.20.128/25", "SE"), ("175.16.199.0/24", "CN"),
+            ("216.160.83.56/29", "US"), ("2001:218::/32", "JP"), ("2a02:cf40::/29", "NO"),
+            ("198.51.100.0/24", "unknown"), ("2001:db8::/32", "unknown")]
+
+
+def visitor_pool(rnd, per_net):
+    """[(ip, country)]: the README's two addresses and per_net random ones
+    from each network."""
+    pool = [(GB_IP, "GB"), (SE_IP, "SE")]
+    for cidr, country in GEO_NETS:
+        net = ipaddress.ip_network(cidr)
+        pool += [(str(net[rnd.randrange(net.num_addresses)]), country) for _ in range(per_net)]
+    return pool
+
+
 def test_concurrent_visits_counted_exactly(server_factory):
     srv = server_factory(args=FLAGS)
     link = srv.create(url="https://example.com/landing")
     code = link["code"]
-    humans = [(CHROME, GB_IP), (IPHONE, SE_IP), (FIREFOX, GB_IP)]
-    plan = []
+    rnd = random.Random(5)
+    pool = visitor_pool(rnd, 25)
+    plan, country_of = [], dict(pool)
     for i in range(5000):
+        ip = rnd.choice(pool)[0]
         if i % 10 == 0:
-            plan.append((BOTS[(i // 10) % len(BOTS)], SE_IP))
+            plan.append((BOTS[(i // 10) % len(BOTS)], ip))
         else:
-            plan.append(humans[i % 3])
+            plan.append((rnd.choice((CHROME, IPHONE, FIREFOX)), ip))
+    want_countries = Counter(country_of[ip] for _, ip in plan)
+    assert len(want_countries) == 7 and len(set(ip for _, ip in plan)) > 150, "a wide mix"
 
     def worker(chunk):
         s = requests.Session()
@@ -86,8 +112,8 @@ def test_concurrent_visits_counted_exactly(server_factory):
     assert st["summary"]["unique"] == len(set(plan)), st["summary"]
     assert sum(p["total"] for p in st["series"]) == 5000
     countries = {c["name"]: c["count"] for c in st["countries"]}
-    assert countries["GB"] == sum(1 for _, ip in plan if ip == GB_IP), countries
-    assert countries["SE"] == sum(1 for _, ip in plan if ip == SE_IP), countries
+    assert countries == dict(want_countries), countries
+    assert sum(countries.values()) == 5000
     assert st["referrers"][0] == {"name": "news.example.org", "count": 5000}
     browsers = {b["name"]: b["count"] for b in stats(srv, code, exclude_bots="true")["browsers"]}
     assert browsers.get("Chrome") == sum(1 for ua, _ in plan if ua == CHROME), browsers
@@ -164,6 +190,52 @@ def test_orphan_visits(server_factory):
     assert kinds() == ["base_url", "invalid_short_url", "regular_404"]
 
 
+def orphans(srv):
+    """Every orphan visit, newest first (GET /api/v1/visits/orphan is for
+    operator keys: the server's admin key is one)."""
+    r = srv.api("GET", "/api/v1/visits/orphan", params={"limit": 1000})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_expired_and_used_up_links_record_orphan_visits(server_factory):
+    """A 410 is an orphan visit (invalid_short_url, as in Shlink): the
+    time-expired link (answered from the cache), the used-up one refused by
+    the store, and the used-up one asked by a preview fetcher; none of them
+    counts as a visit of the link."""
+    srv = server_factory(args=FLAGS)
+    exp = time.time() + 1.5
+    expired = srv.create(expires_at=rfc3339(datetime.fromtimestamp(exp, timezone.utc)))["code"]
+    once = srv.create(max_visits=1)["code"]
+    with requests.Session() as s:
+        visit(s, srv, expired, CHROME, GB_IP)  # also caches the link
+        visit(s, srv, once, CHROME, GB_IP)
+        r = s.get(srv.url("/" + once), headers={"User-Agent": CHROME, "X-Forwarded-For": GB_IP},
+                  allow_redirects=False, timeout=HTTP_TIMEOUT)
+        assert r.status_code == 410, "the store refuses the second visit"
+        r = s.get(srv.url("/" + once + "?via=slack"), headers={"User-Agent": BOTS[2]},
+                  allow_redirects=False, timeout=HTTP_TIMEOUT)
+        assert r.status_code == 410, "a preview fetcher sees the link is used up"
+        time.sleep(max(0.0, exp - time.time() + 0.05))
+        r = s.get(srv.url("/" + expired + "?x=1"), headers={"User-Agent": FIREFOX, "X-Forwarded-For": SE_IP},
+                  allow_redirects=False, timeout=HTTP_TIMEOUT)
+        assert r.status_code == 410, "expired"
+
+    want = {"/" + once, "/" + once + "?via=slack", "/" + expired + "?x=1"}
+    wait_until(lambda: {v["visited_url"] for v in orphans(srv)} >= want, what="3 orphan visits")
+    got = {v["visited_url"]: v for v in orphans(srv)}
+    assert set(got) == want, "one orphan visit per 410, nothing else: %s" % sorted(got)
+    for v in got.values():
+        assert v["kind"] == "invalid_short_url" and v["target_url"] is None, v
+    assert got["/" + once + "?via=slack"]["bot"] is True
+    e = got["/" + expired + "?x=1"]
+    assert e["country"] == "SE" and e["ip"] == "89.160.20.0" and e["browser"] == "Firefox", e
+    for code in (expired, once):
+        assert srv.link(code).json()["visits"] == {"total": 1, "non_bots": 1, "bots": 0}, code
+        items = srv.api("GET", "/api/v1/links/%s/visits" % code).json()["items"]
+        assert [v["kind"] for v in items] == ["redirect"], items
+
+
 def test_ip_tracking_off_and_dnt(server_factory):
     srv = server_factory(args=FLAGS + ["--ip-tracking", "off", "--respect-dnt"])
     code = srv.create()["code"]
@@ -175,6 +247,86 @@ def test_ip_tracking_off_and_dnt(server_factory):
     items = srv.api("GET", "/api/v1/links/%s/visits" % code).json()["items"]
     assert len(items) == 1, "only the visit without an opt-out keeps its details"
     assert items[0]["ip"] is None
+
+
+def raw_visits(srv, code, want):
+    """The link's raw visits once want of them are flushed, by visited URL."""
+    wait_total(srv, code, want)
+    items = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 1000}).json()["items"]
+    assert len(items) == want, items
+    return {v["visited_url"]: v for v in items}
+
+
+def test_dnt_ignored_without_respect_dnt(server_factory):
+    srv = server_factory(args=FLAGS)
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code + "?dnt", CHROME, GB_IP, DNT="1")
+        visit(s, srv, code + "?gpc", CHROME, GB_IP, **{"Sec-GPC": "1"})
+    got = raw_visits(srv, code, 2)
+    for v in got.values():
+        assert v["ip"] == "81.2.69.0" and v["country"] == "GB" and v["city"] == "London", v
+        assert v["browser"] == "Chrome" and v["device"] == "desktop", v
+
+
+def test_ip_tracking_full_keeps_the_address(server_factory):
+    srv = server_factory(args=FLAGS + ["--ip-tracking", "full"])
+    code = srv.create()["code"]
+    v6 = "2a02:cf40:abcd:1234:5678:9abc:def0:1"
+    with requests.Session() as s:
+        visit(s, srv, code + "?v4", CHROME, GB_IP)
+        visit(s, srv, code + "?v6", CHROME, v6)
+    got = raw_visits(srv, code, 2)
+    assert got["/%s?v4" % code]["ip"] == GB_IP
+    assert got["/%s?v6" % code]["ip"] == v6
+    assert got["/%s?v4" % code]["country"] == "GB"
+
+
+def test_ipv6_anonymised_to_48(server_factory):
+    """Forwarded by a trusted proxy, an IPv6 visitor is kept as its /48; the
+    country comes from the full address."""
+    srv = server_factory(args=FLAGS)
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code + "?no", CHROME, "2a02:cf40:abcd:1234:5678:9abc:def0:1")
+        visit(s, srv, code + "?jp", CHROME, "2001:218:ffff:1234::5")
+    got = raw_visits(srv, code, 2)
+    no, jp = got["/%s?no" % code], got["/%s?jp" % code]
+    assert no["ip"] == "2a02:cf40:abcd::" and no["country"] == "NO", no
+    assert jp["ip"] == "2001:218:ffff::" and jp["country"] == "JP", jp
+    countries = {c["name"]: c["count"] for c in stats(srv, code)["countries"]}
+    assert countries == {"NO": 1, "JP": 1}, countries
+
+
+def test_geoip_header_from_a_trusted_proxy(server_factory):
+    """--geoip-header: a trusted proxy's two-letter country wins over GeoIP;
+    a malformed one falls back to GeoIP."""
+    srv = server_factory(args=FLAGS + ["--geoip-header", "CF-IPCountry"])
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code + "?de", CHROME, GB_IP, **{"CF-IPCountry": "DE"})
+        visit(s, srv, code + "?v6", CHROME, "2001:218::1", **{"cf-ipcountry": "FR"})
+        visit(s, srv, code + "?lower", CHROME, GB_IP, **{"CF-IPCountry": "de"})
+        visit(s, srv, code + "?long", CHROME, SE_IP, **{"CF-IPCountry": "DEU"})
+    got = raw_visits(srv, code, 4)
+    assert got["/%s?de" % code]["country"] == "DE", got
+    assert got["/%s?de" % code]["ip"] == "81.2.69.0", "the forwarded address is still the visitor's"
+    assert got["/%s?v6" % code]["country"] == "FR", got
+    assert got["/%s?lower" % code]["country"] == "GB", got
+    assert got["/%s?long" % code]["country"] == "SE", got
+    countries = {c["name"]: c["count"] for c in stats(srv, code)["countries"]}
+    assert countries == {"DE": 1, "FR": 1, "GB": 1, "SE": 1}, countries
+
+
+def test_geoip_header_ignored_from_an_untrusted_peer(server_factory):
+    srv = server_factory(args=["--trusted-proxies", "10.0.0.0/8", "--geoip-header", "CF-IPCountry",
+                               "--visit-flush-ms", "50"])
+    code = srv.create()["code"]
+    with requests.Session() as s:
+        visit(s, srv, code, CHROME, GB_IP, **{"CF-IPCountry": "DE"})
+    v = raw_visits(srv, code, 1)["/" + code]
+    assert v["country"] is None, "a country header from an untrusted peer is not believed: %s" % v
+    assert v["ip"] == "127.0.0.0", "nor its X-Forwarded-For"
 
 
 def test_tracking_off_counts_only(server_factory):
