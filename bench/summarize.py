@@ -78,9 +78,11 @@ if c:
     say("durable link creation, 64 clients: %.0f links/s (p50 %d us, p99 %d us, non-2xx %d)" % (
         c["rps"], c["p50_us"], c["p99_us"], c["non2xx3xx"]))
 v = kv("visits.txt")
-say("visits: redirects served %s, recorded %s, dropped %s (recorded %s served; backlog drained %s ms after the "
-    "last round)" % (v["redirects_served"], v["visits_recorded"], v["visits_dropped"],
-                     "==" if v["redirects_served"] == v["visits_recorded"] else "!=", v["drain_ms"]))
+say("visits: redirects served %s, recorded %s, dropped %s (%s of them for want of backlog room); recorded %s served"
+    % (v["redirects_served"], v["visits_recorded"], v["visits_dropped"], v["visits_dropped_backlog"],
+       "==" if v["redirects_served"] == v["visits_recorded"] else "!="))
+say("visits: %s waited in the journal after the last round; applied in %s ms at %s visits/s (writer alone)"
+    % (v["backlog_after_rounds"], v["drain_ms"], v["drain_rate"]))
 m = kv("memory.txt")
 with open(os.path.join(raw, "seed.json")) as f:
     seed = json.load(f)

@@ -123,7 +123,7 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "linkpulse: --access-log: %s\n", err);
         return 1;
     }
-    app.store = store_sqlite_open(cfg.data_dir, err, sizeof(err));
+    app.store = store_sqlite_open(cfg.data_dir, cfg.visit_backlog_mb, err, sizeof(err));
     if (app.store == NULL) {
         fprintf(stderr, "linkpulse: %s\n", err);
         return 1;

@@ -316,7 +316,7 @@ int cli_main(int argc, char **argv)
         fprintf(stderr, "linkpulse: no data directory at %s (start the server once, or pass --data)\n", data);
         return 1;
     }
-    c.store = store_sqlite_open(data, err, sizeof(err));
+    c.store = store_sqlite_open(data, STORE_VISIT_BACKLOG_MB, err, sizeof(err));
     if (c.store == NULL) {
         fprintf(stderr, "linkpulse: %s\n", err);
         return 1;

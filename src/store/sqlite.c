@@ -37,10 +37,6 @@
 #define WRITER_BATCH_MAX 1024 /* ops per transaction */
 #define CODE_ATTEMPTS 8       /* random code collisions tolerated per create */
 #define BUSY_TIMEOUT_MS 5000
-/* Visits waiting in the journal (~4 million); past it new visits are
- * dropped and counted. It absorbs minutes of a load the writer cannot
- * follow, then drains. */
-#define JOURNAL_BACKLOG_BYTES ((uint64_t)1 << 30)
 
 static const char SQL_INSERT_LINK[] =
     "INSERT INTO links (id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits,"
@@ -899,7 +895,6 @@ static void sqlite_close(struct store *base)
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->checkpointer, NULL);
     journal_close(s->journal);
-    sqlite_visits_free(s);
     sqlite_hooks_free(s);
     sqlite_stmt_cache_free(&s->stmts);
     sqlite3_close(s->db);
@@ -925,13 +920,13 @@ static int open_journal(struct sqlite_store *s, const char *dir, char *err, size
         s->jpos = (struct journal_pos){(uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1)};
     sqlite3_finalize(st);
     s->jpos_seen = s->jpos;
-    if ((s->journal = journal_open(dir, s->jpos, JOURNAL_BACKLOG_BYTES, err, errcap)) == NULL)
+    if ((s->journal = journal_open(dir, s->jpos, s->backlog_bytes, err, errcap)) == NULL)
         return -1;
     s->visits_ready = journal_has_after(s->journal, s->jpos);
     return 0;
 }
 
-struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
+struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err, size_t errcap)
 {
     struct sqlite_store *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -939,6 +934,7 @@ struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
         return NULL;
     }
     s->base.be = &sqlite_backend;
+    s->backlog_bytes = (uint64_t)backlog_mb << 20;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errcap, "cannot create data directory %s: %s", dir, strerror(errno));
         goto fail;
@@ -962,7 +958,7 @@ struct store *store_sqlite_open(const char *dir, char *err, size_t errcap)
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
                      " PRAGMA cache_size=-" WRITER_CACHE_KIB "; PRAGMA wal_autocheckpoint=0;"
-                     " PRAGMA journal_size_limit=67108864;",
+                     " PRAGMA journal_size_limit=67108864; PRAGMA mmap_size=17179869184;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errcap, "cannot use %s: %s", s->path, sqlite3_errmsg(s->db));
         goto fail;

@@ -54,7 +54,7 @@ struct sqlite_store {
     struct journal *journal;
     struct journal_pos jpos;
     struct journal_pos jpos_seen; /* under lock: jpos as of the last pass */
-    uint8_t *pass_buf;
+    uint64_t backlog_bytes;       /* the journal's cap */
     _Atomic uint64_t visits_applied;
     bool visits_ready;        /* under lock: the journal has durable visits to apply */
     pthread_cond_t idle_cond; /* under lock: a pass finished (store_visits_wait) */
@@ -96,7 +96,6 @@ void sqlite_idem_after(struct sqlite_store *s, struct store_op *op, int64_t now)
  * 0 when not, -1 when it failed (nothing applied). */
 int sqlite_visits_pass(struct sqlite_store *s, int64_t now);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
-void sqlite_visits_free(struct sqlite_store *s);
 /* lp_tally_merge and lp_tally on a connection. */
 int sqlite_visits_register(sqlite3 *db);
 

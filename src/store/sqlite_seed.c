@@ -272,7 +272,7 @@ int store_sqlite_seed(const char *dir, const struct store_seed *spec, struct sto
 {
     memset(res, 0, sizeof(*res));
     /* Creates the directory and database and applies the migrations. */
-    struct store *s = store_sqlite_open(dir, err, errcap);
+    struct store *s = store_sqlite_open(dir, STORE_VISIT_BACKLOG_MB, err, errcap);
     if (s == NULL)
         return -1;
     store_close(s);

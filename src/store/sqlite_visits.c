@@ -15,11 +15,13 @@
  *   (day, link) in uniques_seen; the first sighting counts one unique for
  *   the day and for the hour it happened in, so hours add up to days;
  * - the journal position reached, so a crash re-applies nothing twice.
- * The pass folds its visits in memory first and writes each row once, in
- * key order: with visits spread over many links, rows touched per pass
- * (and pages written per commit) is what bounds the rate, so a large pass
- * is a cheap one per visit. The fold tables are sized to the pass and
- * freed after it. Reads (stats) touch rollups only. */
+ * The pass sorts its visits by (link, id) and walks them once: each
+ * (link, day) group becomes one rollup_day upsert and each link one counter
+ * update, in key order. With visits spread over many links, the pages a
+ * pass dirties (not the visits in it) are what bound the rate, so a large
+ * pass is a cheap one per visit. Its memory (the journal chunk, about
+ * 100 bytes of index per visit) is allocated for the pass and freed after
+ * it. Reads (stats) touch rollups only. */
 #include "store/sqlite_internal.h"
 
 #include "obs/log.h"
@@ -35,8 +37,8 @@
 #define R(sql) sqlite_stmt(&r->stmts, r->db, sql)
 #define HOUR_MS (3600LL * 1000)
 #define DAY_MS (24 * HOUR_MS)
-#define PASS_BYTES ((size_t)16 << 20) /* journal bytes read per pass */
-#define PASS_VISITS_MAX 65536
+#define PASS_BYTES ((size_t)64 << 20) /* journal bytes read per pass, at most */
+#define PASS_VISITS_MAX 262144
 #define ARENA_CHUNK ((size_t)64 << 10)
 
 static const char *const kind_names[] = {"redirect", "invalid_short_url", "base_url", "regular_404"};
@@ -157,47 +159,14 @@ struct pv {
     uint8_t dimlen[TALLY_NDIMS];
 };
 
-enum agg_kind { AGG_DAY, AGG_ENTRY, AGG_LINK, AGG_TEAM };
-
-struct agg {
-    uint8_t used, kind, dim, len;
-    uint32_t total, bots, uniques; /* one pass: at most PASS_VISITS_MAX */
-    int64_t a, b;                  /* DAY, ENTRY: link, day; LINK: link; TEAM: team, hour */
-    const char *name;              /* ENTRY: interned (pointer equality is value equality) */
-};
-
 struct pass {
     struct pv *pv;
     size_t n;
     struct strtab names;
-    struct agg *aggs;
-    size_t acap;
     size_t *useen; /* pv index + 1 per slot; 0 free */
     size_t ucap;
     struct store_visit v; /* decoding scratch */
 };
-
-static struct agg *agg_at(struct pass *p, uint8_t kind, int64_t a, int64_t b, uint8_t dim, const char *name,
-                          uint8_t len)
-{
-    uint64_t h = mix(mix(mix(mix(kind, (uint64_t)a), (uint64_t)b), dim), (uint64_t)(uintptr_t)name);
-    for (size_t i = h & (p->acap - 1);; i = (i + 1) & (p->acap - 1)) {
-        struct agg *g = &p->aggs[i];
-        if (!g->used) {
-            *g = (struct agg){.used = 1, .kind = kind, .dim = dim, .len = len, .a = a, .b = b, .name = name};
-            return g;
-        }
-        if (g->kind == kind && g->a == a && g->b == b && g->dim == dim && g->name == name)
-            return g;
-    }
-}
-
-static void agg_add(struct agg *g, const struct pv *v)
-{
-    g->total++;
-    g->bots += v->bot;
-    g->uniques += v->first;
-}
 
 /* A visitor seen before in this pass (same link, day and hash) is no first sighting. */
 static bool seen_in_pass(struct pass *p, size_t idx)
@@ -313,24 +282,6 @@ static int mark_uniques(struct sqlite_store *s, struct pass *p, size_t *order)
     return STORE_OK;
 }
 
-static void fold(struct pass *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        const struct pv *v = &p->pv[i];
-        int64_t day = v->ts - v->ts % DAY_MS, hour = v->ts - v->ts % HOUR_MS;
-        agg_add(agg_at(p, AGG_DAY, v->link_id, day, 0, NULL, 0), v);
-        agg_add(agg_at(p, AGG_ENTRY, v->link_id, day, TALLY_HOUR, &hour_names[(hour - day) / HOUR_MS], 1), v);
-        for (int d = 1; d < TALLY_NDIMS; d++)
-            if (v->dim[d] != NULL)
-                agg_add(agg_at(p, AGG_ENTRY, v->link_id, day, (uint8_t)d, v->dim[d], v->dimlen[d]), v);
-        if (v->link_id == 0)
-            continue;
-        agg_add(agg_at(p, AGG_LINK, v->link_id, 0, 0, NULL, 0), v);
-        if (v->team_id != 0)
-            agg_add(agg_at(p, AGG_TEAM, v->team_id, hour, 0, NULL, 0), v);
-    }
-}
-
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
     if (v[0] != '\0')
@@ -401,99 +352,152 @@ static int write_visits(struct sqlite_store *s, struct pass *p, size_t *order, i
     return STORE_OK;
 }
 
-static int cmp_agg(const void *pa, const void *pb)
+/* ---- rollups: the pass in (link, id) order, one (link, day) group at a time ---------- */
+
+#define GROUP_VISITS 8192 /* a larger (link, day) group is upserted in parts */
+
+struct team_hour {
+    int64_t team, hour;
+    uint32_t total, bots, uniques; /* one pass: at most PASS_VISITS_MAX */
+};
+
+static int cmp_entry(const void *a, const void *b)
 {
-    const struct agg *a = *(const struct agg *const *)pa, *b = *(const struct agg *const *)pb;
-    if (a->kind != b->kind)
-        return a->kind < b->kind ? -1 : 1;
-    if (a->a != b->a)
-        return a->a < b->a ? -1 : 1;
-    if (a->b != b->b)
-        return a->b < b->b ? -1 : 1;
-    if (a->dim != b->dim)
-        return a->dim < b->dim ? -1 : 1;
-    if (a->name == b->name)
-        return 0;
-    int c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
-    return c != 0 ? c : a->len < b->len ? -1 : 1;
+    return tally_entry_cmp(a, b);
 }
 
-static int upsert_day(struct sqlite_store *s, const struct agg *day, struct agg **entries, size_t n,
-                      struct tally_entry *te, uint8_t *blob)
+static int cmp_team_hour(const void *pa, const void *pb)
 {
-    for (size_t i = 0; i < n; i++)
-        te[i] = (struct tally_entry){.dim = entries[i]->dim,
-                                     .len = entries[i]->len,
-                                     .name = entries[i]->name,
-                                     .total = entries[i]->total,
-                                     .bots = entries[i]->bots,
-                                     .uniques = entries[i]->uniques};
-    long len = tally_encode(te, n, blob, TALLY_BYTES_MAX);
+    const struct team_hour *a = pa, *b = pb;
+    if (a->team != b->team)
+        return a->team < b->team ? -1 : 1;
+    return a->hour < b->hour ? -1 : a->hour > b->hour;
+}
+
+static void add_entry(struct tally_entry *te, size_t *n, uint8_t dim, const char *name, uint8_t len, const struct pv *v)
+{
+    te[(*n)++] =
+        (struct tally_entry){.dim = dim, .len = len, .name = name, .total = 1, .bots = v->bot, .uniques = v->first};
+}
+
+/* Sorts te[0..n) and adds up equal entries; returns how many are left. */
+static size_t merge_entries(struct tally_entry *te, size_t n)
+{
+    qsort(te, n, sizeof(*te), cmp_entry);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && tally_entry_cmp(&te[m - 1], &te[i]) == 0) {
+            te[m - 1].total += te[i].total;
+            te[m - 1].bots += te[i].bots;
+            te[m - 1].uniques += te[i].uniques;
+        } else {
+            te[m++] = te[i];
+        }
+    }
+    return m;
+}
+
+static int upsert_day(struct sqlite_store *s, int64_t link, int64_t day, const struct team_hour *sum,
+                      struct tally_entry *te, size_t n, uint8_t *blob)
+{
+    long len = tally_encode(te, merge_entries(te, n), blob, TALLY_BYTES_MAX);
     sqlite3_stmt *st = W("INSERT INTO rollup_day (link_id, t, total, bots, uniques, tally) VALUES (?,?,?,?,?,?)"
                          " ON CONFLICT (link_id, t) DO UPDATE SET total=total+excluded.total,"
                          " bots=bots+excluded.bots, uniques=uniques+excluded.uniques,"
                          " tally=lp_tally_merge(tally, excluded.tally)");
     if (len < 0 || st == NULL)
         return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, day->a);
-    sqlite3_bind_int64(st, 2, day->b);
-    sqlite3_bind_int64(st, 3, day->total);
-    sqlite3_bind_int64(st, 4, day->bots);
-    sqlite3_bind_int64(st, 5, day->uniques);
+    sqlite3_bind_int64(st, 1, link);
+    sqlite3_bind_int64(st, 2, day);
+    sqlite3_bind_int64(st, 3, sum->total);
+    sqlite3_bind_int64(st, 4, sum->bots);
+    sqlite3_bind_int64(st, 5, sum->uniques);
     sqlite3_bind_blob(st, 6, blob, (int)len, SQLITE_STATIC);
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-static int upsert_counts(struct sqlite_store *s, const struct agg *g)
+static int update_link(struct sqlite_store *s, int64_t link, const struct team_hour *sum)
 {
-    sqlite3_stmt *st =
-        g->kind == AGG_LINK
-            ? W("UPDATE links SET visits_total=visits_total+?3, visits_bots=visits_bots+?4 WHERE id=?1 AND ?2=0")
-            : W("INSERT INTO rollup_team (team_id, t, total, bots, uniques) VALUES (?1,?2,?3,?4,?5)"
-                " ON CONFLICT (team_id, t) DO UPDATE SET total=total+excluded.total, bots=bots+excluded.bots,"
-                " uniques=uniques+excluded.uniques");
+    sqlite3_stmt *st = W("UPDATE links SET visits_total=visits_total+?, visits_bots=visits_bots+? WHERE id=?");
     if (st == NULL)
         return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, g->a);
-    sqlite3_bind_int64(st, 2, g->b);
-    sqlite3_bind_int64(st, 3, g->total);
-    sqlite3_bind_int64(st, 4, g->bots);
-    if (g->kind == AGG_TEAM)
-        sqlite3_bind_int64(st, 5, g->uniques);
+    sqlite3_bind_int64(st, 1, sum->total);
+    sqlite3_bind_int64(st, 2, sum->bots);
+    sqlite3_bind_int64(st, 3, link);
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-/* Every folded row, once, in key order. */
-static int write_rollups(struct sqlite_store *s, struct pass *p)
+/* The team overview: one row per (team, hour) the pass touched. */
+static int upsert_teams(struct sqlite_store *s, struct team_hour *th, size_t n)
 {
-    size_t n = 0;
-    struct agg **order = malloc(p->acap / 2 * sizeof(*order));
-    struct tally_entry *te = malloc(p->acap / 2 * sizeof(*te)); /* a day's entries, at most all of them */
-    uint8_t *blob = malloc(TALLY_BYTES_MAX);
-    int rc = STORE_ERROR;
-    if (order == NULL || te == NULL || blob == NULL)
-        goto out;
-    for (size_t i = 0; i < p->acap; i++)
-        if (p->aggs[i].used)
-            order[n++] = &p->aggs[i];
-    qsort(order, n, sizeof(*order), cmp_agg);
-    size_t e = 0;
-    while (e < n && order[e]->kind == AGG_DAY)
-        e++;
-    size_t days = e;
-    rc = STORE_OK;
-    for (size_t d = 0; rc == STORE_OK && d < days; d++) {
-        size_t from = e;
-        while (e < n && order[e]->kind == AGG_ENTRY && order[e]->a == order[d]->a && order[e]->b == order[d]->b)
-            e++;
-        rc = upsert_day(s, order[d], order + from, e - from, te, blob);
+    qsort(th, n, sizeof(*th), cmp_team_hour);
+    sqlite3_stmt *st = W("INSERT INTO rollup_team (team_id, t, total, bots, uniques) VALUES (?,?,?,?,?)"
+                         " ON CONFLICT (team_id, t) DO UPDATE SET total=total+excluded.total,"
+                         " bots=bots+excluded.bots, uniques=uniques+excluded.uniques");
+    if (st == NULL)
+        return STORE_ERROR;
+    for (size_t i = 0; i < n;) {
+        struct team_hour sum = th[i];
+        for (i++; i < n && th[i].team == sum.team && th[i].hour == sum.hour; i++) {
+            sum.total += th[i].total;
+            sum.bots += th[i].bots;
+            sum.uniques += th[i].uniques;
+        }
+        sqlite3_bind_int64(st, 1, sum.team);
+        sqlite3_bind_int64(st, 2, sum.hour);
+        sqlite3_bind_int64(st, 3, sum.total);
+        sqlite3_bind_int64(st, 4, sum.bots);
+        sqlite3_bind_int64(st, 5, sum.uniques);
+        if (sqlite_exec_stmt(st) != 0)
+            return STORE_ERROR;
     }
-    for (; rc == STORE_OK && e < n; e++)
-        if (order[e]->kind == AGG_LINK || order[e]->kind == AGG_TEAM)
-            rc = upsert_counts(s, order[e]);
-out:
-    free(order);
+    return STORE_OK;
+}
+
+/* Every rollup row the pass touches, once (a group past GROUP_VISITS a few
+ * times), in key order. order[] is the pass sorted by (link, id): ids follow
+ * time, so a link's visits of one day are next to each other. */
+static int write_rollups(struct sqlite_store *s, struct pass *p, const size_t *order)
+{
+    struct tally_entry *te = malloc(GROUP_VISITS * TALLY_NDIMS * sizeof(*te));
+    struct team_hour *th = malloc((p->n + 1) * sizeof(*th));
+    uint8_t *blob = malloc(TALLY_BYTES_MAX);
+    size_t nth = 0;
+    int rc = te != NULL && th != NULL && blob != NULL ? STORE_OK : STORE_ERROR;
+    for (size_t i = 0; rc == STORE_OK && i < p->n;) {
+        int64_t link = p->pv[order[i]].link_id;
+        struct team_hour link_sum = {0};
+        while (rc == STORE_OK && i < p->n && p->pv[order[i]].link_id == link) {
+            const struct pv *first = &p->pv[order[i]];
+            int64_t day = first->ts - first->ts % DAY_MS;
+            struct team_hour day_sum = {0};
+            size_t ne = 0;
+            for (size_t k = 0; k < GROUP_VISITS && i < p->n; k++, i++) {
+                const struct pv *v = &p->pv[order[i]];
+                if (v->link_id != link || v->ts - v->ts % DAY_MS != day)
+                    break;
+                int64_t hour = v->ts - v->ts % HOUR_MS;
+                day_sum.total++;
+                day_sum.bots += v->bot;
+                day_sum.uniques += v->first;
+                add_entry(te, &ne, TALLY_HOUR, &hour_names[(hour - day) / HOUR_MS], 1, v);
+                for (int d = 1; d < TALLY_NDIMS; d++)
+                    if (v->dim[d] != NULL)
+                        add_entry(te, &ne, (uint8_t)d, v->dim[d], v->dimlen[d], v);
+                if (link != 0 && v->team_id != 0)
+                    th[nth++] = (struct team_hour){v->team_id, hour, 1, v->bot, v->first};
+            }
+            rc = upsert_day(s, link, day, &day_sum, te, ne, blob);
+            link_sum.total += day_sum.total;
+            link_sum.bots += day_sum.bots;
+        }
+        if (rc == STORE_OK && link != 0)
+            rc = update_link(s, link, &link_sum);
+    }
+    if (rc == STORE_OK)
+        rc = upsert_teams(s, th, nth);
     free(te);
+    free(th);
     free(blob);
     return rc;
 }
@@ -501,7 +505,6 @@ out:
 static void pass_free(struct pass *p)
 {
     free(p->pv);
-    free(p->aggs);
     free(p->useen);
     strtab_free(&p->names);
 }
@@ -509,18 +512,15 @@ static void pass_free(struct pass *p)
 static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos next, int64_t now)
 {
     size_t *order = malloc((p->n + 1) * sizeof(*order));
-    p->acap = pow2_at_least(2 * (10 * p->n + 1));
     p->ucap = pow2_at_least(2 * (p->n + 1));
-    p->aggs = calloc(p->acap, sizeof(*p->aggs));
     p->useen = calloc(p->ucap, sizeof(*p->useen));
     sqlite3_stmt *st = W("UPDATE journal_pos SET seg=?, off=? WHERE id=1");
     int rc = STORE_ERROR;
-    if (order == NULL || p->aggs == NULL || p->useen == NULL || st == NULL)
+    if (order == NULL || p->useen == NULL || st == NULL)
         goto out;
     if ((rc = mark_uniques(s, p, order)) != STORE_OK)
         goto out;
-    fold(p);
-    if ((rc = write_visits(s, p, order, now)) != STORE_OK || (rc = write_rollups(s, p)) != STORE_OK)
+    if ((rc = write_visits(s, p, order, now)) != STORE_OK || (rc = write_rollups(s, p, order)) != STORE_OK)
         goto out;
     sqlite3_bind_int64(st, 1, (int64_t)next.seg);
     sqlite3_bind_int64(st, 2, (int64_t)next.off);
@@ -532,17 +532,18 @@ out:
 
 int sqlite_visits_pass(struct sqlite_store *s, int64_t now)
 {
-    uint8_t *buf = s->pass_buf;
-    if (buf == NULL && (buf = s->pass_buf = malloc(PASS_BYTES)) == NULL)
-        return -1;
-    struct journal_pos next;
-    long len = journal_read(s->journal, s->jpos, buf, PASS_BYTES, &next);
-    if (len < 0)
-        return -1;
-    if (len == 0 && next.seg == s->jpos.seg && next.off == s->jpos.off)
-        return 0;
-    struct pass p = {.pv = malloc(PASS_VISITS_MAX * sizeof(struct pv))};
+    struct pass p = {0};
     int rc = -1;
+    uint8_t *buf = malloc(PASS_BYTES); /* large, so mapped for the pass and given back after it */
+    struct journal_pos next;
+    long len = buf != NULL ? journal_read(s->journal, s->jpos, buf, PASS_BYTES, &next) : -1;
+    if (len < 0)
+        goto out;
+    if (len == 0 && next.seg == s->jpos.seg && next.off == s->jpos.off) {
+        rc = 0;
+        goto out;
+    }
+    p.pv = malloc(PASS_VISITS_MAX * sizeof(struct pv));
     long taken = p.pv != NULL ? parse_chunk(&p, buf, (size_t)len) : -1;
     if (taken < 0)
         goto out;
@@ -561,13 +562,8 @@ int sqlite_visits_pass(struct sqlite_store *s, int64_t now)
     rc = journal_has_after(s->journal, next) ? 1 : 0;
 out:
     pass_free(&p);
+    free(buf);
     return rc;
-}
-
-void sqlite_visits_free(struct sqlite_store *s)
-{
-    free(s->pass_buf);
-    s->pass_buf = NULL;
 }
 
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op)
@@ -670,11 +666,6 @@ static void fn_tally_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
                                             .uniques = sqlite3_value_int64(argv[4])};
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-    return tally_entry_cmp(a, b);
-}
-
 static void fn_tally_final(sqlite3_context *ctx)
 {
     struct tally_acc *acc = sqlite3_aggregate_context(ctx, 0);
@@ -683,18 +674,7 @@ static void fn_tally_final(sqlite3_context *ctx)
         acc = &none;
     uint8_t *out = acc->failed ? NULL : sqlite3_malloc64(TALLY_BYTES_MAX);
     if (out != NULL) {
-        qsort(acc->e, acc->n, sizeof(*acc->e), cmp_entry);
-        size_t k = 0; /* equal keys (cannot come from one table's rows, but cheap to allow) */
-        for (size_t i = 0; i < acc->n; i++) {
-            if (k > 0 && tally_entry_cmp(&acc->e[k - 1], &acc->e[i]) == 0) {
-                acc->e[k - 1].total += acc->e[i].total;
-                acc->e[k - 1].bots += acc->e[i].bots;
-                acc->e[k - 1].uniques += acc->e[i].uniques;
-            } else {
-                acc->e[k++] = acc->e[i];
-            }
-        }
-        long len = tally_encode(acc->e, k, out, TALLY_BYTES_MAX);
+        long len = tally_encode(acc->e, merge_entries(acc->e, acc->n), out, TALLY_BYTES_MAX);
         if (len >= 0)
             sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
         else

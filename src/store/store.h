@@ -400,10 +400,15 @@ struct store {
     void *on_batch_ctx;
 };
 
-/* Opens (creating if needed) the SQLite store in dir and starts its writer.
- * NULL on failure with a message in err (e.g. a database newer than this
- * binary). */
-struct store *store_sqlite_open(const char *dir, char *err, size_t errcap);
+/* Visits durable in the journal but not yet applied may take this much
+ * disk (MiB; ~25 million visits); past it new visits are dropped and
+ * counted. It absorbs a load the writer cannot follow, then drains. */
+#define STORE_VISIT_BACKLOG_MB 4096
+
+/* Opens (creating if needed) the SQLite store in dir and starts its writer;
+ * backlog_mb caps the visit journal's backlog. NULL on failure with a
+ * message in err (e.g. a database newer than this binary). */
+struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err, size_t errcap);
 
 static inline int store_submit(struct store *s, struct store_op *op)
 {

@@ -33,7 +33,8 @@ const char config_usage[] =
     "  --ip-tracking anonymized|full|off                                  LINKPULSE_IP_TRACKING (anonymized)\n"
     "  --respect-dnt             honour DNT: 1 and Sec-GPC: 1             LINKPULSE_RESPECT_DNT (off)\n"
     "  --visits-retention-days N keep raw visits this long (rollups stay) LINKPULSE_VISITS_RETENTION_DAYS (90)\n"
-    "  --visit-flush-ms N        visit batches reach the store this often LINKPULSE_VISIT_FLUSH_MS (200)\n"
+    "  --visit-flush-ms N        visits are synced to the journal this often LINKPULSE_VISIT_FLUSH_MS (200)\n"
+    "  --visit-backlog-mb N      journal room for visits not yet applied  LINKPULSE_VISIT_BACKLOG_MB (4096)\n"
     "  --full-referrer           store the whole referrer, not just host  LINKPULSE_FULL_REFERRER (off)\n"
     "  --geoip PATH              MaxMind country/city database            LINKPULSE_GEOIP (none)\n"
     "  --geoip-header NAME       country header from a trusted proxy      LINKPULSE_GEOIP_HEADER (none)\n"
@@ -274,6 +275,7 @@ static int set_flush(struct config *c, const char *v, char *err, size_t errcap)
                  v);                                                                                                   \
         return -1;                                                                                                     \
     }
+UINT_SETTER(set_backlog, visit_backlog_mb, "--visit-backlog-mb", 16, 1048576)
 UINT_SETTER(set_live_max, live_max_streams, "--live-max-streams", 1, 100000)
 UINT_SETTER(set_live_team_max, live_max_team_streams, "--live-max-team-streams", 1, 100000)
 UINT_SETTER(set_live_hb, live_heartbeat_ms, "--live-heartbeat-ms", 100, 300000)
@@ -350,6 +352,7 @@ static const struct option_def options[] = {
     {"--respect-dnt", "LINKPULSE_RESPECT_DNT", set_dnt, true},
     {"--visits-retention-days", "LINKPULSE_VISITS_RETENTION_DAYS", set_retention, false},
     {"--visit-flush-ms", "LINKPULSE_VISIT_FLUSH_MS", set_flush, false},
+    {"--visit-backlog-mb", "LINKPULSE_VISIT_BACKLOG_MB", set_backlog, false},
     {"--full-referrer", "LINKPULSE_FULL_REFERRER", set_full_referrer, true},
     {"--geoip", "LINKPULSE_GEOIP", set_geoip, false},
     {"--geoip-header", "LINKPULSE_GEOIP_HEADER", set_geoip_header, false},
@@ -387,6 +390,7 @@ int config_parse(struct config *c, int argc, char *const *argv, config_getenv_fn
     c->tracking = true;
     c->retention_days = 90;
     c->visit_flush_ms = 200;
+    c->visit_backlog_mb = 4096; /* STORE_VISIT_BACKLOG_MB */
     c->live_max_streams = 2000;
     c->live_max_team_streams = 100;
     c->live_heartbeat_ms = 15000;

@@ -32,15 +32,16 @@ struct config {
     unsigned rate_auth;     /* login/signup/refresh per client IP per minute */
     unsigned rate_api_free; /* API requests per principal per minute, free teams */
     unsigned rate_api_paid;
-    unsigned rate_miss;     /* unknown-code redirects per client IP per minute */
-    bool tracking;          /* record visit details (off: totals only) */
-    int ip_tracking;        /* 0 anonymized, 1 full, 2 off (enum sink_ip_mode) */
-    bool respect_dnt;       /* DNT: 1 / Sec-GPC: 1 turn details off for that request */
+    unsigned rate_miss; /* unknown-code redirects per client IP per minute */
+    bool tracking;      /* record visit details (off: totals only) */
+    int ip_tracking;    /* 0 anonymized, 1 full, 2 off (enum sink_ip_mode) */
+    bool respect_dnt;   /* DNT: 1 / Sec-GPC: 1 turn details off for that request */
     unsigned retention_days;
     unsigned visit_flush_ms;
+    unsigned visit_backlog_mb; /* journal bytes for visits not yet applied, MiB */
     bool full_referrer;
-    char geoip[CONFIG_PATH_MAX];   /* MaxMind database, "" for none */
-    char geoip_header[64];         /* country header set by a trusted proxy, "" for none */
+    char geoip[CONFIG_PATH_MAX];    /* MaxMind database, "" for none */
+    char geoip_header[64];          /* country header set by a trusted proxy, "" for none */
     unsigned live_max_streams;      /* open live (SSE) streams on this instance */
     unsigned live_max_team_streams; /* ... per team */
     unsigned live_heartbeat_ms;     /* comment line on idle streams this often */
@@ -49,7 +50,7 @@ struct config {
     unsigned webhook_retry_base_ms; /* first retry delay, doubling */
     unsigned webhook_breaker_failures;
     unsigned webhook_breaker_cooldown_ms;
-    bool webhook_allow_private;     /* deliver to loopback/private addresses */
+    bool webhook_allow_private; /* deliver to loopback/private addresses */
     /* domains (issue 4): what the default domain answers instead of the
      * built-in pages, "" for the page: the bare domain, an unknown code,
      * an expired or used-up link */

@@ -48,6 +48,7 @@ Test(config, defaults)
     cr_assert_eq(c.code_length, 7);
     cr_assert_str_eq(c.base_url, "http://127.0.0.1:8080");
     cr_assert_str_eq(c.access_log, "stderr");
+    cr_assert_eq(c.visit_backlog_mb, 4096);
 }
 
 Test(config, flags_both_forms)
@@ -63,6 +64,8 @@ Test(config, flags_both_forms)
     cr_assert_str_eq(c.base_url, "https://s.example.com");
     cr_assert_eq(c.code_length, 9);
     cr_assert_str_eq(c.access_log, "off");
+    cr_assert_eq(parse(&c, env_none, err, sizeof(err), 2, "--visit-backlog-mb", "64"), 0, "%s", err);
+    cr_assert_eq(c.visit_backlog_mb, 64);
 }
 
 Test(config, default_base_url_follows_listen)
@@ -89,13 +92,27 @@ Test(config, bad_values_name_the_flag)
     static const struct {
         const char *flag, *value;
     } cases[] = {
-        {"--workers", "0"},          {"--workers", "abc"},        {"--workers", "257"},
-        {"--workers", "-1"},         {"--workers", "2x"},         {"--listen", "nonsense"},
-        {"--listen", ":80"},         {"--listen", "host:0"},      {"--listen", "host:65536"},
-        {"--listen", "::1:80"},      {"--cache-mb", "-1"},        {"--cache-mb", "0"},
-        {"--code-length", "3"},      {"--code-length", "33"},     {"--base-url", "ftp://x"},
-        {"--base-url", "http://x/y"}, {"--base-url", "relative"}, {"--request-timeout-ms", "5"},
+        {"--workers", "0"},
+        {"--workers", "abc"},
+        {"--workers", "257"},
+        {"--workers", "-1"},
+        {"--workers", "2x"},
+        {"--listen", "nonsense"},
+        {"--listen", ":80"},
+        {"--listen", "host:0"},
+        {"--listen", "host:65536"},
+        {"--listen", "::1:80"},
+        {"--cache-mb", "-1"},
+        {"--cache-mb", "0"},
+        {"--code-length", "3"},
+        {"--code-length", "33"},
+        {"--base-url", "ftp://x"},
+        {"--base-url", "http://x/y"},
+        {"--base-url", "relative"},
+        {"--request-timeout-ms", "5"},
         {"--data", ""},
+        {"--visit-backlog-mb", "15"},
+        {"--visit-backlog-mb", "1048577"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct config c;

@@ -29,7 +29,7 @@ static void setup(void)
     snprintf(dir, sizeof(dir), "/tmp/lp-rollup-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     char err[256];
-    st = store_sqlite_open(dir, err, sizeof(err));
+    st = store_sqlite_open(dir, STORE_VISIT_BACKLOG_MB, err, sizeof(err));
     cr_assert_not_null(st, "%s", err);
     rd = store_reader_open(st);
     cr_assert_not_null(rd);
@@ -318,7 +318,7 @@ Test(rollup, durable_visits_survive_a_restart_and_count_once)
     store_reader_close(rd);
     store_close(st);
     char err[256];
-    st = store_sqlite_open(dir, err, sizeof(err));
+    st = store_sqlite_open(dir, STORE_VISIT_BACKLOG_MB, err, sizeof(err));
     cr_assert_not_null(st, "%s", err);
     rd = store_reader_open(st);
     cr_assert_eq(store_visits_wait(st, 10000), STORE_OK);
