@@ -7,8 +7,9 @@
  *   GET /api/v1/visits/orphan        unknown codes, bare domain, other 404s
  *
  * Periods: a series point covers the hour or UTC day starting at "t";
- * "unique" is the sum of each period's unique visitors (a visitor is
- * recognised within a day, never across days: the salt changes daily). */
+ * "unique": a visitor counts once per link and UTC day, in the hour first
+ * seen (so hours add up to days); never recognised across days, the salt
+ * changes daily. */
 #include "api/api.h"
 
 #include "http/server.h"

@@ -26,9 +26,10 @@ struct sink {
     struct sink_config cfg;
     size_t nrings;
     struct ring **rings;
-    pthread_t thread;
+    pthread_t thread, syncer;
     pthread_mutex_t lock;
     pthread_cond_t cond;      /* wakes the sink thread: stop */
+    pthread_cond_t sync_cond; /* wakes the syncer: a sync asked for, or stop */
     pthread_cond_t done_cond; /* wakes sink_free: the purge op finished */
     bool stopping;
     bool purging;             /* a purge op is with the store (under lock) */
@@ -41,6 +42,10 @@ struct sink {
     size_t nlive;
     bool unsynced;      /* visits appended since the last sync */
     uint64_t last_sync; /* monotonic ms */
+    /* handed to the syncer (under lock) */
+    bool sync_asked;
+    struct store_visit *sync_live; /* offered to live streams once synced */
+    size_t sync_nlive;
     _Atomic uint64_t next_purge;
     struct store_op purge;
 };
@@ -167,18 +172,57 @@ static void maybe_purge(struct sink *s)
     }
 }
 
-/* Makes what was appended durable, then shows it to live streams. */
+/* Makes what the handed-over visits cover durable, then shows them to live
+ * streams. Under lock; drops it while syncing. */
+static void sync_handed(struct sink *s)
+{
+    struct store_visit *live = s->sync_live;
+    size_t n = s->sync_nlive;
+    s->sync_live = NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (store_visits_sync(s->store) != STORE_OK) {
+        log_error("sink: the visit journal could not be synced; retrying at the next flush");
+        free(live); /* live streams skip this window */
+    } else if (live != NULL && !live_offer(s->cfg.live, live, n)) {
+        free(live);
+    }
+    pthread_mutex_lock(&s->lock);
+    s->sync_asked = false;
+}
+
+static void *syncer_main(void *arg)
+{
+    struct sink *s = arg;
+    pthread_setname_np(pthread_self(), "lp-vsync");
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        if (s->sync_asked)
+            sync_handed(s);
+        else
+            pthread_cond_wait(&s->sync_cond, &s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Hands what was appended since the last sync to the syncer, unless it is
+ * still busy with the previous one (then a later pass tries again). */
 static void sync_now(struct sink *s)
 {
-    s->last_sync = clock_mono_ms();
     if (!s->unsynced)
         return;
-    s->unsynced = false;
-    if (store_visits_sync(s->store) != STORE_OK)
-        log_error("sink: the visit journal could not be synced; retrying at the next flush");
-    else if (s->live != NULL && live_offer(s->cfg.live, s->live, s->nlive))
-        s->live = NULL; /* the hub owns it now */
-    s->nlive = 0;
+    pthread_mutex_lock(&s->lock);
+    if (!s->sync_asked) {
+        s->sync_asked = true;
+        s->sync_live = s->live;
+        s->sync_nlive = s->nlive;
+        s->live = NULL;
+        s->nlive = 0;
+        s->unsynced = false;
+        s->last_sync = clock_mono_ms();
+        pthread_cond_signal(&s->sync_cond);
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void record(struct sink *s, const struct visit_event *ev)
@@ -246,6 +290,18 @@ static void *sink_main(void *arg)
     return NULL;
 }
 
+static void stop_threads(struct sink *s, bool sink_thread)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_cond_broadcast(&s->sync_cond);
+    pthread_mutex_unlock(&s->lock);
+    if (sink_thread)
+        pthread_join(s->thread, NULL);
+    pthread_join(s->syncer, NULL);
+}
+
 struct sink *sink_new(struct store *store, size_t nworkers, const struct sink_config *cfg, const struct geoip *geo)
 {
     struct sink *s = calloc(1, sizeof(*s));
@@ -268,8 +324,13 @@ struct sink *sink_new(struct store *store, size_t nworkers, const struct sink_co
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->done_cond, NULL);
-    if (pthread_create(&s->thread, NULL, sink_main, s) != 0)
+    pthread_cond_init(&s->sync_cond, NULL);
+    if (pthread_create(&s->syncer, NULL, syncer_main, s) != 0)
         goto fail;
+    if (pthread_create(&s->thread, NULL, sink_main, s) != 0) {
+        stop_threads(s, false);
+        goto fail;
+    }
     return s;
 fail:
     for (size_t i = 0; s->rings != NULL && i < nworkers; i++)
@@ -284,13 +345,11 @@ void sink_free(struct sink *s)
 {
     if (s == NULL)
         return;
-    pthread_mutex_lock(&s->lock);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    drain(s); /* the workers have stopped: this is everything */
-    sync_now(s);
+    stop_threads(s, true);
+    drain(s);                                    /* the workers have stopped: this is everything */
+    if (store_visits_sync(s->store) != STORE_OK) /* covers a sync the syncer had not done */
+        log_error("sink: the visit journal could not be synced at shutdown");
+    free(s->sync_live);
     pthread_mutex_lock(&s->lock);
     while (s->purging)
         pthread_cond_wait(&s->done_cond, &s->lock);
@@ -303,6 +362,7 @@ void sink_free(struct sink *s)
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->done_cond);
+    pthread_cond_destroy(&s->sync_cond);
     free(s);
 }
 

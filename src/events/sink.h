@@ -7,18 +7,22 @@
  * The sink thread drains the rings every SINK_IDLE_MS (continuously under
  * load), enriches each event (user agent, bot, country and city,
  * anonymised IP, referrer host, language, UTM, unique-visitor hash) and
- * appends it to the store's visit journal (store_visits_append), which it
- * syncs every flush_ms: that is when a visit becomes durable, so a crash
- * loses at most one flush window. The store folds durable visits into raw
+ * appends it to the store's visit journal (store_visits_append). Every
+ * flush_ms the sink's syncer thread syncs the journal (store_visits_sync):
+ * that is when a visit becomes durable, so a crash loses at most one flush
+ * window (plus a sync still in progress). Appends go on while a sync waits
+ * on the disk, so a slow fdatasync never stops the rings being drained. The store folds durable visits into raw
  * rows and rollups on its own thread, in batches as large as its backlog;
  * the sink never waits for it. When the backlog is at the store's cap the
  * visit is dropped and counted (sink_dropped). Synced visits are offered
- * to the live hub (events/live.h), which the sink thread pumps on every
- * pass. It also asks the store, now and then, to delete raw visits older
+ * to the live hub (events/live.h) by the syncer; the sink thread pumps the
+ * hub on every pass. It also asks the store, now and then, to delete raw visits older
  * than the retention period, SINK_PURGE_BATCH at a time.
  *
  * Threading: sink_push from worker `worker` only (one producer per ring);
- * everything else runs on the sink thread; sink_new/sink_free from main.
+ * everything else on the sink thread, except the syncs (the syncer
+ * thread; the two hand over under the sink's lock); sink_new and sink_free
+ * from main.
  * sink_free drains and syncs what is left, so after a clean shutdown every
  * redirect is in the journal (and store_close applies it). */
 #ifndef LP_EVENTS_SINK_H

@@ -177,12 +177,20 @@ struct journal {
     pthread_mutex_t lock; /* guards segs, nsegs, the counters' durable side */
     struct segment *segs; /* oldest first; the last one is the appender's */
     size_t nsegs;
-    /* appender */
+    /* appender, under alock (held for memcpy and write(), never for a sync) */
+    pthread_mutex_t alock;
     int fd;
     uint64_t written; /* bytes of the current segment written (not all durable) */
     uint8_t *buf;
     size_t buffered;
     uint64_t buffered_records, unsynced_records; /* in buf; written but not synced */
+    /* syncer: what the sync in progress (or the failed one) covers */
+    struct {
+        bool active, rotated, dir_synced;
+        int fd;            /* the segment synced; closed after it when rotated */
+        uint64_t seq, len; /* its length once synced */
+        uint64_t records;
+    } pend;
     /* consumer */
     int rfd;
     uint64_t rseq;
@@ -256,12 +264,14 @@ static int recover_segment(struct journal *j, uint64_t seq, uint64_t from, struc
     return rc;
 }
 
-static int open_segment(struct journal *j, uint64_t seq)
+/* The appender's new segment; its name is made durable now (sync_dir) or
+ * by the syncer before anything in it counts as durable. */
+static int open_segment(struct journal *j, uint64_t seq, bool sync_dir)
 {
     char path[4096];
     seg_path(j, seq, path, sizeof(path));
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || fsync_dir(j->dir) != 0) {
+    if (fd < 0 || (sync_dir && fsync_dir(j->dir) != 0)) {
         if (fd >= 0)
             close(fd);
         return -1;
@@ -287,6 +297,7 @@ struct journal *journal_open(const char *dir, struct journal_pos applied, uint64
     j->backlog_max = backlog_max;
     j->released = applied;
     pthread_mutex_init(&j->lock, NULL);
+    pthread_mutex_init(&j->alock, NULL);
     if ((d = opendir(dir)) == NULL) {
         snprintf(err, errcap, "cannot read %s: %s", dir, strerror(errno));
         goto fail;
@@ -324,7 +335,7 @@ struct journal *journal_open(const char *dir, struct journal_pos applied, uint64
     }
     if (j->backlog > 0)
         log_info("journal: %" PRIu64 " visits wait to be applied", (uint64_t)j->backlog);
-    if (open_segment(j, next) != 0) {
+    if (open_segment(j, next, true) != 0) {
         snprintf(err, errcap, "cannot create a journal segment in %s: %s", dir, strerror(errno));
         goto fail;
     }
@@ -346,10 +357,14 @@ void journal_close(struct journal *j)
         return;
     if (j->fd >= 0)
         close(j->fd);
+    if (j->pend.active && j->pend.rotated)
+        close(j->pend.fd);
     if (j->rfd >= 0)
         close(j->rfd);
-    if (j->segs != NULL)
+    if (j->segs != NULL) {
         pthread_mutex_destroy(&j->lock);
+        pthread_mutex_destroy(&j->alock);
+    }
     free(j->segs);
     free(j->buf);
     free(j->dir);
@@ -389,48 +404,87 @@ int journal_append(struct journal *j, const struct store_visit *v)
 {
     if (atomic_load(&j->backlog_bytes) + JOURNAL_RECORD_MAX > j->backlog_max)
         return JOURNAL_FULL;
-    if (JOURNAL_BUF_BYTES - j->buffered < JOURNAL_RECORD_MAX && write_out(j) != 0)
-        return -1;
-    size_t n = journal_encode(v, j->buf + j->buffered);
-    j->buffered += n;
-    j->buffered_records++;
-    atomic_fetch_add(&j->appended, 1);
-    atomic_fetch_add(&j->backlog, 1);
-    atomic_fetch_add(&j->backlog_bytes, n);
-    return 0;
+    pthread_mutex_lock(&j->alock);
+    int rc = 0;
+    if (JOURNAL_BUF_BYTES - j->buffered < JOURNAL_RECORD_MAX && write_out(j) != 0) {
+        rc = -1;
+    } else {
+        size_t n = journal_encode(v, j->buf + j->buffered);
+        j->buffered += n;
+        j->buffered_records++;
+        atomic_fetch_add(&j->appended, 1);
+        atomic_fetch_add(&j->backlog, 1);
+        atomic_fetch_add(&j->backlog_bytes, n);
+    }
+    pthread_mutex_unlock(&j->alock);
+    return rc;
 }
 
-int journal_sync(struct journal *j)
+/* Under alock: writes out what is buffered and takes what is unsynced into
+ * pend; past JOURNAL_SEGMENT_BYTES appends move on to a new segment, so
+ * pend's segment is complete. 1, 0 when there is nothing to sync, -1 when
+ * the write failed. */
+static int take_unsynced(struct journal *j)
 {
     if (j->buffered > 0 && write_out(j) != 0)
         return -1;
     if (j->unsynced_records == 0)
         return 0;
-    if (fdatasync(j->fd) != 0) {
+    pthread_mutex_lock(&j->lock);
+    uint64_t seq = j->segs[j->nsegs - 1].seq;
+    bool room = j->nsegs < SEGMENTS_MAX;
+    pthread_mutex_unlock(&j->lock);
+    memset(&j->pend, 0, sizeof(j->pend));
+    j->pend.active = true;
+    j->pend.fd = j->fd;
+    j->pend.seq = seq;
+    j->pend.len = j->written;
+    j->pend.records = j->unsynced_records;
+    j->unsynced_records = 0;
+    if (j->written >= JOURNAL_SEGMENT_BYTES && room) {
+        if (open_segment(j, seq + 1, false) == 0)
+            j->pend.rotated = true;
+        else
+            log_error("journal: cannot start a new segment: %s", strerror(errno));
+    }
+    return 1;
+}
+
+int journal_sync(struct journal *j)
+{
+    if (!j->pend.active) {
+        pthread_mutex_lock(&j->alock);
+        int taken = take_unsynced(j);
+        pthread_mutex_unlock(&j->alock);
+        if (taken <= 0)
+            return taken;
+    }
+    /* A new segment's name must be durable before anything in it is. */
+    if (j->pend.rotated && !j->pend.dir_synced) {
+        if (fsync_dir(j->dir) != 0) {
+            log_error("journal: cannot sync the data directory: %s", strerror(errno));
+            return -1;
+        }
+        j->pend.dir_synced = true;
+    }
+    if (fdatasync(j->pend.fd) != 0) {
         log_error("journal: fdatasync failed: %s", strerror(errno));
         return -1;
     }
-    bool rotate = j->written >= JOURNAL_SEGMENT_BYTES && j->nsegs < SEGMENTS_MAX;
     pthread_mutex_lock(&j->lock);
-    struct segment *cur = &j->segs[j->nsegs - 1];
-    cur->len = j->written;
-    atomic_fetch_add(&j->durable, j->unsynced_records);
-    j->unsynced_records = 0;
-    uint64_t seq = cur->seq;
-    pthread_mutex_unlock(&j->lock);
-    if (!rotate)
-        return 0;
-    int old = j->fd;
-    if (open_segment(j, seq + 1) != 0) {
-        log_error("journal: cannot start a new segment: %s", strerror(errno));
-        j->fd = old; /* keep appending to this one */
-        return 0;
+    size_t i = j->nsegs - 1;
+    while (j->segs[i].seq != j->pend.seq)
+        i--;
+    j->segs[i].len = j->pend.len;
+    if (j->pend.rotated) {
+        j->segs[i].closed = true;
+        j->segs[j->nsegs++] = (struct segment){.seq = j->pend.seq + 1};
     }
-    close(old);
-    pthread_mutex_lock(&j->lock);
-    j->segs[j->nsegs - 1].closed = true;
-    j->segs[j->nsegs++] = (struct segment){.seq = seq + 1};
+    atomic_fetch_add(&j->durable, j->pend.records);
     pthread_mutex_unlock(&j->lock);
+    if (j->pend.rotated)
+        close(j->pend.fd);
+    j->pend.active = false;
     return 0;
 }
 

@@ -18,9 +18,11 @@
  *   store_visit, each as u16 length + bytes (no NUL, shorter than the
  *   field). A torn or corrupt tail is cut off when the journal is opened.
  *
- * Threading: one appender thread (journal_append, journal_sync), one
+ * Threading: one appender thread (journal_append) and one syncer thread
+ * (journal_sync; it may be the appender's): a sync waits on the disk
+ * without holding what appends need, so appends go on meanwhile. One
  * consumer thread (journal_read, journal_release); the counters from any
- * thread; open/close while neither runs. journal_encode/journal_decode are
+ * thread; open/close while none of them runs. journal_encode/journal_decode are
  * pure (any thread). */
 #ifndef LP_STORE_JOURNAL_H
 #define LP_STORE_JOURNAL_H
@@ -58,7 +60,8 @@ void journal_close(struct journal *j);
 
 /* Appender. 0, JOURNAL_FULL (the visit is not taken), or -1 on I/O error. */
 int journal_append(struct journal *j, const struct store_visit *v);
-/* Makes every appended record durable and readable; 0 or -1. */
+/* Makes every record appended before the call durable and readable; 0, or
+ * -1 (what it could not sync is retried by the next call). */
 int journal_sync(struct journal *j);
 
 /* Consumer. Copies durable records that follow pos into buf (cap bytes,

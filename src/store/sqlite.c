@@ -958,7 +958,7 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
                      " PRAGMA cache_size=-" WRITER_CACHE_KIB "; PRAGMA wal_autocheckpoint=0;"
-                     " PRAGMA journal_size_limit=67108864; PRAGMA mmap_size=17179869184;",
+                     " PRAGMA journal_size_limit=67108864;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errcap, "cannot use %s: %s", s->path, sqlite3_errmsg(s->db));
         goto fail;

@@ -427,7 +427,9 @@ static inline void store_close(struct store *s)
  * link counters, visit webhooks) on its own schedule, in batches as large
  * as its backlog, and exactly once even across crashes. append: STORE_OK,
  * STORE_LIMIT when the backlog is at its cap (the visit is not taken; the
- * caller counts a drop), STORE_ERROR. sync: STORE_OK or STORE_ERROR. */
+ * caller counts a drop), STORE_ERROR. sync: STORE_OK or STORE_ERROR; it
+ * may run on another thread than append (one of each), and append does not
+ * wait for it. */
 static inline int store_visits_append(struct store *s, const struct store_visit *v)
 {
     return s->be->visits_append(s, v);
