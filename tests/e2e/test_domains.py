@@ -1,7 +1,7 @@
 """Short domains (issue 4): the Host picks the domain, codes are unique per
 domain, per-domain pages or redirects, tenant isolation, deletion rules."""
 
-from conftest import assert_problem, create_link, signup
+from conftest import assert_problem, create_link, signup, utc_in, wait_until
 
 
 def on(s, host, path, **kw):
@@ -82,6 +82,87 @@ def test_per_domain_pages_and_redirects(server_factory):
     # the orphan visits are recorded
     kinds = {v["kind"] for v in s.api("GET", "/api/v1/visits/orphan").json()["items"]}
     assert kinds <= {"invalid_short_url", "base_url"}
+
+
+def test_expired_links_per_domain(server_factory):
+    """An expired (expires_at passed) or used-up link: a domain's
+    expired_redirect is a 302 there, a domain without one shows the built-in
+    410 page (no Location), and the default domain follows --expired-redirect
+    and --base-url-redirect."""
+    s = server_factory(name="domexp", args=["--expired-redirect", "https://example.com/default-gone",
+                                            "--base-url-redirect", "https://example.com/default-home"])
+    add_domain(s, "exp.example.org", expired_redirect="https://example.com/exp-gone")
+    add_domain(s, "bare.example.org")
+    default = [d for d in s.api("GET", "/api/v1/domains").json()["items"] if d["default"]]
+    assert [(d["expired_redirect"], d["base_url_redirect"]) for d in default] == \
+        [("https://example.com/default-gone", "https://example.com/default-home")]
+    soon = utc_in(2)
+    links = {}
+    for host in ("exp.example.org", "bare.example.org", None):
+        body = {"url": "https://example.com/live", "expires_at": soon}
+        if host:
+            body["domain"] = host
+        r = s.api("POST", "/api/v1/links", body)
+        assert r.status_code == 201, r.text
+        links[host] = r.json()["code"]
+        r = on(s, host or s.host, "/" + links[host])  # warms the cache while the link is live
+        assert r.status_code == 302 and r.headers["Location"] == "https://example.com/live"
+    wait_until(lambda: on(s, "bare.example.org", "/" + links["bare.example.org"]).status_code == 410,
+               timeout=10, what="expires_at passed")
+    r = on(s, "bare.example.org", "/" + links["bare.example.org"])
+    assert r.status_code == 410 and "Location" not in r.headers
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert s.head("/" + links["bare.example.org"], headers={"Host": "bare.example.org"}).status_code == 410
+    r = on(s, "exp.example.org", "/" + links["exp.example.org"])
+    assert r.status_code == 302 and r.headers["Location"] == "https://example.com/exp-gone"
+    r = s.get("/" + links[None])
+    assert r.status_code == 302 and r.headers["Location"] == "https://example.com/default-gone"
+    # the bare default domain follows --base-url-redirect; a domain without one does not
+    r = s.get("/")
+    assert r.status_code == 302 and r.headers["Location"] == "https://example.com/default-home"
+    assert on(s, "bare.example.org", "/").status_code == 404
+    # a used-up link is expired too
+    once = s.api("POST", "/api/v1/links", {"url": "https://example.com/once", "max_visits": 1,
+                                           "domain": "bare.example.org"}).json()
+    assert on(s, "bare.example.org", "/" + once["code"]).status_code == 302
+    r = on(s, "bare.example.org", "/" + once["code"])
+    assert r.status_code == 410 and "Location" not in r.headers
+    # setting and clearing expired_redirect applies to the next request
+    r = s.api("PATCH", "/api/v1/domains/bare.example.org", {"expired_redirect": "https://example.com/late-gone"})
+    assert r.status_code == 200 and r.json()["expired_redirect"] == "https://example.com/late-gone", r.text
+    for code in (links["bare.example.org"], once["code"]):
+        r = on(s, "bare.example.org", "/" + code)
+        assert r.status_code == 302 and r.headers["Location"] == "https://example.com/late-gone"
+    r = s.api("PATCH", "/api/v1/domains/exp.example.org", {"expired_redirect": None})
+    assert r.status_code == 200 and r.json()["expired_redirect"] is None, r.text
+    r = on(s, "exp.example.org", "/" + links["exp.example.org"])
+    assert r.status_code == 410 and "Location" not in r.headers
+
+
+def test_patch_bad_redirect_changes_nothing(server):
+    s = server
+    add_domain(s, "keep.example.org", base_url_redirect="https://example.com/home",
+               not_found_redirect="https://example.com/missing", expired_redirect="https://example.com/gone")
+    before = s.api("GET", "/api/v1/domains/keep.example.org").json()
+    cases = [({"expired_redirect": "javascript:alert(1)"}, "expired_redirect"),
+             ({"expired_redirect": "not a url"}, "expired_redirect"),
+             ({"base_url_redirect": "ftp://example.com/x"}, "base_url_redirect"),
+             ({"not_found_redirect": 5}, "not_found_redirect"),
+             ({"expired_redirect": ""}, "expired_redirect"),
+             # a valid change next to a bad one is not applied either
+             ({"not_found_redirect": None, "expired_redirect": "javascript:x"}, "expired_redirect"),
+             ({"base_url_redirect": "https://example.com/new", "expired_redirect": "https://" + "a" * 4000},
+              "expired_redirect")]
+    for body, name in cases:
+        r = s.api("PATCH", "/api/v1/domains/keep.example.org", body)
+        assert_problem(r, 422, "validation", name)
+        assert [p["name"] for p in r.json()["invalid_params"]] == [name], (body, r.text)
+    after = s.api("GET", "/api/v1/domains/keep.example.org")
+    assert after.status_code == 200 and after.json() == before
+    r = on(s, "keep.example.org", "/no-such-code")
+    assert r.status_code == 302 and r.headers["Location"] == "https://example.com/missing"
+    r = on(s, "keep.example.org", "/")
+    assert r.status_code == 302 and r.headers["Location"] == "https://example.com/home"
 
 
 def test_robots_and_preview_per_domain(server):

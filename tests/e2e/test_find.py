@@ -245,6 +245,46 @@ def test_created_cursor_stable_while_links_are_added(server):
     assert [i["code"] for i in first["items"]] + rest == list(reversed(made))
 
 
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_title_cursor_stable_while_links_are_added(server, direction):
+    """order=title pages: links added between pages (sorting before, after
+    and level with the page boundary) never repeat or hide an original link."""
+    s = server
+    titles = ["alpha", "Bravo", "charlie", "delta", "Echo", "echo", "foxtrot", "golf", None, "hotel"]
+    made = {}
+    for t in titles:
+        f = {"tags": ["tbatch"]}
+        if t is not None:
+            f["title"] = t
+        made[s.create(**f)["code"]] = (t or "").lower()
+    added = iter(["aaa", "delta", "zulu", "Echo", None, "charlie", "golf", "b", "hotel", "ZZZ"] * 2)
+    seen, cursor, pages = [], None, 0
+    while True:
+        p = {"tag": "tbatch", "order": "title", "dir": direction, "limit": 2}
+        if cursor:
+            p["cursor"] = cursor
+        r = s.api("GET", "/api/v1/links", params=p)
+        assert r.status_code == 200, r.text[:500]
+        body = r.json()
+        seen += [(i["code"], (i["title"] or "").lower()) for i in body["items"]]
+        cursor = body["next_cursor"]
+        pages += 1
+        assert pages < 30, "paging does not end"
+        if not cursor:
+            break
+        for _ in range(2):
+            t = next(added)
+            s.create(tags=["tbatch"], **({"title": t} if t is not None else {}))
+    codes_seen = [c for c, _ in seen]
+    assert len(codes_seen) == len(set(codes_seen)), "a link came twice: %s" % seen
+    assert [c for c in codes_seen if c in made] and set(made) <= set(codes_seen), \
+        "original links skipped: %s" % sorted(set(made) - set(codes_seen))
+    original = [t for c, t in seen if c in made]
+    assert original == sorted(made.values(), reverse=direction == "desc"), original
+    keys = [t for _, t in seen]
+    assert keys == sorted(keys, reverse=direction == "desc"), "pages out of title order: %s" % keys
+
+
 @pytest.mark.parametrize("params,name", [
     ({"order": "popular"}, "order"), ({"dir": "up"}, "dir"), ({"state": "gone"}, "state"),
     ({"tag_mode": "some"}, "tag_mode"), ({"untagged": "yes"}, "untagged"), ({"tag": "a,b"}, "tag"),

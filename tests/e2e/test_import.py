@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import assert_problem, signup
 
 DATA = Path(__file__).parent / "data" / "import"
@@ -156,6 +158,27 @@ def test_export_json_and_filters(server):
     r = s.api("GET", "/api/v1/links/export", params={"format": "json", "tag": "news"})
     assert [l["code"] for l in r.json()["links"]] == ["shl-one"]
     assert_problem(s.api("GET", "/api/v1/links/export", params={"format": "xml"}), 400, "validation", "format")
+
+
+@pytest.mark.parametrize("params,name", [
+    ({"format": "xml"}, "format"), ({"format": "yourls"}, "format"), ({"format": "csv,json"}, "format"),
+    ({"format": "csv", "created_after": "yesterday"}, "created_after"),
+    ({"created_after": "2030-01-01"}, "created_after"),
+    ({"format": "csv", "created_before": "2030-13-01T00:00:00Z"}, "created_before"),
+    ({"created_after": "2020-01-01T00:00:00Z", "created_before": "soon"}, "created_before"),
+    ({"format": "csv", "state": "gone"}, "state"), ({"state": ""}, "state"),
+    ({"order": "popular"}, "order"), ({"dir": "up"}, "dir"), ({"tag_mode": "some"}, "tag_mode"),
+    ({"untagged": "yes"}, "untagged"), ({"untagged": "true", "tag": "news"}, "untagged"),
+    ({"tag": "x" * 65}, "tag"), ({"domain": "nope.example"}, "domain"),
+    ({"order": "title", "cursor": "v.1.2"}, "cursor"),
+])
+def test_export_bad_filters_name_the_parameter(module_server, params, name):
+    s = module_server
+    s.create(tags=["news"])
+    r = s.api("GET", "/api/v1/links/export", params=params)
+    body = assert_problem(r, 400, "validation", name)
+    assert [p["name"] for p in body["invalid_params"]] == [name], body
+    assert "attachment" not in r.headers.get("Content-Disposition", ""), "a refused export is no download"
 
 
 def test_export_streams_many_links(server):
