@@ -202,8 +202,6 @@ unavailable:
 
 /* ---- raw visits ------------------------------------------------------------------ */
 
-static const char *const kind_names[] = {"redirect", "invalid_short_url", "base_url", "regular_404"};
-
 static json_t *str_or_null(const char *s)
 {
     return s[0] ? json_string(s) : json_null();
@@ -211,13 +209,13 @@ static json_t *str_or_null(const char *s)
 
 static json_t *visit_json(int64_t id, const struct store_visit *v)
 {
-    json_t *o =
-        json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "id", api_id_json(id),
-                  "time", api_time_json(v->ts), "kind", kind_names[v->kind], "ip", str_or_null(v->ip), "country",
-                  str_or_null(v->country), "city", str_or_null(v->city), "referrer_host", str_or_null(v->referrer_host),
-                  "referrer", str_or_null(v->referrer), "browser", str_or_null(v->browser), "os", str_or_null(v->os),
-                  "device", str_or_null(v->device), "bot", v->bot, "language", str_or_null(v->language), "visited_url",
-                  str_or_null(v->visited_url), "target_url", str_or_null(v->target_url));
+    json_t *o = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "id",
+                          api_id_json(id), "time", api_time_json(v->ts), "kind", store_visit_kind_name(v->kind), "ip",
+                          str_or_null(v->ip), "country", str_or_null(v->country), "city", str_or_null(v->city),
+                          "referrer_host", str_or_null(v->referrer_host), "referrer", str_or_null(v->referrer),
+                          "browser", str_or_null(v->browser), "os", str_or_null(v->os), "device",
+                          str_or_null(v->device), "bot", v->bot, "language", str_or_null(v->language), "visited_url",
+                          str_or_null(v->visited_url), "target_url", str_or_null(v->target_url));
     json_object_set_new(o, "browser_major", v->browser_major >= 0 ? json_integer(v->browser_major) : json_null());
     static const char *const utm[5] = {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"};
     for (int u = 0; u < 5; u++)
@@ -276,7 +274,7 @@ static int add_visit(void *ctx, int64_t id, const struct store_visit *v)
     snprintf(major, sizeof(major), "%d", v->browser_major);
     const char *fields[] = {idb,
                             ts,
-                            kind_names[v->kind],
+                            store_visit_kind_name(v->kind),
                             v->ip,
                             v->country,
                             v->city,

@@ -173,21 +173,22 @@ static void maybe_purge(struct sink *s)
 }
 
 /* Makes what the handed-over visits cover durable, then shows them to live
- * streams. Under lock; drops it while syncing. */
-static void sync_handed(struct sink *s)
+ * streams. Under lock; drops it while syncing. A failed sync stays asked
+ * for (the journal retries what it could not sync). */
+static bool sync_handed(struct sink *s)
 {
     struct store_visit *live = s->sync_live;
     size_t n = s->sync_nlive;
     s->sync_live = NULL;
     pthread_mutex_unlock(&s->lock);
-    if (store_visits_sync(s->store) != STORE_OK) {
-        log_error("sink: the visit journal could not be synced; retrying at the next flush");
-        free(live); /* live streams skip this window */
-    } else if (live != NULL && !live_offer(s->cfg.live, live, n)) {
-        free(live);
-    }
+    bool ok = store_visits_sync(s->store) == STORE_OK;
+    if (!ok)
+        log_error("sink: the visit journal could not be synced; retrying after a flush window");
+    if (!ok || live == NULL || !live_offer(s->cfg.live, live, n))
+        free(live); /* after a failure live streams skip this window */
     pthread_mutex_lock(&s->lock);
-    s->sync_asked = false;
+    s->sync_asked = !ok;
+    return ok;
 }
 
 static void *syncer_main(void *arg)
@@ -196,10 +197,12 @@ static void *syncer_main(void *arg)
     pthread_setname_np(pthread_self(), "lp-vsync");
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
-        if (s->sync_asked)
-            sync_handed(s);
-        else
+        if (!s->sync_asked) {
             pthread_cond_wait(&s->sync_cond, &s->lock);
+        } else if (!sync_handed(s)) {
+            struct timespec until = clock_deadline_ms(s->cfg.flush_ms);
+            pthread_cond_timedwait(&s->sync_cond, &s->lock, &until);
+        }
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -279,11 +282,7 @@ static void *sink_main(void *arg)
         pthread_mutex_lock(&s->lock);
         if (s->stopping || taken >= SINK_BUSY_EVENTS)
             continue;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)idle_ms * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        struct timespec until = clock_deadline_ms(idle_ms);
         pthread_cond_timedwait(&s->cond, &s->lock, &until);
     }
     pthread_mutex_unlock(&s->lock);

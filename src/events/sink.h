@@ -11,12 +11,13 @@
  * flush_ms the sink's syncer thread syncs the journal (store_visits_sync):
  * that is when a visit becomes durable, so a crash loses at most one flush
  * window (plus a sync still in progress). Appends go on while a sync waits
- * on the disk, so a slow fdatasync never stops the rings being drained. The store folds durable visits into raw
- * rows and rollups on its own thread, in batches as large as its backlog;
- * the sink never waits for it. When the backlog is at the store's cap the
- * visit is dropped and counted (sink_dropped). Synced visits are offered
- * to the live hub (events/live.h) by the syncer; the sink thread pumps the
- * hub on every pass. It also asks the store, now and then, to delete raw visits older
+ * on the disk, so a slow fdatasync never stops the rings being drained.
+ * The store folds durable visits into raw rows and rollups on its own
+ * thread, in batches as large as its backlog; the sink never waits for it.
+ * When the backlog is at the store's cap the visit is dropped and counted
+ * (sink_dropped). Synced visits are offered to the live hub
+ * (events/live.h) by the syncer; the sink thread pumps the hub on every
+ * pass. It also asks the store, now and then, to delete raw visits older
  * than the retention period, SINK_PURGE_BATCH at a time.
  *
  * Threading: sink_push from worker `worker` only (one producer per ring);

@@ -105,13 +105,7 @@ static void *log_thread(void *arg)
     pthread_setname_np(pthread_self(), "lp-accesslog");
     pthread_mutex_lock(&log->stop_lock);
     while (!log->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += LOG_FLUSH_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_deadline_ms(LOG_FLUSH_MS);
         pthread_cond_timedwait(&log->stop_cond, &log->stop_lock, &until);
         pthread_mutex_unlock(&log->stop_lock);
         flush_all(log);

@@ -22,8 +22,8 @@
  * (journal_sync; it may be the appender's): a sync waits on the disk
  * without holding what appends need, so appends go on meanwhile. One
  * consumer thread (journal_read, journal_release); the counters from any
- * thread; open/close while none of them runs. journal_encode/journal_decode are
- * pure (any thread). */
+ * thread; open/close while none of them runs. journal_encode and
+ * journal_decode are pure (any thread). */
 #ifndef LP_STORE_JOURNAL_H
 #define LP_STORE_JOURNAL_H
 

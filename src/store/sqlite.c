@@ -789,12 +789,7 @@ static int sqlite_visits_wait(struct store *base, unsigned timeout_ms)
             pthread_mutex_unlock(&s->lock);
             return STORE_ERROR;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t wait = until - now < 100 ? until - now : 100;
-        ts.tv_nsec += (long)(wait * 1000000);
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        struct timespec ts = clock_deadline_ms(until - now < 100 ? until - now : 100);
         pthread_cond_timedwait(&s->idle_cond, &s->lock, &ts);
     }
     pthread_mutex_unlock(&s->lock);
@@ -834,9 +829,7 @@ static void *checkpoint_main(void *arg)
     pthread_setname_np(pthread_self(), "lp-checkpoint");
     pthread_mutex_lock(&s->lock);
     while (!s->ckpt_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += CHECKPOINT_EVERY_S;
+        struct timespec until = clock_deadline_ms(CHECKPOINT_EVERY_S * 1000);
         while (!s->ckpt_wanted && !s->ckpt_stop)
             if (pthread_cond_timedwait(&s->ckpt_cond, &s->lock, &until) != 0)
                 break; /* now and then anyway, so a quiet WAL is folded in too */

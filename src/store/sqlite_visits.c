@@ -1,6 +1,6 @@
 /* sqlite_visits: visits in the SQLite backend: folding the visit journal
- * (store/journal.h) into raw rows, rollups and counters, and reading the
- * statistics back.
+ * (store/journal.h) into raw rows, rollups and counters, retention, and
+ * the SQL functions over tallies. Reading them back: sqlite_stats.c.
  *
  * A pass (writer thread, one transaction) takes the next durable chunk of
  * the journal (up to PASS_VISITS_MAX visits) and writes:
@@ -21,11 +21,12 @@
  * pass dirties (not the visits in it) are what bound the rate, so a large
  * pass is a cheap one per visit. Its memory (the journal chunk, about
  * 100 bytes of index per visit) is allocated for the pass and freed after
- * it. Reads (stats) touch rollups only. */
+ * it. */
 #include "store/sqlite_internal.h"
 
 #include "obs/log.h"
 #include "store/journal.h"
+#include "store/strtab.h"
 #include "store/tally.h"
 #include "util/id.h"
 
@@ -34,14 +35,11 @@
 #include <string.h>
 
 #define W(sql) sqlite_stmt(&s->stmts, s->db, sql)
-#define R(sql) sqlite_stmt(&r->stmts, r->db, sql)
 #define HOUR_MS (3600LL * 1000)
 #define DAY_MS (24 * HOUR_MS)
 #define PASS_BYTES ((size_t)64 << 20) /* journal bytes read per pass, at most */
 #define PASS_VISITS_MAX 262144
-#define ARENA_CHUNK ((size_t)64 << 10)
 
-static const char *const kind_names[] = {"redirect", "invalid_short_url", "base_url", "regular_404"};
 static const char hour_names[24] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                     12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
 
@@ -51,99 +49,12 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return h;
 }
 
-static uint64_t bytes_hash(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
-}
-
 static size_t pow2_at_least(size_t n)
 {
     size_t c = 64;
     while (c < n)
         c <<= 1;
     return c;
-}
-
-/* ---- strings: one copy of each distinct value, with two counters ---------------- */
-
-struct chunk {
-    struct chunk *next;
-    size_t used;
-    char data[];
-};
-
-struct str {
-    const char *s; /* NULL: free slot */
-    uint64_t hash;
-    uint8_t len;
-    int64_t total, bots; /* stats_dim's sums */
-};
-
-struct strtab {
-    struct str *slots;
-    size_t cap, n;
-    struct chunk *chunks;
-};
-
-static void strtab_free(struct strtab *t)
-{
-    free(t->slots);
-    for (struct chunk *c = t->chunks, *next; c != NULL; c = next) {
-        next = c->next;
-        free(c);
-    }
-    memset(t, 0, sizeof(*t));
-}
-
-static int strtab_grow(struct strtab *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 256;
-    struct str *slots = calloc(cap, sizeof(*slots));
-    if (slots == NULL)
-        return -1;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i].s == NULL)
-            continue;
-        size_t k = t->slots[i].hash & (cap - 1);
-        while (slots[k].s != NULL)
-            k = (k + 1) & (cap - 1);
-        slots[k] = t->slots[i];
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->cap = cap;
-    return 0;
-}
-
-/* The table's entry for s[0..len) (len <= 255), added if new; NULL when out of memory. */
-static struct str *intern(struct strtab *t, const char *s, size_t len)
-{
-    if (2 * (t->n + 1) > t->cap && strtab_grow(t) != 0)
-        return NULL;
-    uint64_t h = bytes_hash(s, len);
-    size_t k = h & (t->cap - 1);
-    for (; t->slots[k].s != NULL; k = (k + 1) & (t->cap - 1))
-        if (t->slots[k].hash == h && t->slots[k].len == len && memcmp(t->slots[k].s, s, len) == 0)
-            return &t->slots[k];
-    struct chunk *c = t->chunks;
-    if (c == NULL || ARENA_CHUNK - c->used < len + 1) {
-        if ((c = malloc(sizeof(*c) + ARENA_CHUNK)) == NULL)
-            return NULL;
-        c->used = 0;
-        c->next = t->chunks;
-        t->chunks = c;
-    }
-    char *copy = c->data + c->used;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    c->used += len + 1;
-    t->n++;
-    t->slots[k] = (struct str){.s = copy, .hash = h, .len = (uint8_t)len};
-    return &t->slots[k];
 }
 
 /* ---- one pass ---------------------------------------------------------------------- */
@@ -173,7 +84,7 @@ static bool seen_in_pass(struct pass *p, size_t idx)
 {
     const struct pv *v = &p->pv[idx];
     int64_t day = v->ts - v->ts % DAY_MS;
-    uint64_t h = mix(mix((uint64_t)v->link_id, (uint64_t)day), bytes_hash(v->unique, sizeof(v->unique)));
+    uint64_t h = mix(mix((uint64_t)v->link_id, (uint64_t)day), strtab_hash(v->unique, sizeof(v->unique)));
     for (size_t i = h & (p->ucap - 1);; i = (i + 1) & (p->ucap - 1)) {
         if (p->useen[i] == 0) {
             p->useen[i] = idx + 1;
@@ -190,7 +101,7 @@ static int set_dim(struct pass *p, struct pv *v, int dim, const char *value, con
 {
     if (value[0] == '\0')
         value = fallback;
-    struct str *e = intern(&p->names, value, strlen(value));
+    struct strtab_entry *e = strtab_intern(&p->names, value, strlen(value));
     if (e == NULL)
         return -1;
     v->dim[dim] = e->s;
@@ -224,7 +135,7 @@ static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len)
                          .has_unique = sv->has_unique};
         memcpy(v->unique, sv->unique, sizeof(v->unique));
         if (v->link_id == 0) {
-            if (set_dim(p, v, TALLY_KIND, kind_names[v->kind], "") != 0)
+            if (set_dim(p, v, TALLY_KIND, store_visit_kind_name(v->kind), "") != 0)
                 return -1;
         } else if (v->detail) {
             if (set_dim(p, v, TALLY_REFERRER, sv->referrer_host, "direct") != 0 ||
@@ -310,7 +221,7 @@ static int insert_raw(struct sqlite_store *s, const struct pv *pv, const struct 
         sqlite3_bind_null(st, i++);
     sqlite3_bind_int64(st, i++, v->domain_id);
     sqlite3_bind_int64(st, i++, v->ts);
-    sqlite3_bind_text(st, i++, kind_names[v->kind], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, store_visit_kind_name(v->kind), -1, SQLITE_STATIC);
     bind_text_or_null(st, i++, v->ip);
     bind_text_or_null(st, i++, v->country);
     bind_text_or_null(st, i++, v->city);
@@ -356,9 +267,20 @@ static int write_visits(struct sqlite_store *s, struct pass *p, size_t *order, i
 
 #define GROUP_VISITS 8192 /* a larger (link, day) group is upserted in parts */
 
+struct sums {
+    uint32_t total, bots, uniques; /* one pass: at most PASS_VISITS_MAX */
+};
+
+static void sums_add(struct sums *to, const struct sums *v)
+{
+    to->total += v->total;
+    to->bots += v->bots;
+    to->uniques += v->uniques;
+}
+
 struct team_hour {
     int64_t team, hour;
-    uint32_t total, bots, uniques; /* one pass: at most PASS_VISITS_MAX */
+    struct sums c;
 };
 
 static int cmp_entry(const void *a, const void *b)
@@ -397,8 +319,8 @@ static size_t merge_entries(struct tally_entry *te, size_t n)
     return m;
 }
 
-static int upsert_day(struct sqlite_store *s, int64_t link, int64_t day, const struct team_hour *sum,
-                      struct tally_entry *te, size_t n, uint8_t *blob)
+static int upsert_day(struct sqlite_store *s, int64_t link, int64_t day, const struct sums *sum, struct tally_entry *te,
+                      size_t n, uint8_t *blob)
 {
     long len = tally_encode(te, merge_entries(te, n), blob, TALLY_BYTES_MAX);
     sqlite3_stmt *st = W("INSERT INTO rollup_day (link_id, t, total, bots, uniques, tally) VALUES (?,?,?,?,?,?)"
@@ -416,7 +338,7 @@ static int upsert_day(struct sqlite_store *s, int64_t link, int64_t day, const s
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-static int update_link(struct sqlite_store *s, int64_t link, const struct team_hour *sum)
+static int update_link(struct sqlite_store *s, int64_t link, const struct sums *sum)
 {
     sqlite3_stmt *st = W("UPDATE links SET visits_total=visits_total+?, visits_bots=visits_bots+? WHERE id=?");
     if (st == NULL)
@@ -438,16 +360,13 @@ static int upsert_teams(struct sqlite_store *s, struct team_hour *th, size_t n)
         return STORE_ERROR;
     for (size_t i = 0; i < n;) {
         struct team_hour sum = th[i];
-        for (i++; i < n && th[i].team == sum.team && th[i].hour == sum.hour; i++) {
-            sum.total += th[i].total;
-            sum.bots += th[i].bots;
-            sum.uniques += th[i].uniques;
-        }
+        for (i++; i < n && th[i].team == sum.team && th[i].hour == sum.hour; i++)
+            sums_add(&sum.c, &th[i].c);
         sqlite3_bind_int64(st, 1, sum.team);
         sqlite3_bind_int64(st, 2, sum.hour);
-        sqlite3_bind_int64(st, 3, sum.total);
-        sqlite3_bind_int64(st, 4, sum.bots);
-        sqlite3_bind_int64(st, 5, sum.uniques);
+        sqlite3_bind_int64(st, 3, sum.c.total);
+        sqlite3_bind_int64(st, 4, sum.c.bots);
+        sqlite3_bind_int64(st, 5, sum.c.uniques);
         if (sqlite_exec_stmt(st) != 0)
             return STORE_ERROR;
     }
@@ -466,30 +385,28 @@ static int write_rollups(struct sqlite_store *s, struct pass *p, const size_t *o
     int rc = te != NULL && th != NULL && blob != NULL ? STORE_OK : STORE_ERROR;
     for (size_t i = 0; rc == STORE_OK && i < p->n;) {
         int64_t link = p->pv[order[i]].link_id;
-        struct team_hour link_sum = {0};
+        struct sums link_sum = {0};
         while (rc == STORE_OK && i < p->n && p->pv[order[i]].link_id == link) {
             const struct pv *first = &p->pv[order[i]];
             int64_t day = first->ts - first->ts % DAY_MS;
-            struct team_hour day_sum = {0};
+            struct sums day_sum = {0};
             size_t ne = 0;
             for (size_t k = 0; k < GROUP_VISITS && i < p->n; k++, i++) {
                 const struct pv *v = &p->pv[order[i]];
                 if (v->link_id != link || v->ts - v->ts % DAY_MS != day)
                     break;
                 int64_t hour = v->ts - v->ts % HOUR_MS;
-                day_sum.total++;
-                day_sum.bots += v->bot;
-                day_sum.uniques += v->first;
+                struct sums one = {1, v->bot, v->first};
+                sums_add(&day_sum, &one);
                 add_entry(te, &ne, TALLY_HOUR, &hour_names[(hour - day) / HOUR_MS], 1, v);
                 for (int d = 1; d < TALLY_NDIMS; d++)
                     if (v->dim[d] != NULL)
                         add_entry(te, &ne, (uint8_t)d, v->dim[d], v->dimlen[d], v);
                 if (link != 0 && v->team_id != 0)
-                    th[nth++] = (struct team_hour){v->team_id, hour, 1, v->bot, v->first};
+                    th[nth++] = (struct team_hour){v->team_id, hour, one};
             }
             rc = upsert_day(s, link, day, &day_sum, te, ne, blob);
-            link_sum.total += day_sum.total;
-            link_sum.bots += day_sum.bots;
+            sums_add(&link_sum, &day_sum);
         }
         if (rc == STORE_OK && link != 0)
             rc = update_link(s, link, &link_sum);
@@ -645,7 +562,7 @@ static void fn_tally_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         name = (const char *)sqlite3_value_text(argv[1]);
         len = name ? strlen(name) : 0;
     }
-    struct str *copy = len > 0 && len <= TALLY_NAME_MAX ? intern(&acc->names, name, len) : NULL;
+    struct strtab_entry *copy = len > 0 && len <= TALLY_NAME_MAX ? strtab_intern(&acc->names, name, len) : NULL;
     if (acc->n == acc->cap) {
         size_t cap = acc->cap ? acc->cap * 2 : 64;
         struct tally_entry *e = realloc(acc->e, cap * sizeof(*e));
@@ -699,207 +616,4 @@ int sqlite_visits_register(sqlite3 *db)
         SQLITE_OK)
         return -1;
     return 0;
-}
-
-/* ---- reads ----------------------------------------------------------------- */
-
-int sqlite_stats_series(struct store_reader *base, int64_t link_id, int64_t team_id, bool hourly, int64_t from,
-                        int64_t to, store_period_cb cb, void *ctx)
-{
-    struct sqlite_reader *r = (struct sqlite_reader *)base;
-    bool team = link_id == 0 && team_id > 0;
-    sqlite3_stmt *st =
-        team ? R("SELECT t, total, bots, uniques, NULL FROM rollup_team WHERE team_id=? AND t>=? AND t<? ORDER BY t")
-             : R("SELECT t, total, bots, uniques, tally FROM rollup_day WHERE link_id=? AND t>=? AND t<? ORDER BY t");
-    if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, team ? team_id : link_id);
-    sqlite3_bind_int64(st, 2, team ? from : from - from % DAY_MS); /* a day row holds the hours after `from` */
-    sqlite3_bind_int64(st, 3, to);
-    struct store_period day = {.t = -1};
-    int rc, stop = 0;
-    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_period p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-                                 sqlite3_column_int64(st, 3)};
-        if (team && !hourly) { /* team rows are hours: add them up per day */
-            int64_t t = p.t - p.t % DAY_MS;
-            if (day.t >= 0 && day.t != t)
-                stop = cb(ctx, &day);
-            if (day.t != t)
-                day = (struct store_period){.t = t};
-            day.total += p.total;
-            day.bots += p.bots;
-            day.uniques += p.uniques;
-        } else if (team || !hourly) {
-            if (p.t >= from)
-                stop = cb(ctx, &p);
-        } else {
-            struct tally_iter it;
-            struct tally_entry e;
-            const void *blob = sqlite3_column_blob(st, 4);
-            if (tally_iter_init(&it, blob, (size_t)sqlite3_column_bytes(st, 4)) != 0) {
-                rc = SQLITE_CORRUPT;
-                break;
-            }
-            int k;
-            while (!stop && (k = tally_next(&it, &e)) == 1 && e.dim == TALLY_HOUR) {
-                struct store_period h = {p.t + (uint8_t)e.name[0] * HOUR_MS, e.total, e.bots, e.uniques};
-                if (h.t >= from && h.t < to)
-                    stop = cb(ctx, &h);
-            }
-            if (k < 0) {
-                rc = SQLITE_CORRUPT;
-                break;
-            }
-        }
-    }
-    if (!stop && (rc == SQLITE_DONE) && day.t >= 0)
-        cb(ctx, &day);
-    sqlite3_reset(st);
-    if (rc == SQLITE_CORRUPT)
-        log_error("sqlite: a rollup_day tally of link %lld is malformed", (long long)link_id);
-    return stop || rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
-}
-
-static int by_count(const void *pa, const void *pb, void *arg)
-{
-    bool exclude_bots = *(const bool *)arg;
-    const struct str *a = *(const struct str *const *)pa, *b = *(const struct str *const *)pb;
-    int64_t na = a->total - (exclude_bots ? a->bots : 0), nb = b->total - (exclude_bots ? b->bots : 0);
-    if (na != nb)
-        return na > nb ? -1 : 1;
-    return strcmp(a->s, b->s);
-}
-
-int sqlite_stats_dim(struct store_reader *base, int64_t link_id, const char *dim, int64_t from, int64_t to,
-                     bool exclude_bots, store_count_cb cb, void *ctx)
-{
-    struct sqlite_reader *r = (struct sqlite_reader *)base;
-    int d = tally_dim_of(dim);
-    sqlite3_stmt *st = R("SELECT tally FROM rollup_day WHERE link_id=? AND t>=? AND t<?");
-    if (d < 0 || st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, link_id);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
-    struct strtab names = {0};
-    struct str **order = NULL;
-    int rc, out = STORE_ERROR;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct tally_iter it;
-        struct tally_entry e;
-        if (tally_iter_init(&it, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != 0)
-            goto done;
-        int k;
-        while ((k = tally_next(&it, &e)) == 1) {
-            if (e.dim != d)
-                continue;
-            struct str *n = intern(&names, e.name, e.len);
-            if (n == NULL)
-                goto done;
-            n->total += e.total;
-            n->bots += e.bots;
-        }
-        if (k < 0)
-            goto done;
-    }
-    if (rc != SQLITE_DONE)
-        goto done;
-    size_t n = 0;
-    if ((order = malloc((names.n + 1) * sizeof(*order))) == NULL)
-        goto done;
-    for (size_t i = 0; i < names.cap; i++)
-        if (names.slots[i].s != NULL && names.slots[i].total - (exclude_bots ? names.slots[i].bots : 0) > 0)
-            order[n++] = &names.slots[i];
-    qsort_r(order, n, sizeof(*order), by_count, &exclude_bots);
-    for (size_t i = 0; i < n; i++)
-        if (cb(ctx, order[i]->s, order[i]->total - (exclude_bots ? order[i]->bots : 0)) != 0)
-            break;
-    out = 0;
-done:
-    if (out != 0 && rc == SQLITE_ROW)
-        log_error("sqlite: a rollup_day tally of link %lld is malformed", (long long)link_id);
-    sqlite3_reset(st);
-    free(order);
-    strtab_free(&names);
-    return out;
-}
-
-static void text_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
-{
-    sqlite_copy_text(dst, cap, st, col);
-}
-
-int sqlite_visits_list(struct store_reader *base, int64_t link_id, int64_t before_id, int limit, store_visit_cb cb,
-                       void *ctx)
-{
-    struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_stmt *st =
-        link_id > 0
-            ? R("SELECT id, link_id, team_id, domain_id, ts, kind, ip, country, city, referrer_host, referrer, browser,"
-                " browser_major, os, device, bot, language, utm_source, utm_medium, utm_campaign, utm_term,"
-                " utm_content, visited_url, target_url FROM visits WHERE link_id=? AND id<? ORDER BY id DESC LIMIT ?")
-            : R("SELECT id, link_id, team_id, domain_id, ts, kind, ip, country, city, referrer_host, referrer, browser,"
-                " browser_major, os, device, bot, language, utm_source, utm_medium, utm_campaign, utm_term,"
-                " utm_content, visited_url, target_url FROM visits WHERE link_id IS NULL AND ?=0 AND id<?"
-                " ORDER BY id DESC LIMIT ?");
-    if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, link_id);
-    sqlite3_bind_int64(st, 2, before_id > 0 ? before_id : INT64_MAX);
-    sqlite3_bind_int(st, 3, limit);
-    struct store_visit v;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&v, 0, sizeof(v));
-        int64_t id = sqlite3_column_int64(st, 0);
-        v.link_id = sqlite3_column_int64(st, 1);
-        v.team_id = sqlite3_column_int64(st, 2);
-        v.domain_id = sqlite3_column_int64(st, 3);
-        v.ts = sqlite3_column_int64(st, 4);
-        const char *kind = (const char *)sqlite3_column_text(st, 5);
-        for (int k = 0; kind && k < 4; k++)
-            if (strcmp(kind, kind_names[k]) == 0)
-                v.kind = (enum store_visit_kind)k;
-        text_col(v.ip, sizeof(v.ip), st, 6);
-        text_col(v.country, sizeof(v.country), st, 7);
-        text_col(v.city, sizeof(v.city), st, 8);
-        text_col(v.referrer_host, sizeof(v.referrer_host), st, 9);
-        text_col(v.referrer, sizeof(v.referrer), st, 10);
-        text_col(v.browser, sizeof(v.browser), st, 11);
-        v.browser_major = sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 12);
-        text_col(v.os, sizeof(v.os), st, 13);
-        text_col(v.device, sizeof(v.device), st, 14);
-        v.bot = sqlite3_column_int(st, 15) != 0;
-        text_col(v.language, sizeof(v.language), st, 16);
-        for (int u = 0; u < 5; u++)
-            text_col(v.utm[u], sizeof(v.utm[u]), st, 17 + u);
-        text_col(v.visited_url, sizeof(v.visited_url), st, 22);
-        text_col(v.target_url, sizeof(v.target_url), st, 23);
-        v.detail = true;
-        if (cb(ctx, id, &v) != 0)
-            break;
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
-}
-
-int sqlite_top_links(struct store_reader *base, int64_t team_id, int limit, struct link *scratch, store_link_cb cb,
-                     void *ctx)
-{
-    struct sqlite_reader *r = (struct sqlite_reader *)base;
-    sqlite3_stmt *st =
-        R("SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND visits_total>0 ORDER BY visits_total DESC LIMIT ?");
-    if (st == NULL)
-        return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, team_id);
-    sqlite3_bind_int(st, 2, limit);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sqlite_row_to_link(st, scratch);
-        if (cb(ctx, scratch) != 0)
-            break;
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
 }

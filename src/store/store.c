@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 
 struct waiter {
     struct store_op op; /* first: done() gets &op */
@@ -39,4 +40,19 @@ int store_submit_wait(struct store *s, struct store_op *op)
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     return rc;
+}
+
+static const char *const kind_names[STORE_VISIT_KINDS] = {"redirect", "invalid_short_url", "base_url", "regular_404"};
+
+const char *store_visit_kind_name(enum store_visit_kind k)
+{
+    return (unsigned)k < STORE_VISIT_KINDS ? kind_names[k] : kind_names[0];
+}
+
+enum store_visit_kind store_visit_kind_of(const char *name)
+{
+    for (int k = 0; name != NULL && k < STORE_VISIT_KINDS; k++)
+        if (strcmp(name, kind_names[k]) == 0)
+            return (enum store_visit_kind)k;
+    return VISIT_REDIRECT;
 }

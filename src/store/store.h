@@ -241,6 +241,12 @@ struct store_idem {
 };
 
 enum store_visit_kind { VISIT_REDIRECT, VISIT_INVALID_SHORT_URL, VISIT_BASE_URL, VISIT_REGULAR_404 };
+#define STORE_VISIT_KINDS 4
+
+/* "redirect", "invalid_short_url", "base_url", "regular_404" (as in Shlink). */
+const char *store_visit_kind_name(enum store_visit_kind k);
+/* The kind called name; VISIT_REDIRECT for an unknown one. */
+enum store_visit_kind store_visit_kind_of(const char *name);
 
 #define STORE_VISIT_TEXT 256
 #define STORE_CLOSE_APPLY_MS 30000 /* store_close: longest it applies a visit backlog */

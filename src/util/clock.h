@@ -22,6 +22,21 @@ static inline uint64_t clock_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The wall-clock time ms from now, for pthread_cond_timedwait (whose
+ * condition variables use CLOCK_REALTIME). */
+static inline struct timespec clock_deadline_ms(uint64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 static inline uint64_t clock_mono_us(void)
 {
     struct timespec ts;
