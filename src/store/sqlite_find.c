@@ -17,6 +17,7 @@
 #include "core/url.h"
 #include "obs/log.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,14 +427,23 @@ int sqlite_links_find(struct store_reader *base, const struct store_link_query *
     return rc == SQLITE_DONE ? n : STORE_ERROR;
 }
 
-/* Codes are case-sensitive, so they match as typed, through the unique
- * code index; at most SUGGEST_CODE_SCAN codes of any team are looked at,
- * which bounds the cost in an instance shared by many teams. */
+/* Codes are case-sensitive, so they match as typed. Codes are unique per
+ * domain, so the code source reads one range of the unique (domain_id, code)
+ * index per domain (the default one, then each of the team's) in index
+ * order, and keeps the best `limit` codes over all of them (struct
+ * suggest_codes): a range stops at the first code that could no longer be
+ * kept, or after SUGGEST_CODE_SCAN codes of any team (the default domain is
+ * shared by every team, so this bounds the cost in a big instance). Reading
+ * the domains in one query instead, ordered by code, sorts every matching
+ * code of the instance (~16,000 for one character at 1M links). The kept
+ * links are then read by id. */
 #define SUGGEST_CODE_SCAN "500"
-static const char SQL_SUGGEST_CODE[] =
-    "SELECT " LINK_COLUMNS " FROM links WHERE id IN (SELECT id FROM links WHERE domain_id IN"
-    " (SELECT 0 UNION ALL SELECT id FROM domains WHERE team_id = ?1) AND code >= ?2"
-    " AND code < ?3 ORDER BY code LIMIT " SUGGEST_CODE_SCAN ") AND team_id = ?1 ORDER BY code LIMIT ?4";
+static const char SQL_SUGGEST_DOMAINS[] = "SELECT id FROM domains WHERE team_id = ?1";
+static const char SQL_SUGGEST_CODE[] = "SELECT code, id, team_id FROM links WHERE domain_id = ?1"
+                                       " AND code >= ?2 AND code < ?3 ORDER BY code LIMIT " SUGGEST_CODE_SCAN;
+/* The code and team again: the link may have changed since its code was read. */
+static const char SQL_SUGGEST_LINK[] =
+    "SELECT " LINK_COLUMNS " FROM links WHERE id = ?1 AND code = ?2 AND team_id = ?3";
 static const char SQL_SUGGEST_TAG[] =
     "SELECT " LINK_COLUMNS " FROM links WHERE id IN (SELECT lt.link_id FROM tags t JOIN link_tags lt"
     " ON lt.tag_id = t.id WHERE t.team_id = ?1 AND t.name_lc >= ?2 AND t.name_lc < ?3 ORDER BY t.name_lc LIMIT ?4)";
@@ -443,13 +453,138 @@ static const char SQL_SUGGEST_TITLE[] = "SELECT " LINK_COLUMNS " FROM links WHER
 static const char SQL_SUGGEST_HOST[] = "SELECT " LINK_COLUMNS " FROM links WHERE team_id = ?1"
                                        " AND host >= ?2 AND host < ?3 ORDER BY host, id LIMIT ?4";
 
-#define SUGGEST_MAX 50
+/* (code, id) order: codes as SQLite's BINARY collation orders them (bytes,
+ * then the shorter first); the same code on two domains by id. */
+static int code_cmp(const char *a, size_t alen, int64_t aid, const char *b, size_t blen, int64_t bid)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    if (alen != blen)
+        return alen < blen ? -1 : 1;
+    return aid < bid ? -1 : aid > bid;
+}
+
+bool sqlite_suggest_codes_wants(const struct suggest_codes *c, const char *code, size_t len, int64_t id)
+{
+    if (len > LINK_CODE_MAX)
+        return false;
+    if (c->n < c->limit)
+        return true;
+    const struct suggest_code *last = &c->items[c->n - 1];
+    return code_cmp(code, len, id, last->code, last->len, last->id) < 0;
+}
+
+void sqlite_suggest_codes_add(struct suggest_codes *c, const char *code, size_t len, int64_t id)
+{
+    assert(c->limit >= 1 && c->limit <= SUGGEST_MAX && sqlite_suggest_codes_wants(c, code, len, id));
+    int i = c->n < c->limit ? c->n++ : c->n - 1; /* full: the last one goes */
+    for (; i > 0 && code_cmp(code, len, id, c->items[i - 1].code, c->items[i - 1].len, c->items[i - 1].id) < 0; i--)
+        c->items[i] = c->items[i - 1];
+    memcpy(c->items[i].code, code, len);
+    c->items[i].len = (unsigned char)len;
+    c->items[i].id = id;
+}
+
+/* The team's codes of one domain in [lo, hi) into c; 0 or STORE_ERROR. */
+static int suggest_code_range(struct sqlite_reader *r, int64_t team_id, int64_t domain_id, const char *lo,
+                              const char *hi, size_t n, struct suggest_codes *c)
+{
+    sqlite3_stmt *st = R(SQL_SUGGEST_CODE);
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, domain_id);
+    sqlite3_bind_text(st, 2, lo, (int)n, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, hi, (int)n + 4, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *code = (const char *)sqlite3_column_text(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        int64_t id = sqlite3_column_int64(st, 1);
+        if (code == NULL || !sqlite_suggest_codes_wants(c, code, len, id)) {
+            rc = SQLITE_DONE; /* the range is in code order: no later code is wanted either */
+            break;
+        }
+        if (sqlite3_column_int64(st, 2) == team_id)
+            sqlite_suggest_codes_add(c, code, len, id);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+/* The best codes over the default domain and each of the team's. */
+static int suggest_codes(struct sqlite_reader *r, int64_t team_id, const char *lo, const char *hi, size_t n,
+                         struct suggest_codes *c)
+{
+    if (suggest_code_range(r, team_id, 0, lo, hi, n, c) != 0)
+        return STORE_ERROR;
+    sqlite3_stmt *st = R(SQL_SUGGEST_DOMAINS);
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, team_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (suggest_code_range(r, team_id, sqlite3_column_int64(st, 0), lo, hi, n, c) != 0) {
+            rc = SQLITE_ERROR;
+            break;
+        }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+/* What has been sent so far: the ids (each link once) and whether cb asked
+ * to stop. */
+struct suggest_sent {
+    int64_t ids[4 * SUGGEST_MAX];
+    int n, limit;
+    bool stop;
+    struct link *scratch;
+    store_match_cb cb;
+    void *ctx;
+};
+
+/* Sends each row of st whose link was not sent yet, until `limit` were;
+ * 0 or STORE_ERROR. */
+static int suggest_send(sqlite3_stmt *st, enum store_match kind, struct suggest_sent *s)
+{
+    int rc = SQLITE_DONE;
+    while (s->n < s->limit && !s->stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        bool dup = false;
+        for (int i = 0; i < s->n && !dup; i++)
+            dup = s->ids[i] == id;
+        if (dup)
+            continue;
+        s->ids[s->n++] = id;
+        sqlite_row_to_link(st, s->scratch);
+        s->stop = s->cb(s->ctx, s->scratch, kind) != 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+/* Sends the kept codes' links, in code order. */
+static int suggest_send_codes(struct sqlite_reader *r, int64_t team_id, const struct suggest_codes *c,
+                              struct suggest_sent *s)
+{
+    sqlite3_stmt *st = R(SQL_SUGGEST_LINK);
+    if (st == NULL)
+        return STORE_ERROR;
+    for (int i = 0; i < c->n && s->n < s->limit && !s->stop; i++) {
+        sqlite3_bind_int64(st, 1, c->items[i].id);
+        sqlite3_bind_text(st, 2, c->items[i].code, c->items[i].len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, team_id);
+        if (suggest_send(st, MATCH_CODE, s) != 0)
+            return STORE_ERROR;
+    }
+    return 0;
+}
 
 int sqlite_links_suggest(struct store_reader *base, int64_t team_id, const char *prefix, int limit,
                          struct link *scratch, store_match_cb cb, void *ctx)
 {
     struct sqlite_reader *r = (struct sqlite_reader *)base;
-    static const char *const sql[] = {SQL_SUGGEST_CODE, SQL_SUGGEST_TAG, SQL_SUGGEST_TITLE, SQL_SUGGEST_HOST};
+    static const char *const sql[] = {NULL, SQL_SUGGEST_TAG, SQL_SUGGEST_TITLE, SQL_SUGGEST_HOST};
     static const enum store_match kind[] = {MATCH_CODE, MATCH_TAG, MATCH_TITLE, MATCH_HOST};
     size_t plen = strlen(prefix);
     if (plen == 0 || plen > STORE_SEARCH_MAX || limit < 1 || limit > SUGGEST_MAX)
@@ -458,9 +593,10 @@ int sqlite_links_suggest(struct store_reader *base, int64_t team_id, const char 
      * [lo, hi) holds exactly the strings that start with it */
     char lo[STORE_SEARCH_MAX + 1], hi[STORE_SEARCH_MAX + 5];
     link_tag_fold(prefix, plen, lo);
-    int64_t seen[4 * SUGGEST_MAX];
-    int nseen = 0, sent = 0;
-    for (size_t k = 0; k < 4 && sent < limit; k++) {
+    struct suggest_sent sent = {.n = 0, .limit = limit, .scratch = scratch, .cb = cb, .ctx = ctx};
+    /* Each source is read only while fewer than `limit` links were found:
+     * the code source alone fills the list for a short code prefix. */
+    for (size_t k = 0; k < 4 && sent.n < limit && !sent.stop; k++) {
         const char *p = kind[k] == MATCH_CODE ? prefix : lo; /* codes as typed, the rest folded */
         size_t n = plen;
         if (kind[k] == MATCH_HOST && n > 4 && memcmp(p, "www.", 4) == 0) {
@@ -469,6 +605,12 @@ int sqlite_links_suggest(struct store_reader *base, int64_t team_id, const char 
         }
         memcpy(hi, p, n);
         memcpy(hi + n, "\xf4\x8f\xbf\xbf", 5);
+        if (kind[k] == MATCH_CODE) {
+            struct suggest_codes c = {.n = 0, .limit = limit};
+            if (suggest_codes(r, team_id, p, hi, n, &c) != 0 || suggest_send_codes(r, team_id, &c, &sent) != 0)
+                return STORE_ERROR;
+            continue;
+        }
         sqlite3_stmt *st = R(sql[k]);
         if (st == NULL)
             return STORE_ERROR;
@@ -476,29 +618,10 @@ int sqlite_links_suggest(struct store_reader *base, int64_t team_id, const char 
         sqlite3_bind_text(st, 2, p, (int)n, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, hi, (int)n + 4, SQLITE_STATIC);
         sqlite3_bind_int(st, 4, limit);
-        int rc = SQLITE_DONE;
-        while (sent < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(st, 0);
-            bool dup = false;
-            for (int i = 0; i < nseen && !dup; i++)
-                dup = seen[i] == id;
-            if (dup)
-                continue;
-            seen[nseen++] = id;
-            sqlite_row_to_link(st, scratch);
-            sent++;
-            if (cb(ctx, scratch, kind[k]) != 0) {
-                sqlite3_reset(st);
-                return sent;
-            }
-        }
-        if (sent < limit && rc != SQLITE_DONE) {
-            sqlite3_reset(st);
+        if (suggest_send(st, kind[k], &sent) != 0)
             return STORE_ERROR;
-        }
-        sqlite3_reset(st);
     }
-    return sent;
+    return sent.n;
 }
 
 #define TAG_ROW "SELECT t.name, (SELECT count(*) FROM link_tags lt WHERE lt.tag_id = t.id) FROM tags t"

@@ -157,6 +157,23 @@ int sqlite_links_find(struct store_reader *r, const struct store_link_query *q, 
                       void *ctx);
 int sqlite_links_suggest(struct store_reader *r, int64_t team_id, const char *prefix, int limit, struct link *scratch,
                          store_match_cb cb, void *ctx);
+/* The typeahead's code source keeps the best `limit` codes by (code, id)
+ * over one index range per domain (sqlite_find.c). */
+#define SUGGEST_MAX 50 /* largest limit */
+struct suggest_code {
+    int64_t id;
+    unsigned char len;
+    char code[LINK_CODE_MAX]; /* not terminated */
+};
+struct suggest_codes {
+    int n, limit; /* 1 <= limit <= SUGGEST_MAX */
+    struct suggest_code items[SUGGEST_MAX];
+};
+/* Whether (code, id) would be kept. Offered in ascending order, a refusal
+ * means no later one would be kept either. */
+bool sqlite_suggest_codes_wants(const struct suggest_codes *c, const char *code, size_t len, int64_t id);
+/* Keeps a wanted (code, id) in order, dropping the last one when full. */
+void sqlite_suggest_codes_add(struct suggest_codes *c, const char *code, size_t len, int64_t id);
 int sqlite_tags_of_team(struct store_reader *r, int64_t team_id, const char *only, int limit, store_tag_cb cb,
                         void *ctx);
 
