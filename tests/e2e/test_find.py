@@ -345,6 +345,45 @@ def test_suggest_code_tag_title_host(server):
                    "limit")
 
 
+def test_suggest_merges_the_codes_of_every_domain_of_the_team(server):
+    """Each domain's codes are read as a separate range: the answer is still one
+    list in code order over the default domain and all the team's domains,
+    limited, and never shows another team's codes (even on the shared default
+    domain, interleaved with the team's)."""
+    s = server
+    b = signup(s)
+    for host, key in (("m1.example.org", s.key), ("m2.example.org", s.key), ("mb.example.org", b.access)):
+        r = s.req("POST", "/api/v1/domains", key, {"hostname": host})
+        assert r.status_code == 201, r.text
+    mine = {"mrg-b": None, "mrg-e": None, "mrg-h": None,                           # the default domain
+            "mrg-a": "m1.example.org", "mrg-d": "m1.example.org", "mrg-g": "m1.example.org",
+            "mrg-c": "m2.example.org", "mrg-f": "m2.example.org", "mrg-i": "m2.example.org"}
+    for code, host in mine.items():
+        create_link(s, s.key, slug=code, **({"domain": host} if host else {}))
+    create_link(s, s.key, slug="mrg-d", domain="m2.example.org")  # the same code on a second domain
+    theirs = {"mrg-a0": None, "mrg-bb": None, "mrg-d0": None, "mrg-c0": "mb.example.org"}
+    for code, host in theirs.items():
+        create_link(s, b.access, slug=code, **({"domain": host} if host else {}))
+    create_link(s, s.key, slug="zz-merge-title", title="mrg in a title")
+
+    def got(cred, q="mrg", **params):
+        r = s.req("GET", "/api/v1/links/suggest", cred, params=dict(q=q, **params))
+        return [(i["code"], i["short_url"].split("/")[2], i["matched"]) for i in items(r)]
+
+    default = s.base_url.split("/")[2]
+    want = [(c, h or default, "code") for c, h in list(mine.items()) + [("mrg-d", "m2.example.org")]]
+    full = got(s.key, limit=20)
+    assert [c for c, _, _ in full[:10]] == sorted(c for c, _, _ in want), full
+    assert sorted(full[:10]) == sorted(want), full
+    assert full[10:] == [("zz-merge-title", default, "title")]
+    assert got(s.key) == full[:10]
+    assert got(s.key, limit=4) == full[:4]
+    assert got(s.key, limit=1) == [("mrg-a", "m1.example.org", "code")]
+    assert got(s.key, q="mrg-d") == full[3:5]
+    assert got(b.access) == [("mrg-a0", default, "code"), ("mrg-bb", default, "code"),
+                             ("mrg-c0", "mb.example.org", "code"), ("mrg-d0", default, "code")]
+
+
 def test_suggest_is_a_reserved_code(server):
     r = server.api("POST", "/api/v1/links", {"url": "https://example.com/", "slug": "suggest"})
     assert_problem(r, 422, "validation", "slug")
