@@ -36,6 +36,8 @@ void api_metrics(struct reqctx *rc)
     webhooks_stats(app->webhooks, &ws);
     struct store_visit_counts vc;
     store_visits_counts(app->store, &vc);
+    struct store_wal_counts wc;
+    store_wal_counts(app->store, &wc);
     struct metrics_gauges g = {
         .cache_entries = cs.entries,
         .cache_bytes = cs.bytes,
@@ -43,6 +45,8 @@ void api_metrics(struct reqctx *rc)
         .cache_evictions = cs.evictions,
         .cache_stale_fills_refused = cs.stale_fills_refused,
         .writer_queue_depth = store_queue_depth(app->store),
+        .store_checkpoints = wc.checkpoints,
+        .store_wal_pages = wc.pages,
         .visits_recorded = vc.applied,
         .visits_durable = vc.durable,
         .visits_backlog = vc.backlog,

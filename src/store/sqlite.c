@@ -6,12 +6,11 @@
  *   runs each inside its own SAVEPOINT so one op's failure (a taken slug)
  *   leaves the others in the batch intact, and commits the batch once.
  *   synchronous=FULL makes that commit durable before any done() is called.
+ *   (Syncing on another thread while the writer went on measured slower:
+ *   the fsync is what lets the next batch grow, and page writes per link
+ *   fall with the batch size.) Checkpoints: sqlite_ckpt.c.
  * - Readers each own a connection with query_only set; WAL lets them read
  *   while the writer commits.
- * - A checkpoint thread with its own connection copies the WAL into the
- *   database (PASSIVE, when the writer's WAL hook says it holds 32 MiB, or
- *   every few seconds); automatic checkpoints are off so commits never wait
- *   for one. On close it truncates the WAL.
  * - Codes are unique by the (domain_id, code) constraint: random codes are
  *   inserted and retried on conflict, never checked first. */
 #include "store/sqlite_internal.h"
@@ -177,9 +176,7 @@ static void bind_opt_int(sqlite3_stmt *st, int idx, int64_t v)
         sqlite3_bind_int64(st, idx, v);
 }
 
-#define WRITER_CACHE_KIB "65536" /* the writer connection's page cache */
-#define CHECKPOINT_PAGES 8192    /* WAL pages (32 MiB) that wake the checkpointer */
-#define CHECKPOINT_EVERY_S 5     /* ... and it looks at least this often */
+#define WRITER_CACHE_KIB "16384" /* the writer connection's page cache */
 
 static int open_db(const char *path, sqlite3 **db)
 {
@@ -650,6 +647,45 @@ static int run_op(struct sqlite_store *s, struct store_op *op, int64_t now)
     }
 }
 
+/* search (issue 4): the triggers queue index changes in links_fts_queue;
+ * moving them into FTS5 makes a segment, and FTS5 merges segments as they
+ * pile up, so draining after every small batch made the merges a third of
+ * the writer's time under creation load (stalls of 15-50 ms). A batch
+ * drains when nothing else waits for the writer (so an idle server's
+ * search sees a link as soon as its 201 is sent), else at most every
+ * SEARCH_DRAIN_MS; the writer drains what is left before it sleeps. */
+#define SEARCH_DRAIN_MS 500
+
+static bool search_due(struct sqlite_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool idle = s->count == 0;
+    pthread_mutex_unlock(&s->lock);
+    return idle || clock_mono_ms() - s->search_drained_ms >= SEARCH_DRAIN_MS;
+}
+
+static void search_drained(struct sqlite_store *s, bool drained)
+{
+    if (drained)
+        s->search_drained_ms = clock_mono_ms();
+    s->search_pending = !drained;
+}
+
+/* Before the writer sleeps: the changes of the batches that skipped it
+ * (and, after a start, whatever the last run left). A failure is not
+ * retried here, where it would spin, but by the next batch. */
+static void search_drain_idle(struct sqlite_store *s)
+{
+    bool ok = exec_simple(s, "BEGIN IMMEDIATE") == 0;
+    if (ok && (sqlite_fts_drain(&s->stmts, s->db) != 0 || exec_simple(s, "COMMIT") != 0)) {
+        log_error("sqlite: updating the search index failed: %s", sqlite3_errmsg(s->db));
+        exec_simple(s, "ROLLBACK");
+        ok = false;
+    }
+    search_drained(s, ok);
+    s->search_pending = false;
+}
+
 static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
 {
     uint64_t t0 = clock_mono_us();
@@ -670,12 +706,15 @@ static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
             exec_simple(s, "ROLLBACK TO op");
         exec_simple(s, "RELEASE op");
     }
-    if (ok && sqlite_fts_drain(&s->stmts, s->db) != 0) { /* search (issue 4) */
+    bool drain = ok && search_due(s);
+    if (drain && sqlite_fts_drain(&s->stmts, s->db) != 0) { /* search (issue 4) */
         log_error("sqlite: updating the search index failed: %s", sqlite3_errmsg(s->db));
         ok = false;
     }
     if (ok && exec_simple(s, "COMMIT") != 0)
         ok = false;
+    if (ok)
+        search_drained(s, drain);
     if (!ok) {
         log_error("sqlite: transaction of %zu ops failed: %s", n, sqlite3_errmsg(s->db));
         exec_simple(s, "ROLLBACK");
@@ -704,6 +743,12 @@ static void *writer_main(void *arg)
     uint64_t stop_by = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
+        if (s->count == 0 && !s->visits_ready && !s->stopping && s->search_pending) {
+            pthread_mutex_unlock(&s->lock);
+            search_drain_idle(s);
+            pthread_mutex_lock(&s->lock);
+            continue;
+        }
         while (s->count == 0 && !s->visits_ready && !s->stopping)
             pthread_cond_wait(&s->cond, &s->lock);
         if (s->stopping && stop_by == 0)
@@ -796,59 +841,6 @@ static int sqlite_visits_wait(struct store *base, unsigned timeout_ms)
     return STORE_OK;
 }
 
-/* Checkpoints run on their own thread and connection, so a commit never
- * waits for the WAL to be copied into the database (with SQLite's
- * automatic checkpoints, the commit that crossed the threshold did, and
- * its requests saw it as a latency spike). The writer's WAL hook wakes the
- * checkpointer once the WAL holds CHECKPOINT_PAGES; PASSIVE never blocks
- * the writer or the readers. */
-static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
-{
-    (void)name;
-    struct sqlite_store *s = arg;
-    if (pages >= CHECKPOINT_PAGES) {
-        pthread_mutex_lock(&s->lock);
-        s->ckpt_wanted = true;
-        pthread_cond_signal(&s->ckpt_cond);
-        pthread_mutex_unlock(&s->lock);
-    }
-    /* Under steady writes the background checkpoint is never quite done
-     * when the next commit starts, and only a writer that finds the WAL
-     * wholly copied starts it over: past four times the threshold (128 MiB)
-     * the writer finishes the copy itself (little is left by then), so the
-     * WAL stays bounded. At twice, the writer did that several times a
-     * second under creation load (a quarter of its time in the profile). */
-    if (pages >= 4 * CHECKPOINT_PAGES)
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return SQLITE_OK;
-}
-
-static void *checkpoint_main(void *arg)
-{
-    struct sqlite_store *s = arg;
-    pthread_setname_np(pthread_self(), "lp-checkpoint");
-    pthread_mutex_lock(&s->lock);
-    while (!s->ckpt_stop) {
-        struct timespec until = clock_deadline_ms(CHECKPOINT_EVERY_S * 1000);
-        while (!s->ckpt_wanted && !s->ckpt_stop)
-            if (pthread_cond_timedwait(&s->ckpt_cond, &s->lock, &until) != 0)
-                break; /* now and then anyway, so a quiet WAL is folded in too */
-        if (s->ckpt_stop)
-            break;
-        s->ckpt_wanted = false;
-        pthread_mutex_unlock(&s->lock);
-        int logged = 0, done = 0;
-        int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &done);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(s->ckpt_db));
-        pthread_mutex_lock(&s->lock);
-    }
-    pthread_mutex_unlock(&s->lock);
-    /* The last word: fold the whole WAL in (the writer has stopped). */
-    sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    return NULL;
-}
-
 static int sqlite_submit(struct store *base, struct store_op *op)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -882,11 +874,7 @@ static void sqlite_close(struct store *base)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->writer, NULL);
-    pthread_mutex_lock(&s->lock);
-    s->ckpt_stop = true;
-    pthread_cond_signal(&s->ckpt_cond);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->checkpointer, NULL);
+    sqlite_ckpt_stop(s);
     journal_close(s->journal);
     sqlite_hooks_free(s);
     sqlite_stmt_cache_free(&s->stmts);
@@ -894,7 +882,6 @@ static void sqlite_close(struct store *base)
     sqlite3_close(s->ckpt_db);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
-    pthread_cond_destroy(&s->ckpt_cond);
     pthread_cond_destroy(&s->idle_cond);
     free(s->queue);
     free(s->path);
@@ -927,6 +914,7 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
         return NULL;
     }
     s->base.be = &sqlite_backend;
+    s->search_pending = true;
     s->backlog_bytes = (uint64_t)backlog_mb << 20;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errcap, "cannot create data directory %s: %s", dir, strerror(errno));
@@ -964,20 +952,14 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
     }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
-    pthread_cond_init(&s->ckpt_cond, NULL);
     pthread_cond_init(&s->idle_cond, NULL);
-    sqlite3_wal_hook(s->db, on_wal_commit, s);
-    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-        snprintf(err, errcap, "cannot start the writer thread");
+    if (sqlite_ckpt_start(s) != 0) {
+        snprintf(err, errcap, "cannot start the checkpoint thread");
         goto fail_threads;
     }
-    if (pthread_create(&s->checkpointer, NULL, checkpoint_main, s) != 0) {
-        snprintf(err, errcap, "cannot start the checkpoint thread");
-        pthread_mutex_lock(&s->lock);
-        s->stopping = true;
-        pthread_cond_signal(&s->cond);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->writer, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        snprintf(err, errcap, "cannot start the writer thread");
+        sqlite_ckpt_stop(s);
         goto fail_threads;
     }
     return &s->base;
@@ -985,7 +967,6 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
 fail_threads:
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
-    pthread_cond_destroy(&s->ckpt_cond);
     pthread_cond_destroy(&s->idle_cond);
 
 fail:
@@ -1128,6 +1109,7 @@ static const struct store_backend sqlite_backend = {
     .visits_counts = sqlite_visits_counts,
     .visits_wait = sqlite_visits_wait,
     .queue_depth = sqlite_queue_depth,
+    .wal_counts = sqlite_ckpt_counts,
     .close = sqlite_close,
     .reader_open = sqlite_reader_open,
     .reader_close = sqlite_reader_close,

@@ -43,12 +43,18 @@ struct sqlite_store {
     pthread_t checkpointer;
     pthread_cond_t ckpt_cond; /* under lock */
     bool ckpt_wanted, ckpt_stop;
+    _Atomic bool ckpt_tail; /* a checkpoint copied the WAL: the writer copies the rest and starts it over */
+    _Atomic uint64_t ckpt_count, wal_pages; /* for store_wal_counts */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct store_op **queue; /* ring of STORE_QUEUE_MAX */
     size_t head, count;
     bool stopping;
     struct stmt_cache stmts;
+    /* search (issue 4), writer thread: links_fts_queue may hold changes
+     * not yet in the index; when it was last drained */
+    bool search_pending;
+    uint64_t search_drained_ms;
     /* visits (sqlite_visits.c): the journal the sink appends to, the
      * position the writer applied up to (writer thread), its read buffer */
     struct journal *journal;
@@ -58,7 +64,7 @@ struct sqlite_store {
     _Atomic uint64_t visits_applied;
     bool visits_ready;        /* under lock: the journal has durable visits to apply */
     pthread_cond_t idle_cond; /* under lock: a pass finished (store_visits_wait) */
-    bool pass_failed;         /* writer thread: back off before the next pass */
+    uint64_t unreleased;      /* writer thread: visits applied, not yet synced and released */
     /* sqlite_webhooks.c: teams with enabled webhooks and the union of their
      * events, sorted by team; writer thread only */
     struct {
@@ -83,6 +89,12 @@ void sqlite_stmt_cache_free(struct stmt_cache *c);
 /* One step that expects no row: 0 or the SQLite error code. Resets st. */
 int sqlite_exec_stmt(sqlite3_stmt *st);
 void sqlite_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
+
+/* Checkpoints (sqlite_ckpt.c): start after the migrations, with s->lock
+ * initialised (0 or -1); stop after the writer thread has ended. */
+int sqlite_ckpt_start(struct sqlite_store *s);
+void sqlite_ckpt_stop(struct sqlite_store *s);
+void sqlite_ckpt_counts(struct store *base, struct store_wal_counts *out);
 
 /* Account operations run by the writer inside the batch transaction. */
 int sqlite_account_op(struct sqlite_store *s, struct store_op *op, int64_t now);

@@ -343,6 +343,12 @@ struct store_visit_counts {
     uint64_t backlog;  /* durable or appended visits not applied yet (from earlier runs too) */
 };
 
+/* The embedded store's write-ahead log, for /metrics. */
+struct store_wal_counts {
+    uint64_t checkpoints; /* checkpoints that copied pages into the database, since start */
+    uint64_t pages;       /* pages in the log after the last commit */
+};
+
 struct store_backend {
     const char *name;
     int (*submit)(struct store *s, struct store_op *op);
@@ -351,6 +357,7 @@ struct store_backend {
     void (*visits_counts)(struct store *s, struct store_visit_counts *out);
     int (*visits_wait)(struct store *s, unsigned timeout_ms);
     size_t (*queue_depth)(struct store *s);
+    void (*wal_counts)(struct store *s, struct store_wal_counts *out);
     void (*close)(struct store *s);
     struct store_reader *(*reader_open)(struct store *s);
     void (*reader_close)(struct store_reader *r);
@@ -448,6 +455,11 @@ static inline int store_visits_sync(struct store *s)
 static inline void store_visits_counts(struct store *s, struct store_visit_counts *out)
 {
     s->be->visits_counts(s, out);
+}
+/* Any thread. */
+static inline void store_wal_counts(struct store *s, struct store_wal_counts *out)
+{
+    s->be->wal_counts(s, out);
 }
 /* Blocks until every durable visit is applied, or timeout_ms passes
  * (STORE_ERROR). For tests, tools and shutdown; never on a worker loop. */

@@ -1,0 +1,115 @@
+/* sqlite_ckpt: checkpoints of the writer's WAL, off the writer's path.
+ *
+ * A checkpoint thread with its own connection copies the WAL into the
+ * database (PASSIVE: it never blocks the writer or the readers) once the
+ * writer's WAL hook says the WAL holds CHECKPOINT_PAGES, and every
+ * CHECKPOINT_EVERY_S anyway. SQLite's automatic checkpoints are off: with
+ * them the commit that crossed the threshold did the copy, and its
+ * requests saw it as a latency spike.
+ *
+ * A WAL starts over (is written again from its first frame, so it stops
+ * growing) only when a write transaction begins with every frame copied.
+ * Under steady writes a background copy is never quite done when the next
+ * commit comes, so when one has copied everything it had seen, the writer
+ * copies the few frames committed meanwhile itself, right after its next
+ * commit (a millisecond or so), and the transaction after that starts the
+ * WAL over. Past four times the threshold the writer copies whatever is
+ * left, so the WAL stays bounded even when the thread falls behind.
+ *
+ * Threading: the hook runs on the writer thread; the thread uses only its
+ * own connection; they share ckpt_wanted/ckpt_stop under s->lock and
+ * ckpt_tail as an atomic. */
+#include "store/sqlite_internal.h"
+
+#include "obs/log.h"
+#include "util/clock.h"
+
+#define CHECKPOINT_PAGES 8192 /* WAL pages (32 MiB) that wake the checkpointer */
+#define CHECKPOINT_EVERY_S 5  /* ... and it looks at least this often */
+
+/* One PASSIVE checkpoint on db; true when it copied every frame. */
+static bool checkpoint(struct sqlite_store *s, sqlite3 *db)
+{
+    int logged = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
+    if (rc != SQLITE_OK) {
+        if (rc != SQLITE_BUSY)
+            log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(db));
+        return false;
+    }
+    if (copied > 0)
+        atomic_fetch_add(&s->ckpt_count, 1);
+    return logged > 0 && copied == logged;
+}
+
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)name;
+    struct sqlite_store *s = arg;
+    atomic_store(&s->wal_pages, (uint64_t)pages);
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&s->lock);
+        s->ckpt_wanted = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (atomic_exchange(&s->ckpt_tail, false) || pages >= 4 * CHECKPOINT_PAGES)
+        checkpoint(s, db);
+    return SQLITE_OK;
+}
+
+static void *checkpoint_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    pthread_setname_np(pthread_self(), "lp-checkpoint");
+    /* SQLite 3.40 checkpoints nothing (and reports -1 frames) on a
+     * connection that has not read the database, for it has not opened the
+     * WAL yet: one read opens it. */
+    if (sqlite3_exec(s->ckpt_db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK)
+        log_warn("sqlite: the checkpointer cannot read the database: %s", sqlite3_errmsg(s->ckpt_db));
+    pthread_mutex_lock(&s->lock);
+    while (!s->ckpt_stop) {
+        struct timespec until = clock_deadline_ms(CHECKPOINT_EVERY_S * 1000);
+        while (!s->ckpt_wanted && !s->ckpt_stop)
+            if (pthread_cond_timedwait(&s->ckpt_cond, &s->lock, &until) != 0)
+                break; /* now and then anyway, so a quiet WAL is folded in too */
+        if (s->ckpt_stop)
+            break;
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->lock);
+        if (checkpoint(s, s->ckpt_db))
+            atomic_store(&s->ckpt_tail, true);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    /* The last word: fold the whole WAL in (the writer has stopped). */
+    sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return NULL;
+}
+
+int sqlite_ckpt_start(struct sqlite_store *s)
+{
+    pthread_cond_init(&s->ckpt_cond, NULL);
+    sqlite3_wal_hook(s->db, on_wal_commit, s);
+    if (pthread_create(&s->checkpointer, NULL, checkpoint_main, s) == 0)
+        return 0;
+    sqlite3_wal_hook(s->db, NULL, NULL);
+    pthread_cond_destroy(&s->ckpt_cond);
+    return -1;
+}
+
+void sqlite_ckpt_stop(struct sqlite_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->ckpt_stop = true;
+    pthread_cond_signal(&s->ckpt_cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->checkpointer, NULL);
+    pthread_cond_destroy(&s->ckpt_cond);
+}
+
+void sqlite_ckpt_counts(struct store *base, struct store_wal_counts *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    *out = (struct store_wal_counts){.checkpoints = atomic_load(&s->ckpt_count), .pages = atomic_load(&s->wal_pages)};
+}
