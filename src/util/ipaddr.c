@@ -119,6 +119,23 @@ int ipaddr_from_sockaddr(const struct sockaddr *sa, struct ipaddr *out)
     return -EAFNOSUPPORT;
 }
 
+/* Dotted quad by hand: glibc's inet_ntop goes through sprintf (1,700
+ * instructions), and the visit sink formats an address per visit. */
+static size_t format_v4(const uint8_t b[4], char *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            out[n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            out[n++] = (char)('0' + v / 10 % 10);
+        out[n++] = (char)('0' + v % 10);
+        out[n++] = i < 3 ? '.' : '\0';
+    }
+    return n - 1;
+}
+
 size_t ipaddr_format(const struct ipaddr *a, char *buf, size_t cap)
 {
     char tmp[IPADDR_FORMAT_BUF];
@@ -130,7 +147,7 @@ size_t ipaddr_format(const struct ipaddr *a, char *buf, size_t cap)
     if (a == NULL)
         return 0;
     if (a->family == 4)
-        r = inet_ntop(AF_INET, a->bytes, tmp, sizeof(tmp));
+        r = format_v4(a->bytes, tmp) > 0 ? tmp : NULL;
     else if (a->family == 6)
         r = inet_ntop(AF_INET6, a->bytes, tmp, sizeof(tmp));
     if (r == NULL)

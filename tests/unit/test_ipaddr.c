@@ -504,3 +504,20 @@ Test(ipaddr, anonymize_table)
     cr_expect_eq(z.family, 9);
     cr_expect_eq(z.bytes[0], 0);
 }
+
+/* The hand-written dotted quad says what inet_ntop says, at every digit
+ * count in every position. */
+Test(ipaddr, format_v4_as_inet_ntop)
+{
+    static const uint8_t vals[] = {0, 1, 9, 10, 42, 99, 100, 109, 110, 199, 200, 255};
+    struct ipaddr a = {.family = 4};
+    char got[IPADDR_FORMAT_BUF], want[INET_ADDRSTRLEN];
+    for (size_t i = 0; i < N(vals) * N(vals) * N(vals) * N(vals); i++) {
+        size_t k = i;
+        for (int j = 0; j < 4; j++, k /= N(vals))
+            a.bytes[j] = vals[k % N(vals)];
+        cr_assert_not_null(inet_ntop(AF_INET, a.bytes, want, sizeof(want)));
+        cr_assert_eq(ipaddr_format(&a, got, sizeof(got)), strlen(want));
+        cr_assert_str_eq(got, want);
+    }
+}
