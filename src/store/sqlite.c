@@ -30,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define STORE_QUEUE_MAX 16384 /* ops waiting for the writer; beyond it submit fails (503) */
 #define WRITER_BATCH_MAX 1024 /* ops per transaction */
@@ -727,6 +729,13 @@ static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
         ops[i]->done(ops[i]);
 }
 
+void sqlite_background_thread(const char *name)
+{
+    pthread_setname_np(pthread_self(), name);
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), SQLITE_BACKGROUND_NICE) != 0)
+        log_warn("sqlite: %s keeps the workers' CPU priority: %s", name, strerror(errno));
+}
+
 /* The writer alternates between the queued ops (one group commit) and one
  * pass over the visit journal (its own transaction), so neither waits for
  * the other for longer than one of them takes. After stopping is set it
@@ -734,7 +743,7 @@ static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
 static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
-    pthread_setname_np(pthread_self(), "lp-writer");
+    sqlite_background_thread("lp-writer");
     struct store_op **batch = malloc(WRITER_BATCH_MAX * sizeof(*batch));
     if (batch == NULL) {
         log_error("sqlite: writer cannot allocate its batch");

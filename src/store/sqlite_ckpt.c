@@ -61,7 +61,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 static void *checkpoint_main(void *arg)
 {
     struct sqlite_store *s = arg;
-    pthread_setname_np(pthread_self(), "lp-checkpoint");
+    sqlite_background_thread("lp-checkpoint");
     /* SQLite 3.40 checkpoints nothing (and reports -1 frames) on a
      * connection that has not read the database, for it has not opened the
      * WAL yet: one read opens it. */

@@ -90,6 +90,14 @@ void sqlite_stmt_cache_free(struct stmt_cache *c);
 int sqlite_exec_stmt(sqlite3_stmt *st);
 void sqlite_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
 
+/* The writer and the checkpointer call this first: they run at nice
+ * SQLITE_BACKGROUND_NICE, below the workers, so when the CPU is short the
+ * redirects get it and durable visits wait in the journal until there is
+ * CPU to apply them (creations wait too, but they wait for the disk
+ * anyway). Raising one's own nice needs no privilege; it is never lowered. */
+#define SQLITE_BACKGROUND_NICE 10
+void sqlite_background_thread(const char *name);
+
 /* Checkpoints (sqlite_ckpt.c): start after the migrations, with s->lock
  * initialised (0 or -1); stop after the writer thread has ended. */
 int sqlite_ckpt_start(struct sqlite_store *s);
