@@ -2,6 +2,7 @@
 
 #include "http/server.h"
 #include "util/clock.h"
+#include "util/dec.h"
 
 #include <string.h>
 #include <sys/time.h>
@@ -181,9 +182,8 @@ void respond_invalid(struct reqctx *rc, int status, const char *param, const cha
 
 static void add_uint_header(struct reqctx *rc, const char *name, size_t nlen, uint32_t v)
 {
-    char *buf = h2o_mem_alloc_pool(&rc->req->pool, 11);
-    int n = snprintf(buf, 11, "%u", v);
-    h2o_add_header_by_str(&rc->req->pool, &rc->req->res.headers, name, nlen, 0, NULL, buf, (size_t)n);
+    char *buf = h2o_mem_alloc_pool(&rc->req->pool, DEC_U64_MAX);
+    h2o_add_header_by_str(&rc->req->pool, &rc->req->res.headers, name, nlen, 0, NULL, buf, dec_u64(buf, v));
 }
 
 void respond_ratelimit_headers(struct reqctx *rc, uint32_t limit, uint32_t remaining, uint32_t reset_s,

@@ -2,6 +2,7 @@
 
 #include "util/rfc3339.h"
 #include "util/clock.h"
+#include "util/dec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -203,15 +204,7 @@ static char *put(char *p, const char *s, size_t n)
 
 static char *put_u64(char *p, unsigned long long v)
 {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0)
-        *p++ = tmp[--n];
-    return p;
+    return p + dec_u64(p, v);
 }
 
 int accesslog_write(struct accesslog *log, size_t worker, const struct accesslog_entry *e)

@@ -197,8 +197,9 @@ size_t metrics_render(char *buf, size_t cap, struct metrics_worker *const *worke
     put_counter(&o, "linkpulse_writer_commit_failures_total", "Transactions that failed to commit.",
                 metric_get(&writer->commit_failures));
     put_gauge(&o, "linkpulse_writer_queue_depth", "Store operations waiting for the writer.", g->writer_queue_depth);
-    put_counter(&o, "linkpulse_store_checkpoints_total", "Checkpoints that copied write-ahead log pages into the database.",
-                g->store_checkpoints);
-    put_gauge(&o, "linkpulse_store_wal_pages", "Pages in the write-ahead log after the last commit.", g->store_wal_pages);
+    put_counter(&o, "linkpulse_store_checkpoints_total",
+                "Checkpoints that copied write-ahead log pages into the database.", g->store_checkpoints);
+    put_gauge(&o, "linkpulse_store_wal_pages", "Pages in the write-ahead log after the last commit.",
+              g->store_wal_pages);
     return o.overflow ? 0 : o.len;
 }

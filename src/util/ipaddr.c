@@ -1,11 +1,14 @@
 /* ipaddr: client addresses. See ipaddr.h for the contract.
  *
- * The literals themselves are read and written by libc's inet_pton and
- * inet_ntop (glibc's already refuse leading zeros in dotted quads, octal and
- * hex parts, and short forms such as "1.2.3"); this file adds the length cap,
+ * The literals themselves are read by libc's inet_pton (glibc's already
+ * refuses leading zeros in dotted quads, octal and hex parts, and short
+ * forms such as "1.2.3") and IPv6 ones written by inet_ntop; IPv4 is
+ * written by hand (format_v4). This file adds the length cap,
  * the character set (so no zone id, port or NUL slips through), brackets,
  * and the IPv4-mapped normalisation. Everything else is byte arithmetic. */
 #include "util/ipaddr.h"
+
+#include "util/dec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -125,12 +128,7 @@ static size_t format_v4(const uint8_t b[4], char *out)
 {
     size_t n = 0;
     for (int i = 0; i < 4; i++) {
-        unsigned v = b[i];
-        if (v >= 100)
-            out[n++] = (char)('0' + v / 100);
-        if (v >= 10)
-            out[n++] = (char)('0' + v / 10 % 10);
-        out[n++] = (char)('0' + v % 10);
+        n += dec_u64(out + n, b[i]);
         out[n++] = i < 3 ? '.' : '\0';
     }
     return n - 1;

@@ -2,11 +2,14 @@
  * logs, id ordering, and the metrics text format. */
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "util/dec.h"
 #include "util/id.h"
 #include "util/query.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 Test(query, table)
@@ -114,4 +117,32 @@ Test(metrics, render_contains_series)
     cr_assert(strstr(buf, "linkpulse_writer_commit_seconds_count 1\n"));
     cr_assert(strstr(buf, "linkpulse_cache_entries 7\n"));
     cr_assert_eq(metrics_render(buf, 100, ws, 2, &wr, &g), 0, "too small a buffer is reported, not truncated");
+}
+
+Test(dec, u64_table)
+{
+    static const struct {
+        uint64_t v;
+        const char *want;
+    } cases[] = {{0, "0"},
+                 {7, "7"},
+                 {10, "10"},
+                 {99, "99"},
+                 {100, "100"},
+                 {4294967295u, "4294967295"},
+                 {UINT64_MAX, "18446744073709551615"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[DEC_U64_MAX + 1];
+        size_t n = dec_u64(buf, cases[i].v);
+        buf[n] = '\0';
+        cr_expect_str_eq(buf, cases[i].want);
+    }
+    char buf[DEC_U64_MAX + 1]; /* every power of ten and the number before it, as snprintf writes them */
+    for (uint64_t p = 1; p <= 1000000000000000000ull; p *= 10)
+        for (uint64_t v = p - 1; v <= p; v++) {
+            char want[32];
+            snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+            buf[dec_u64(buf, v)] = '\0';
+            cr_expect_str_eq(buf, want);
+        }
 }
