@@ -56,6 +56,15 @@ trap cleanup EXIT
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 
+# Both servers listen with SO_REUSEPORT, so a server left on these ports by
+# an earlier run would silently share the load with this one's: refuse.
+for p in $LP_PORT $NGX_302_PORT $NGX_MAP_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    log "port $p is in use (a server left from an earlier run?); set BENCH_PORT_BASE or stop it"
+    exit 1
+  fi
+done
+
 # ---- 1. data --------------------------------------------------------------
 log "seeding $LINKS links and one link with $VISITS visits..."
 cmd=("$BIN" seed --data "$OUT/data" --links "$LINKS" --visits-link stats10m --visits "$VISITS"
