@@ -24,6 +24,9 @@
     ", valid_since, enabled, password_hash" /* domains (issue 4): the link's hostname, NULL on the default domain */   \
     ", (SELECT hostname FROM domains WHERE domains.id = links.domain_id)"
 
+/* One link by the caller's team, domain and code (writer and readers). */
+#define SQLITE_SELECT_LINK_BY_KEY "SELECT " LINK_COLUMNS " FROM links WHERE team_id=? AND domain_id=? AND code=?"
+
 /* Prepared statements of one connection, keyed by the address of their SQL
  * text (always a string literal), so a lookup is a pointer compare. */
 struct stmt_cache {
@@ -103,6 +106,10 @@ void sqlite_background_thread(const char *name);
 int sqlite_ckpt_start(struct sqlite_store *s);
 void sqlite_ckpt_stop(struct sqlite_store *s);
 void sqlite_ckpt_counts(struct store *base, struct store_wal_counts *out);
+
+/* Link operations (sqlite_links.c), run by the writer inside the batch
+ * transaction: create, bulk, update, delete, consume, rules put. */
+int sqlite_link_op(struct sqlite_store *s, struct store_op *op, int64_t now);
 
 /* Account operations run by the writer inside the batch transaction. */
 int sqlite_account_op(struct sqlite_store *s, struct store_op *op, int64_t now);
