@@ -264,7 +264,7 @@ static void search_drained(struct sqlite_store *s, bool drained)
 
 /* Before the writer sleeps: the changes of the batches that skipped it
  * (and, after a start, whatever the last run left). A failure is not
- * retried here, where it would spin, but by the next batch. */
+ * retried here, where it would spin. */
 static void search_drain_idle(struct sqlite_store *s)
 {
     bool ok = exec_simple(s, "BEGIN IMMEDIATE") == 0;
@@ -273,8 +273,10 @@ static void search_drain_idle(struct sqlite_store *s)
         exec_simple(s, "ROLLBACK");
         ok = false;
     }
-    search_drained(s, ok);
-    s->search_pending = false;
+    if (ok)
+        search_drained(s, true);
+    else
+        s->search_pending = false; /* the next batch retries */
 }
 
 static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)

@@ -67,7 +67,6 @@ struct sqlite_store {
     _Atomic uint64_t visits_applied;
     bool visits_ready;        /* under lock: the journal has durable visits to apply */
     pthread_cond_t idle_cond; /* under lock: a pass finished (store_visits_wait) */
-    uint64_t unreleased;      /* writer thread: visits applied, not yet synced and released */
     /* sqlite_webhooks.c: teams with enabled webhooks and the union of their
      * events, sorted by team; writer thread only */
     struct {

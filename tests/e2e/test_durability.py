@@ -102,9 +102,24 @@ def test_checkpoints_copy_the_wal_into_the_database(server):
     the database first, SQLite 3.40 ignored its checkpoints, and only the
     writer's emergency copy at 128 MiB of WAL ever ran."""
     s = server
-    assert metric(s, "linkpulse_store_checkpoints_total") == 0
     for _ in range(3):
         s.create()
     assert metric(s, "linkpulse_store_wal_pages") > 0
     wait_until(lambda: metric(s, "linkpulse_store_checkpoints_total") >= 1, timeout=15,
                what="a checkpoint by the checkpoint thread")
+
+
+def test_writer_and_checkpointer_yield_the_cpu_to_the_workers(server):
+    """Under CPU pressure the redirects win: the store's writer and
+    checkpoint threads run at nice 10, the workers and the sink at 0."""
+    import os
+    nice = {}
+    task = "/proc/%d/task" % server.proc.pid
+    for tid in os.listdir(task):
+        with open("%s/%s/comm" % (task, tid)) as f:
+            name = f.read().strip()
+        with open("%s/%s/stat" % (task, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        nice.setdefault(name, set()).add(int(fields[16]))  # field 19 of stat: nice
+    assert nice.get("lp-writer") == {10} and nice.get("lp-checkpoint") == {10}, nice
+    assert nice.get("lp-worker-0") == {0} and nice.get("lp-sink") == {0}, nice
