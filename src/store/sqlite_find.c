@@ -617,7 +617,10 @@ int sqlite_links_suggest(struct store_reader *base, int64_t team_id, const char 
         sqlite3_bind_int64(st, 1, team_id);
         sqlite3_bind_text(st, 2, p, (int)n, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, hi, (int)n + 4, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, limit);
+        /* The tag source's LIMIT counts (tag, link) rows: with up to
+         * LINK_TAGS_MAX matching tags per link, that many times `limit` rows
+         * hold `limit` links whenever the team has them. */
+        sqlite3_bind_int(st, 4, kind[k] == MATCH_TAG ? limit * LINK_TAGS_MAX : limit);
         if (suggest_send(st, kind[k], &sent) != 0)
             return STORE_ERROR;
     }

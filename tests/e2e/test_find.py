@@ -412,6 +412,17 @@ def test_suggest_merges_the_codes_of_every_domain_of_the_team(server):
                              ("mrg-c0", "mb.example.org", "code"), ("mrg-d0", default, "code")]
 
 
+def test_suggest_by_tag_counts_links_not_tags(server):
+    """A link with two matching tags is one suggestion and takes one place of
+    the limit: here two links match, and limit=2 shows both (the first link's
+    two tags come first in tag order)."""
+    s = server
+    a = s.create(slug="tgl-a", url="https://example.org/tgl-a", tags=["koala-a", "koala-b"])
+    b = s.create(slug="tgl-b", url="https://example.org/tgl-b", tags=["koala-c"])
+    got = items(s.api("GET", "/api/v1/links/suggest", params={"q": "koala", "limit": 2}))
+    assert sorted((i["code"], i["matched"]) for i in got) == [(a["code"], "tag"), (b["code"], "tag")]
+
+
 def test_suggest_is_a_reserved_code(server):
     r = server.api("POST", "/api/v1/links", {"url": "https://example.com/", "slug": "suggest"})
     assert_problem(r, 422, "validation", "slug")
