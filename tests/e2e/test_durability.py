@@ -123,3 +123,50 @@ def test_writer_and_checkpointer_yield_the_cpu_to_the_workers(server):
         nice.setdefault(name, set()).add(int(fields[16]))  # field 19 of stat: nice
     assert nice.get("lp-writer") == {10} and nice.get("lp-checkpoint") == {10}, nice
     assert nice.get("lp-worker-0") == {0} and nice.get("lp-sink") == {0}, nice
+
+
+def test_wal_starts_over_under_sustained_writes(server):
+    """Under writes without a pause the write-ahead log passes the checkpoint
+    threshold (8,192 pages), the checkpoint thread copies it in a round or
+    two, the writer copies the last frames after its next commit, and the
+    transaction after that writes the log from its start again: the page
+    count falls back while the writes go on, after a few copies (not one
+    per commit), and long before the writer's emergency copy at four
+    times the threshold."""
+    s = server
+    stop = threading.Event()
+    failures = []
+
+    def writer(n):
+        batch = 0
+        with requests.Session() as sess:
+            while not stop.is_set():
+                body = {"links": [{"url": "https://example.com/wal/%d/%d/%d" % (n, batch, k)}
+                                  for k in range(250)]}
+                r = sess.post(s.url("/api/v1/links/bulk"), json=body, headers=s.auth(), timeout=HTTP_TIMEOUT)
+                if r.status_code != 200 or any(i["status"] != 201 for i in r.json()["items"]):
+                    failures.append(r.text[:300])
+                    return
+                batch += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    high = 0
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and not failures:
+            pages = metric(s, "linkpulse_store_wal_pages")
+            high = max(high, pages)
+            if high >= 8192 and pages < 8192:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the WAL did not start over within 90 s (high %s, %s)" % (high, failures))
+        copies = metric(s, "linkpulse_store_checkpoints_total")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=HTTP_TIMEOUT + 5)
+    assert high < 2 * 8192, high
+    assert 1 <= copies <= 9, copies  # at most 8 rounds by the thread, and the writer's copy
