@@ -35,11 +35,11 @@
 
 #define CHECKPOINT_PAGES 8192 /* WAL pages (32 MiB) that wake the checkpointer */
 #define CHECKPOINT_TAIL_PAGES 512 /* ... and the most it leaves to the writer to copy */
-#define CHECKPOINT_ROUNDS 8
+#define CHECKPOINT_ROUNDS 8        /* ... in at most this many copies a wake */
 #define CHECKPOINT_EVERY_S 5  /* ... and it looks at least this often */
 
 /* One PASSIVE checkpoint on db; true when it copied every frame. *logged_out
- * is the WAL's frame count it saw. */
+ * (when not NULL) is the WAL's frame count it saw. */
 static bool checkpoint(struct sqlite_store *s, sqlite3 *db, int *logged_out)
 {
     int logged = 0, copied = 0;
@@ -51,7 +51,8 @@ static bool checkpoint(struct sqlite_store *s, sqlite3 *db, int *logged_out)
     }
     if (copied > 0)
         atomic_fetch_add(&s->ckpt_count, 1);
-    *logged_out = logged;
+    if (logged_out != NULL)
+        *logged_out = logged;
     return logged > 0 && copied == logged;
 }
 
@@ -61,8 +62,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
     struct sqlite_store *s = arg;
     atomic_store(&s->wal_pages, (uint64_t)pages);
     if (atomic_exchange(&s->ckpt_tail, false) || pages >= 4 * CHECKPOINT_PAGES) {
-        int logged;
-        checkpoint(s, db, &logged);
+        checkpoint(s, db, NULL);
     } else if (pages >= CHECKPOINT_PAGES) {
         pthread_mutex_lock(&s->lock);
         s->ckpt_wanted = true;
