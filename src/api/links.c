@@ -381,6 +381,12 @@ void api_link_plan_new(struct reqctx *rc, struct store_op *op, struct link *l, u
 {
     struct principal *p = &rc->principal;
     int64_t now = clock_wall_ms();
+    /* The expiry below counts from these, so a free link's default expiry is
+     * the same instant as the cap a later change meets (created_at + 183
+     * days); imports arrive with their file's created_at. */
+    if (l->created_at == 0)
+        l->created_at = now;
+    l->updated_at = now;
     int64_t wanted = (*set & LINK_F_EXPIRES) ? l->expires_at : 0;
     if (p->kind == PRINCIPAL_ANONYMOUS) {
         /* Anonymous links: the free plan's limits per client IP, and a

@@ -158,6 +158,25 @@ def test_free_links_expire_within_183_days(srv, user):
 
 # -- the paid plan -------------------------------------------------------------------
 
+def test_free_default_expiry_is_exactly_creation_plus_183_days(srv, user):
+    """The default expiry and the cap a later change meets are one instant,
+    created_at + 183 days, and a new link's updated_at is its created_at:
+    both times come from one reading of the clock, also when the writer
+    commits the link some milliseconds after the request was read (here 30
+    at once, so most wait for a commit)."""
+    team = make_team(user)["id"]
+
+    def create(i, session):
+        return session.post(srv.url("/api/v1/links"), timeout=HTTP_TIMEOUT,
+                            json={"url": "https://example.com/exact/%d" % i, "team_id": team},
+                            headers={"Authorization": "Bearer " + user.access})
+    for r in parallel(30, create):
+        assert r.status_code == 201, r.text
+        link = r.json()
+        assert parse_ts(link["expires_at"]) == parse_ts(link["created_at"]) + FREE_TTL, link
+        assert link["updated_at"] == link["created_at"], link
+
+
 def test_paid_team_is_unlimited(srv, user):
     team = make_team(user)["id"]
     r = srv.req("PATCH", "/api/v1/teams/" + team, srv.admin_key, {"plan": "paid"})
