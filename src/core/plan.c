@@ -17,3 +17,8 @@ int64_t plan_expiry(enum plan p, int64_t now_ms, int64_t requested, bool *capped
     }
     return requested;
 }
+
+int64_t plan_lifetime_start(int64_t created_at_ms, int64_t made_ms)
+{
+    return created_at_ms < made_ms - PLAN_IMPORT_SLACK_MS ? made_ms : created_at_ms;
+}

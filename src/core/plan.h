@@ -23,4 +23,12 @@ int64_t plan_max_active_links(enum plan p);
  * plan. *capped tells whether the cap changed it. */
 int64_t plan_expiry(enum plan p, int64_t now_ms, int64_t requested, bool *capped);
 
+/* When a link's lifetime began, for the free plan's cap on later changes:
+ * its created_at, unless that is more than PLAN_IMPORT_SLACK_MS before
+ * `made_ms` (when this instance made the link, from its id): an import that
+ * kept an older creation time, whose lifetime counts from the import as its
+ * default expiry did. */
+#define PLAN_IMPORT_SLACK_MS (60LL * 1000)
+int64_t plan_lifetime_start(int64_t created_at_ms, int64_t made_ms);
+
 #endif

@@ -253,9 +253,9 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
     bool was_active = cur.expires_at == 0 || cur.expires_at > now;
     if (op->set & LINK_F_EXPIRES) {
         cur.expires_at = in->expires_at;
-        /* Free plan: a link lives at most six months from its creation,
-         * whatever later changes ask for. */
-        int64_t latest = cur.created_at + PLAN_FREE_LIFETIME_MS;
+        /* Free plan: a link lives at most six months from its creation
+         * (an import: from the import), whatever later changes ask for. */
+        int64_t latest = plan_lifetime_start(cur.created_at, id_time_ms(cur.id)) + PLAN_FREE_LIFETIME_MS;
         if (op->max_active > 0 && (cur.expires_at == 0 || cur.expires_at > latest)) {
             cur.expires_at = latest;
             op->set |= LINK_F_CAPPED;

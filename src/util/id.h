@@ -15,4 +15,11 @@
 /* A new id > every id this process returned before. */
 int64_t id_next(int64_t now_wall_ms);
 
+/* The millisecond an id was made in (ids made in a crowded millisecond may
+ * count into the next ones). */
+static inline int64_t id_time_ms(int64_t id)
+{
+    return (id >> 22) + ID_EPOCH_MS;
+}
+
 #endif

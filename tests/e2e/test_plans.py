@@ -177,6 +177,31 @@ def test_free_default_expiry_is_exactly_creation_plus_183_days(srv, user):
         assert link["updated_at"] == link["created_at"], link
 
 
+def test_free_imported_link_keeps_a_future_expiry_when_changed(srv):
+    """An imported link keeps its file's created_at, here 2025: its plan
+    expiry counts from the import, and changing the expiry later must not
+    move it into the past (the cap is at least the expiry the link had)."""
+    user = signup(srv, unique_email("imported"))
+    body = b"code,url,created_at\n" + (unique("old") + ",https://example.com/old-import,2025-03-01T10:00:00Z\n").encode()
+    r = srv.http.post(srv.url("/api/v1/links/import"), params={"format": "csv"}, data=body,
+                      headers={"Authorization": "Bearer " + user.access, "Content-Type": "text/csv"},
+                      timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200 and r.json()["items"][0]["status"] == 201, r.text
+    link = r.json()["items"][0]["link"]
+    assert link["created_at"] == "2025-03-01T10:00:00.000Z", link
+    imported_expiry = parse_ts(link["expires_at"])
+    assert_about(link["expires_at"], parse_ts(utc_in(0)) + FREE_TTL, "imported")
+    want = utc_in(30 * 86400)
+    r = user.call("PATCH", "/api/v1/links/" + link["code"], {"expires_at": want})
+    assert r.status_code == 200, r.text
+    assert r.json()["expires_at"] == want, r.json()
+    r = user.call("PATCH", "/api/v1/links/" + link["code"], {"expires_at": None})
+    assert r.status_code == 200, r.text
+    # the import's default again (the id the writer made is a few ms later)
+    assert imported_expiry <= parse_ts(r.json()["expires_at"]) <= imported_expiry + timedelta(seconds=5), r.json()
+    assert srv.get("/" + link["code"]).status_code == 302
+
+
 def test_paid_team_is_unlimited(srv, user):
     team = make_team(user)["id"]
     r = srv.req("PATCH", "/api/v1/teams/" + team, srv.admin_key, {"plan": "paid"})

@@ -91,6 +91,8 @@ Test(id, strictly_increasing_and_time_ordered)
     }
     int64_t later = id_next(ID_EPOCH_MS + 10 * 1000);
     cr_assert_gt(later >> 22, (int64_t)1000, "the millisecond is in the high bits");
+    int64_t now = 1800000000000LL, made = id_next(now);
+    cr_assert_eq(id_time_ms(made), now, "id_time_ms gives back the millisecond");
 }
 
 Test(metrics, render_contains_series)
