@@ -33,10 +33,10 @@
 #include "obs/log.h"
 #include "util/clock.h"
 
-#define CHECKPOINT_PAGES 8192 /* WAL pages (32 MiB) that wake the checkpointer */
+#define CHECKPOINT_PAGES 8192     /* WAL pages (32 MiB) that wake the checkpointer */
 #define CHECKPOINT_TAIL_PAGES 512 /* ... and the most it leaves to the writer to copy */
-#define CHECKPOINT_ROUNDS 8        /* ... in at most this many copies a wake */
-#define CHECKPOINT_EVERY_S 5  /* ... and it looks at least this often */
+#define CHECKPOINT_ROUNDS 8       /* ... in at most this many copies a wake */
+#define CHECKPOINT_EVERY_S 5      /* ... and it looks at least this often */
 
 /* One PASSIVE checkpoint on db; true when it copied every frame. *logged_out
  * (when not NULL) is the WAL's frame count it saw. */

@@ -90,12 +90,12 @@ Test(plan, lifetime_start_table)
     static const struct {
         int64_t created, made, want;
     } cases[] = {
-        {1800000000000LL, 1800000000000LL, 1800000000000LL},     /* made in the request that stamped it */
-        {1800000000000LL, 1800000000007LL, 1800000000000LL},     /* committed a few ms later */
-        {1800000000000LL, 1800000060000LL, 1800000000000LL},     /* a minute: still its creation */
-        {1800000000000LL, 1800000060001LL, 1800000060001LL},     /* older: an import, counts from then */
-        {1740823200000LL, 1800000000000LL, 1800000000000LL},     /* imported with a 2025 date */
-        {1800000000005LL, 1800000000000LL, 1800000000005LL},     /* a clock that went back */
+        {1800000000000LL, 1800000000000LL, 1800000000000LL}, /* made in the request that stamped it */
+        {1800000000000LL, 1800000000007LL, 1800000000000LL}, /* committed a few ms later */
+        {1800000000000LL, 1800000060000LL, 1800000000000LL}, /* a minute: still its creation */
+        {1800000000000LL, 1800000060001LL, 1800000060001LL}, /* older: an import, counts from then */
+        {1740823200000LL, 1800000000000LL, 1800000000000LL}, /* imported with a 2025 date */
+        {1800000000005LL, 1800000000000LL, 1800000000005LL}, /* a clock that went back */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         cr_assert_eq(plan_lifetime_start(cases[i].created, cases[i].made), cases[i].want, "case %zu", i);
