@@ -381,12 +381,6 @@ void api_link_plan_new(struct reqctx *rc, struct store_op *op, struct link *l, u
 {
     struct principal *p = &rc->principal;
     int64_t now = clock_wall_ms();
-    /* The expiry below counts from these, so a free link's default expiry is
-     * the same instant as the cap a later change meets (created_at + 183
-     * days); imports arrive with their file's created_at. */
-    if (l->created_at == 0)
-        l->created_at = now;
-    l->updated_at = now;
     int64_t wanted = (*set & LINK_F_EXPIRES) ? l->expires_at : 0;
     if (p->kind == PRINCIPAL_ANONYMOUS) {
         /* Anonymous links: the free plan's limits per client IP, and a
@@ -398,9 +392,7 @@ void api_link_plan_new(struct reqctx *rc, struct store_op *op, struct link *l, u
             *set |= LINK_F_CAPPED;
         }
     }
-    bool capped;
-    l->expires_at = plan_expiry(p->plan, now, wanted, &capped);
-    if (capped && (*set & LINK_F_EXPIRES))
+    if (plan_stamp_new(p->plan, now, wanted, l) && (*set & LINK_F_EXPIRES))
         *set |= LINK_F_CAPPED; /* only a requested expiry is "capped" */
     op->max_active = plan_max_active_links(p->plan);
     if (!(*set & LINK_F_SLUG))

@@ -109,9 +109,8 @@ static int on_row(void *ctx, const struct import_row *row)
     it->dry_run = r->dry_run;
     it->link.created_at = e.created_at;
     it->link.visits_total = e.visits > 0 ? e.visits : 0;
-    bool capped;
     int64_t wanted = (it->set & LINK_F_EXPIRES) ? it->link.expires_at : 0;
-    it->link.expires_at = plan_expiry(r->team.plan, clock_wall_ms(), wanted, &capped);
+    plan_stamp_new(r->team.plan, clock_wall_ms(), wanted, &it->link);
     if (!(it->set & LINK_F_SLUG))
         it->random_code_len = LINK_CODE_LEN_DEFAULT;
     r->lines[r->n++] = row->line;

@@ -18,6 +18,16 @@ int64_t plan_expiry(enum plan p, int64_t now_ms, int64_t requested, bool *capped
     return requested;
 }
 
+bool plan_stamp_new(enum plan p, int64_t now_ms, int64_t requested, struct link *l)
+{
+    bool capped;
+    if (l->created_at == 0)
+        l->created_at = now_ms;
+    l->updated_at = now_ms;
+    l->expires_at = plan_expiry(p, now_ms, requested, &capped);
+    return capped;
+}
+
 int64_t plan_lifetime_start(int64_t created_at_ms, int64_t made_ms)
 {
     return created_at_ms < made_ms - PLAN_IMPORT_SLACK_MS ? made_ms : created_at_ms;

@@ -8,6 +8,7 @@
 #define LP_CORE_PLAN_H
 
 #include "core/access.h"
+#include "core/link.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +23,13 @@ int64_t plan_max_active_links(enum plan p);
 /* The expiry a new link gets: the requested one (0: none), capped by the
  * plan. *capped tells whether the cap changed it. */
 int64_t plan_expiry(enum plan p, int64_t now_ms, int64_t requested, bool *capped);
+
+/* Stamps a new link from one reading of the clock: created_at (unless an
+ * import brought its own) and updated_at are now_ms, and expires_at is
+ * plan_expiry from the same now_ms, so a default expiry is exactly
+ * created_at + the plan's lifetime, the instant a later change is capped
+ * to. Returns whether the plan capped the expiry. */
+bool plan_stamp_new(enum plan p, int64_t now_ms, int64_t requested, struct link *l);
 
 /* When a link's lifetime began, for the free plan's cap on later changes:
  * its created_at, unless that is more than PLAN_IMPORT_SLACK_MS before

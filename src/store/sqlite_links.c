@@ -99,10 +99,9 @@ static int op_create(struct sqlite_store *s, struct store_op *op, int64_t now)
     sqlite3_stmt *st = W(SQL_INSERT_LINK);
     if (st == NULL)
         return STORE_ERROR;
-    /* The API stamps both times when it applies the plan (api_link_plan_new),
-     * so a default expiry is exactly created_at + the plan's lifetime;
-     * imports (issue 4) keep the creation time of the file. Else, or when
-     * the clock went back since, now. */
+    /* Stamped with the expiry by plan_stamp_new (imports, issue 4, keep the
+     * creation time of their file); else, or when the clock went back
+     * since, now. */
     if (l->created_at <= 0 || l->created_at > now)
         l->created_at = now;
     if (l->updated_at < l->created_at || l->updated_at > now)

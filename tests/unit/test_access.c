@@ -85,6 +85,24 @@ Test(plan, limits_and_expiry)
     cr_assert(capped);
 }
 
+Test(plan, stamp_new)
+{
+    int64_t now = 1800000000000LL;
+    struct link l = {0};
+    cr_assert(plan_stamp_new(PLAN_FREE, now, 0, &l), "the default expiry is the plan's cap");
+    cr_assert_eq(l.created_at, now);
+    cr_assert_eq(l.updated_at, now);
+    cr_assert_eq(l.expires_at, l.created_at + PLAN_FREE_LIFETIME_MS, "exactly from the same instant");
+    struct link imported = {.created_at = 1740823200000LL};
+    cr_assert(!plan_stamp_new(PLAN_FREE, now, now + 1000, &imported));
+    cr_assert_eq(imported.created_at, 1740823200000LL, "an import keeps its file's creation time");
+    cr_assert_eq(imported.updated_at, now);
+    cr_assert_eq(imported.expires_at, now + 1000);
+    struct link paid = {0};
+    cr_assert(!plan_stamp_new(PLAN_PAID, now, 0, &paid));
+    cr_assert_eq(paid.expires_at, 0);
+}
+
 Test(plan, lifetime_start_table)
 {
     static const struct {
