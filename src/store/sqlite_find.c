@@ -535,7 +535,7 @@ static int suggest_codes(struct sqlite_reader *r, int64_t team_id, const char *l
 /* What has been sent so far: the ids (each link once) and whether cb asked
  * to stop. */
 struct suggest_sent {
-    int64_t ids[4 * SUGGEST_MAX];
+    int64_t ids[SUGGEST_MAX]; /* n < limit <= SUGGEST_MAX before each is added */
     int n, limit;
     bool stop;
     struct link *scratch;

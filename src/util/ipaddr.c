@@ -124,14 +124,12 @@ int ipaddr_from_sockaddr(const struct sockaddr *sa, struct ipaddr *out)
 
 /* Dotted quad by hand: glibc's inet_ntop goes through sprintf (1,700
  * instructions), and the visit sink formats an address per visit. */
-static size_t format_v4(const uint8_t b[4], char *out)
+static void format_v4(const uint8_t b[4], char *out)
 {
-    size_t n = 0;
     for (int i = 0; i < 4; i++) {
-        n += dec_u64(out + n, b[i]);
-        out[n++] = i < 3 ? '.' : '\0';
+        out += dec_u64(out, b[i]);
+        *out++ = i < 3 ? '.' : '\0';
     }
-    return n - 1;
 }
 
 size_t ipaddr_format(const struct ipaddr *a, char *buf, size_t cap)
@@ -144,9 +142,10 @@ size_t ipaddr_format(const struct ipaddr *a, char *buf, size_t cap)
     buf[0] = '\0';
     if (a == NULL)
         return 0;
-    if (a->family == 4)
-        r = format_v4(a->bytes, tmp) > 0 ? tmp : NULL;
-    else if (a->family == 6)
+    if (a->family == 4) {
+        format_v4(a->bytes, tmp);
+        r = tmp;
+    } else if (a->family == 6)
         r = inet_ntop(AF_INET6, a->bytes, tmp, sizeof(tmp));
     if (r == NULL)
         return 0;
