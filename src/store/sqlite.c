@@ -338,20 +338,63 @@ void sqlite_background_thread(const char *name)
         log_warn("sqlite: %s keeps the workers' CPU priority: %s", name, strerror(errno));
 }
 
+/* Takes up to WRITER_BATCH_MAX queued ops into s->batch (under lock). */
+static size_t take_batch(struct sqlite_store *s)
+{
+    size_t n = 0;
+    while (s->count > 0 && n < WRITER_BATCH_MAX) {
+        s->batch[n++] = s->queue[s->head];
+        s->head = (s->head + 1) % STORE_QUEUE_MAX;
+        s->count--;
+    }
+    return n;
+}
+
+/* Whether the writer must stop applying visits: STORE_CLOSE_APPLY_MS after
+ * it first saw stopping set (writer thread, under lock). */
+static bool stop_due(struct sqlite_store *s)
+{
+    if (!s->stopping)
+        return false;
+    uint64_t now = clock_mono_ms();
+    if (s->stop_by_ms == 0)
+        s->stop_by_ms = now + STORE_CLOSE_APPLY_MS;
+    return now > s->stop_by_ms;
+}
+
+bool sqlite_writer_wanted(struct sqlite_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool wanted = s->count > 0 || stop_due(s);
+    pthread_mutex_unlock(&s->lock);
+    return wanted;
+}
+
+bool sqlite_writer_serve(struct sqlite_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = take_batch(s);
+    bool stop = stop_due(s);
+    pthread_mutex_unlock(&s->lock);
+    if (n > 0)
+        run_batch(s, s->batch, n);
+    return stop;
+}
+
 /* The writer alternates between the queued ops (one group commit) and one
- * pass over the visit journal (its own transaction), so neither waits for
- * the other for longer than one of them takes. After stopping is set it
- * keeps applying durable visits for up to STORE_CLOSE_APPLY_MS. */
+ * pass over the visit journal. A pass that finds ops waiting commits what
+ * it has done and runs them (sqlite_writer_serve), so ops wait for a slice
+ * of a pass, not the whole of it. After stopping is set it keeps applying
+ * durable visits for up to STORE_CLOSE_APPLY_MS. */
 static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
     sqlite_background_thread("lp-writer");
-    struct store_op **batch = malloc(WRITER_BATCH_MAX * sizeof(*batch));
-    if (batch == NULL) {
+    s->batch = malloc(WRITER_BATCH_MAX * sizeof(*s->batch));
+    if (s->batch == NULL) {
         log_error("sqlite: writer cannot allocate its batch");
         abort(); /* start-up allocation of a few KB: nothing sensible to continue with */
     }
-    uint64_t stop_by = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
         if (s->count == 0 && !s->visits_ready && !s->stopping && s->search_pending) {
@@ -362,21 +405,14 @@ static void *writer_main(void *arg)
         }
         while (s->count == 0 && !s->visits_ready && !s->stopping)
             pthread_cond_wait(&s->cond, &s->lock);
-        if (s->stopping && stop_by == 0)
-            stop_by = clock_mono_ms() + STORE_CLOSE_APPLY_MS;
-        bool visits = s->visits_ready && !(s->stopping && clock_mono_ms() > stop_by);
+        bool visits = s->visits_ready && !stop_due(s);
         if (s->count == 0 && !visits && s->stopping)
             break;
-        size_t n = 0;
-        while (s->count > 0 && n < WRITER_BATCH_MAX) {
-            batch[n++] = s->queue[s->head];
-            s->head = (s->head + 1) % STORE_QUEUE_MAX;
-            s->count--;
-        }
+        size_t n = take_batch(s);
         s->visits_ready = false;
         pthread_mutex_unlock(&s->lock);
         if (n > 0)
-            run_batch(s, batch, n);
+            run_batch(s, s->batch, n);
         int more = 0;
         if (visits) {
             more = sqlite_visits_pass(s, clock_wall_ms());
@@ -394,7 +430,8 @@ static void *writer_main(void *arg)
     pthread_mutex_unlock(&s->lock);
     if (journal_has_after(s->journal, s->jpos))
         log_warn("sqlite: stopping with visits still in the journal; they are applied at the next start");
-    free(batch);
+    free(s->batch);
+    s->batch = NULL;
     return NULL;
 }
 
@@ -503,12 +540,17 @@ static void sqlite_close(struct store *base)
 static int open_journal(struct sqlite_store *s, const char *dir, char *err, size_t errcap)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT seg, off FROM journal_pos WHERE id=1", -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, "SELECT seg, off, end_seg, end_off, done_below FROM journal_pos WHERE id=1", -1, &st,
+                           NULL) != SQLITE_OK) {
         snprintf(err, errcap, "database error: %s", sqlite3_errmsg(s->db));
         return -1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_step(st) == SQLITE_ROW) {
         s->jpos = (struct journal_pos){(uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1)};
+        s->jslice.end =
+            (struct journal_pos){(uint64_t)sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3)};
+        s->jslice.done_below = sqlite3_column_int64(st, 4);
+    }
     sqlite3_finalize(st);
     s->jpos_seen = s->jpos;
     if ((s->journal = journal_open(dir, s->jpos, s->backlog_bytes, err, errcap)) == NULL)

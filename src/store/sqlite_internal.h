@@ -53,6 +53,8 @@ struct sqlite_store {
     struct store_op **queue; /* ring of STORE_QUEUE_MAX */
     size_t head, count;
     bool stopping;
+    uint64_t stop_by_ms;     /* writer thread: when it stops applying visits (0: not stopping) */
+    struct store_op **batch; /* writer thread: WRITER_BATCH_MAX */
     struct stmt_cache stmts;
     /* search (issue 4), writer thread: links_fts_queue may hold changes
      * not yet in the index; when it was last drained */
@@ -62,6 +64,12 @@ struct sqlite_store {
      * position the writer applied up to (writer thread), its read buffer */
     struct journal *journal;
     struct journal_pos jpos;
+    /* a pass cut into slices: the visits of links below done_below, up to
+     * end, are applied (done_below 0: none) */
+    struct {
+        struct journal_pos end;
+        int64_t done_below;
+    } jslice;
     struct journal_pos jpos_seen; /* under lock: jpos as of the last pass */
     uint64_t backlog_bytes;       /* the journal's cap */
     _Atomic uint64_t visits_applied;
@@ -118,9 +126,15 @@ int sqlite_idem_before(struct sqlite_store *s, struct store_op *op, int64_t now)
 void sqlite_idem_after(struct sqlite_store *s, struct store_op *op, int64_t now);
 
 /* Visits (sqlite_visits.c), run by the writer. A pass applies the next
- * chunk of the journal in its own transaction: 1 when more is waiting,
- * 0 when not, -1 when it failed (nothing applied). */
+ * chunk of the journal in one transaction, or in slices when ops are
+ * waiting: 1 when more is waiting, 0 when not, -1 when it failed (the
+ * slices it committed stay applied). */
 int sqlite_visits_pass(struct sqlite_store *s, int64_t now);
+/* Between two slices of a pass (writer thread): whether queued ops or the
+ * close deadline want the write lock; then one batch of the queued ops,
+ * and true when the pass must stop (the close deadline has passed). */
+bool sqlite_writer_wanted(struct sqlite_store *s);
+bool sqlite_writer_serve(struct sqlite_store *s);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
 /* lp_tally_merge and lp_tally on a connection. */
 int sqlite_visits_register(sqlite3 *db);

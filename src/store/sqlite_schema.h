@@ -288,6 +288,12 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE uniques_day RENAME TO uniques_seen;"
     "CREATE TABLE journal_pos (id INTEGER PRIMARY KEY CHECK (id = 1), seg INTEGER NOT NULL, off INTEGER NOT NULL);"
     "INSERT INTO journal_pos VALUES (1, 0, 0);",
+    /* a visit pass in slices (sqlite_visits.c): while done_below > 0 the
+     * pass from (seg, off) to (end_seg, end_off) has applied the visits of
+     * every link below done_below */
+    "ALTER TABLE journal_pos ADD COLUMN end_seg INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE journal_pos ADD COLUMN end_off INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE journal_pos ADD COLUMN done_below INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))

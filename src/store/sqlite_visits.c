@@ -2,7 +2,7 @@
  * (store/journal.h) into raw rows, rollups and counters, retention, and
  * the SQL functions over tallies. Reading them back: sqlite_stats.c.
  *
- * A pass (writer thread, one transaction) takes the next durable chunk of
+ * A pass (writer thread, one transaction or several) takes the next durable chunk of
  * the journal (up to PASS_VISITS_MAX visits) and writes:
  * - raw visits (detail ones; retention deletes them later) and their
  *   webhook events, in (link, id) order so the per-link index is written
@@ -15,21 +15,30 @@
  *   (day, link) in uniques_seen; the first sighting counts one unique for
  *   the day and for the hour it happened in, so hours add up to days;
  * - the journal position reached, so a crash re-applies nothing twice.
- * The pass sorts its visits by (link, id) and walks them once: each
- * (link, day) group becomes one rollup_day upsert and each link one counter
- * update, in key order. With visits spread over many links, the pages a
- * pass dirties (not the visits in it) are what bound the rate, so a large
- * pass is a cheap one per visit. Its memory (the journal chunk, about
- * 100 bytes of index per visit) is allocated for the pass and freed after
- * it. */
+ * The pass sorts its visits by (link, id) and walks them once, one link at
+ * a time: each (link, day) group becomes one rollup_day upsert and each
+ * link one counter update, in key order. With visits spread over many
+ * links, the pages a pass dirties (not the visits in it) are what bound the
+ * rate, so a large pass is a cheap one per visit; but it takes seconds, and
+ * ops (API writes) queue behind it. So when ops are waiting the pass
+ * commits at the next link (a slice: journal_pos keeps the chunk's end and
+ * done_below, the first link not yet applied), lets the writer run one
+ * batch of them, and goes on; a restart after a crash between slices reads
+ * the same chunk and leaves out the links below done_below. Slices follow
+ * the key order, so they cost their commits, not more page writes per
+ * visit (raw rows, keyed by time, are the exception). Its memory (the
+ * journal chunk, about 100 bytes of index per visit) is allocated for the
+ * pass and freed after it. */
 #include "store/sqlite_internal.h"
 
 #include "obs/log.h"
 #include "store/journal.h"
 #include "store/strtab.h"
 #include "store/tally.h"
+#include "util/clock.h"
 #include "util/id.h"
 
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,24 +68,40 @@ static size_t pow2_at_least(size_t n)
 
 /* ---- one pass ---------------------------------------------------------------------- */
 
+/* A pass that finds ops waiting commits its work so far (the links below
+ * the next one) once it has held the write lock this long. */
+#define SLICE_MIN_MS 50
+/* Visits written between two looks at the queue (rounded up to a link's end). */
+#define STEP_VISITS 2048
+
 struct pv {
     int64_t id, ts, link_id, team_id;
     const uint8_t *body;
     uint32_t blen;
     uint8_t kind;
-    bool bot, detail, has_unique, first;
+    bool bot, detail, has_unique;
+    bool candidate; /* the pass's first visit with this (link, day, hash) */
+    bool first;     /* and the first ever: one unique */
     uint8_t unique[16];
     const char *dim[TALLY_NDIMS]; /* interned breakdown values ([TALLY_HOUR] unused) */
     uint8_t dimlen[TALLY_NDIMS];
 };
 
+struct team_hour;
+
 struct pass {
     struct pv *pv;
     size_t n;
+    uint64_t records; /* journal records taken, skipped ones included */
     struct strtab names;
     size_t *useen; /* pv index + 1 per slot; 0 free */
     size_t ucap;
     struct store_visit v; /* decoding scratch */
+    /* the slice being written */
+    struct tally_entry *te; /* GROUP_VISITS * TALLY_NDIMS */
+    uint8_t *blob;          /* TALLY_BYTES_MAX */
+    struct team_hour *th;   /* one per visit of the slice */
+    size_t nth;
 };
 
 /* A visitor seen before in this pass (same link, day and hash) is no first sighting. */
@@ -109,19 +134,24 @@ static int set_dim(struct pass *p, struct pv *v, int dim, const char *value, con
     return 0;
 }
 
-/* Reads the journal chunk into pv[]; returns how many bytes of it were taken. */
-static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len)
+/* Reads the journal chunk into pv[], leaving out the links below
+ * skip_below (applied by the slices of an interrupted pass); returns how
+ * many bytes of it were taken. */
+static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len, int64_t skip_below)
 {
     size_t off = 0, taken = 0;
     const uint8_t *body;
     size_t blen;
     while (p->n < PASS_VISITS_MAX && journal_next(buf, len, &off, &body, &blen) == 1) {
         taken = off;
+        p->records++;
         struct store_visit *sv = &p->v;
         if (journal_decode(body, blen, sv) != 0) {
             log_error("journal: skipping a visit record that does not decode");
             continue;
         }
+        if (sv->link_id < skip_below)
+            continue;
         struct pv *v = &p->pv[p->n];
         *v = (struct pv){.id = id_next(sv->ts),
                          .ts = sv->ts,
@@ -151,46 +181,12 @@ static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len)
     return (long)taken;
 }
 
-static int cmp_unique(const void *pa, const void *pb, void *arg)
-{
-    const struct pv *pv = arg, *a = &pv[*(const size_t *)pa], *b = &pv[*(const size_t *)pb];
-    int64_t da = a->ts - a->ts % DAY_MS, db = b->ts - b->ts % DAY_MS;
-    if (da != db)
-        return da < db ? -1 : 1;
-    if (a->link_id != b->link_id)
-        return a->link_id < b->link_id ? -1 : 1;
-    return memcmp(a->unique, b->unique, sizeof(a->unique));
-}
-
 static int cmp_link_id(const void *pa, const void *pb, void *arg)
 {
     const struct pv *pv = arg, *a = &pv[*(const size_t *)pa], *b = &pv[*(const size_t *)pb];
     if (a->link_id != b->link_id)
         return a->link_id < b->link_id ? -1 : 1;
     return a->id < b->id ? -1 : a->id > b->id;
-}
-
-/* First sightings, looked up in key order. */
-static int mark_uniques(struct sqlite_store *s, struct pass *p, size_t *order)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < p->n; i++)
-        if (p->pv[i].has_unique && p->pv[i].link_id != 0 && !seen_in_pass(p, i))
-            order[n++] = i;
-    qsort_r(order, n, sizeof(*order), cmp_unique, p->pv);
-    sqlite3_stmt *st = W("INSERT OR IGNORE INTO uniques_seen (t, link_id, hash) VALUES (?,?,?)");
-    if (st == NULL)
-        return STORE_ERROR;
-    for (size_t i = 0; i < n; i++) {
-        struct pv *v = &p->pv[order[i]];
-        sqlite3_bind_int64(st, 1, v->ts - v->ts % DAY_MS);
-        sqlite3_bind_int64(st, 2, v->link_id);
-        sqlite3_bind_blob(st, 3, v->unique, sizeof(v->unique), SQLITE_STATIC);
-        if (sqlite_exec_stmt(st) != 0)
-            return STORE_ERROR;
-        v->first = sqlite3_changes(s->db) > 0;
-    }
-    return STORE_OK;
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
@@ -241,29 +237,6 @@ static int insert_raw(struct sqlite_store *s, const struct pv *pv, const struct 
     bind_text_or_null(st, i++, v->target_url);
     return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
-
-/* Raw rows and webhook events, per link in time order. */
-static int write_visits(struct sqlite_store *s, struct pass *p, size_t *order, int64_t now)
-{
-    for (size_t i = 0; i < p->n; i++)
-        order[i] = i;
-    qsort_r(order, p->n, sizeof(*order), cmp_link_id, p->pv);
-    for (size_t i = 0; i < p->n; i++) {
-        const struct pv *v = &p->pv[order[i]];
-        bool hook = sqlite_outbox_wanted(s, v->link_id, v->team_id);
-        if (!v->detail && !hook)
-            continue;
-        if (journal_decode(v->body, v->blen, &p->v) != 0)
-            return STORE_ERROR; /* it decoded a moment ago */
-        if (v->detail && insert_raw(s, v, &p->v) != STORE_OK)
-            return STORE_ERROR;
-        if (hook && sqlite_outbox_visit(s, &p->v, now) != STORE_OK)
-            return STORE_ERROR;
-    }
-    return STORE_OK;
-}
-
-/* ---- rollups: the pass in (link, id) order, one (link, day) group at a time ---------- */
 
 #define GROUP_VISITS 8192 /* a larger (link, day) group is upserted in parts */
 
@@ -373,75 +346,175 @@ static int upsert_teams(struct sqlite_store *s, struct team_hour *th, size_t n)
     return STORE_OK;
 }
 
-/* Every rollup row the pass touches, once (a group past GROUP_VISITS a few
- * times), in key order. order[] is the pass sorted by (link, id): ids follow
- * time, so a link's visits of one day are next to each other. */
-static int write_rollups(struct sqlite_store *s, struct pass *p, const size_t *order)
+/* One link's visits (order[0..m), in id order: ids follow time, so a day's
+ * visits are next to each other): one rollup_day row per day (a day past
+ * GROUP_VISITS in parts) and the link's counters; its (team, hour) counts
+ * go to p->th. */
+static int write_link_rollups(struct sqlite_store *s, struct pass *p, const size_t *order, size_t m)
 {
-    struct tally_entry *te = malloc(GROUP_VISITS * TALLY_NDIMS * sizeof(*te));
-    struct team_hour *th = malloc((p->n + 1) * sizeof(*th));
-    uint8_t *blob = malloc(TALLY_BYTES_MAX);
-    size_t nth = 0;
-    int rc = te != NULL && th != NULL && blob != NULL ? STORE_OK : STORE_ERROR;
-    for (size_t i = 0; rc == STORE_OK && i < p->n;) {
-        int64_t link = p->pv[order[i]].link_id;
-        struct sums link_sum = {0};
-        while (rc == STORE_OK && i < p->n && p->pv[order[i]].link_id == link) {
-            const struct pv *first = &p->pv[order[i]];
-            int64_t day = first->ts - first->ts % DAY_MS;
-            struct sums day_sum = {0};
-            size_t ne = 0;
-            for (size_t k = 0; k < GROUP_VISITS && i < p->n; k++, i++) {
-                const struct pv *v = &p->pv[order[i]];
-                if (v->link_id != link || v->ts - v->ts % DAY_MS != day)
-                    break;
-                int64_t hour = v->ts - v->ts % HOUR_MS;
-                struct sums one = {1, v->bot, v->first};
-                sums_add(&day_sum, &one);
-                add_entry(te, &ne, TALLY_HOUR, &hour_names[(hour - day) / HOUR_MS], 1, v);
-                for (int d = 1; d < TALLY_NDIMS; d++)
-                    if (v->dim[d] != NULL)
-                        add_entry(te, &ne, (uint8_t)d, v->dim[d], v->dimlen[d], v);
-                if (link != 0 && v->team_id != 0)
-                    th[nth++] = (struct team_hour){v->team_id, hour, one};
-            }
-            rc = upsert_day(s, link, day, &day_sum, te, ne, blob);
-            sums_add(&link_sum, &day_sum);
+    int64_t link = p->pv[order[0]].link_id;
+    struct sums link_sum = {0};
+    for (size_t i = 0; i < m;) {
+        const struct pv *first = &p->pv[order[i]];
+        int64_t day = first->ts - first->ts % DAY_MS;
+        struct sums day_sum = {0};
+        size_t ne = 0;
+        for (size_t k = 0; k < GROUP_VISITS && i < m; k++, i++) {
+            const struct pv *v = &p->pv[order[i]];
+            if (v->ts - v->ts % DAY_MS != day)
+                break;
+            int64_t hour = v->ts - v->ts % HOUR_MS;
+            struct sums one = {1, v->bot, v->first};
+            sums_add(&day_sum, &one);
+            add_entry(p->te, &ne, TALLY_HOUR, &hour_names[(hour - day) / HOUR_MS], 1, v);
+            for (int d = 1; d < TALLY_NDIMS; d++)
+                if (v->dim[d] != NULL)
+                    add_entry(p->te, &ne, (uint8_t)d, v->dim[d], v->dimlen[d], v);
+            if (link != 0 && v->team_id != 0)
+                p->th[p->nth++] = (struct team_hour){v->team_id, hour, one};
         }
-        if (rc == STORE_OK && link != 0)
-            rc = update_link(s, link, &link_sum);
+        if (upsert_day(s, link, day, &day_sum, p->te, ne, p->blob) != STORE_OK)
+            return STORE_ERROR;
+        sums_add(&link_sum, &day_sum);
     }
-    if (rc == STORE_OK)
-        rc = upsert_teams(s, th, nth);
-    free(te);
-    free(th);
-    free(blob);
-    return rc;
+    return link != 0 ? update_link(s, link, &link_sum) : STORE_OK;
+}
+
+/* The visits order[0..m) of whole links, table by table (each in key
+ * order): first sightings, raw rows and webhook events, then the links'
+ * rollups and counters. */
+static int write_links(struct sqlite_store *s, struct pass *p, const size_t *order, size_t m, int64_t now)
+{
+    sqlite3_stmt *seen = W("INSERT OR IGNORE INTO uniques_seen (t, link_id, hash) VALUES (?,?,?)");
+    if (seen == NULL)
+        return STORE_ERROR;
+    for (size_t i = 0; i < m; i++) {
+        struct pv *v = &p->pv[order[i]];
+        if (!v->candidate)
+            continue;
+        sqlite3_bind_int64(seen, 1, v->ts - v->ts % DAY_MS);
+        sqlite3_bind_int64(seen, 2, v->link_id);
+        sqlite3_bind_blob(seen, 3, v->unique, sizeof(v->unique), SQLITE_STATIC);
+        if (sqlite_exec_stmt(seen) != 0)
+            return STORE_ERROR;
+        v->first = sqlite3_changes(s->db) > 0;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const struct pv *v = &p->pv[order[i]];
+        bool hook = sqlite_outbox_wanted(s, v->link_id, v->team_id);
+        if (!v->detail && !hook)
+            continue;
+        if (journal_decode(v->body, v->blen, &p->v) != 0)
+            return STORE_ERROR; /* it decoded a moment ago */
+        if (v->detail && insert_raw(s, v, &p->v) != STORE_OK)
+            return STORE_ERROR;
+        if (hook && sqlite_outbox_visit(s, &p->v, now) != STORE_OK)
+            return STORE_ERROR;
+    }
+    for (size_t i = 0, n; i < m; i += n) {
+        for (n = 1; i + n < m && p->pv[order[i + n]].link_id == p->pv[order[i]].link_id; n++)
+            ;
+        if (write_link_rollups(s, p, order + i, n) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Ends the slice's transaction: its team rows, then where the journal
+ * stands: the pass done (done_below 0, the position moves on to end), or
+ * the links below done_below applied. */
+static int commit_slice(struct sqlite_store *s, struct pass *p, struct journal_pos end, int64_t done_below)
+{
+    if (upsert_teams(s, p->th, p->nth) != STORE_OK)
+        return STORE_ERROR;
+    p->nth = 0;
+    struct journal_pos at = done_below == 0 ? end : s->jpos;
+    if (done_below == 0)
+        end = (struct journal_pos){0, 0};
+    sqlite3_stmt *st = W("UPDATE journal_pos SET seg=?, off=?, end_seg=?, end_off=?, done_below=? WHERE id=1");
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, (int64_t)at.seg);
+    sqlite3_bind_int64(st, 2, (int64_t)at.off);
+    sqlite3_bind_int64(st, 3, (int64_t)end.seg);
+    sqlite3_bind_int64(st, 4, (int64_t)end.off);
+    sqlite3_bind_int64(st, 5, done_below);
+    if (sqlite_exec_stmt(st) != 0 || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return STORE_ERROR;
+    s->jslice.end = end;
+    s->jslice.done_below = done_below;
+    return STORE_OK;
 }
 
 static void pass_free(struct pass *p)
 {
     free(p->pv);
     free(p->useen);
+    free(p->te);
+    free(p->blob);
+    free(p->th);
     strtab_free(&p->names);
 }
 
-static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos next, int64_t now)
+/* The pass in (link, id) order, STEP_VISITS (whole links) at a time, so
+ * the rows it writes are written once and in key order. When ops are
+ * waiting (and the slice has held the lock SLICE_MIN_MS), it commits at
+ * the next link, runs one batch of them, and goes on in a new
+ * transaction: slices keep the key order, so they cost little more than
+ * their commits. */
+static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos end, int64_t now)
 {
     size_t *order = malloc((p->n + 1) * sizeof(*order));
     p->ucap = pow2_at_least(2 * (p->n + 1));
     p->useen = calloc(p->ucap, sizeof(*p->useen));
-    sqlite3_stmt *st = W("UPDATE journal_pos SET seg=?, off=? WHERE id=1");
+    p->te = malloc(GROUP_VISITS * TALLY_NDIMS * sizeof(*p->te));
+    p->blob = malloc(TALLY_BYTES_MAX);
+    p->th = malloc((p->n + 1) * sizeof(*p->th));
     int rc = STORE_ERROR;
-    if (order == NULL || p->useen == NULL || st == NULL)
+    if (order == NULL || p->useen == NULL || p->te == NULL || p->blob == NULL || p->th == NULL)
         goto out;
-    if ((rc = mark_uniques(s, p, order)) != STORE_OK)
+    for (size_t i = 0; i < p->n; i++) {
+        struct pv *v = &p->pv[i];
+        v->candidate = v->has_unique && v->link_id != 0 && !seen_in_pass(p, i);
+        order[i] = i;
+    }
+    qsort_r(order, p->n, sizeof(*order), cmp_link_id, p->pv);
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto out;
-    if ((rc = write_visits(s, p, order, now)) != STORE_OK || (rc = write_rollups(s, p, order)) != STORE_OK)
-        goto out;
-    sqlite3_bind_int64(st, 1, (int64_t)next.seg);
-    sqlite3_bind_int64(st, 2, (int64_t)next.off);
-    rc = sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+    uint64_t slice_from = clock_mono_ms();
+    size_t slice_start = 0;
+    for (size_t i = 0; i < p->n;) {
+        size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i; /* then up to a link's end */
+        while (i + m < p->n && p->pv[order[i + m]].link_id == p->pv[order[i + m - 1]].link_id)
+            m++;
+        if ((rc = write_links(s, p, order + i, m, now)) != STORE_OK)
+            goto rollback;
+        i += m;
+        if (i == p->n || clock_mono_ms() - slice_from < SLICE_MIN_MS || !sqlite_writer_wanted(s))
+            continue;
+        if ((rc = commit_slice(s, p, end, p->pv[order[i]].link_id)) != STORE_OK)
+            goto rollback;
+        atomic_fetch_add(&s->visits_applied, i - slice_start);
+        slice_start = i;
+        if (sqlite_writer_serve(s)) {
+            rc = STORE_OK; /* the rest is applied at the next start */
+            goto out;
+        }
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+            rc = STORE_ERROR;
+            goto out;
+        }
+        slice_from = clock_mono_ms();
+    }
+    if ((rc = commit_slice(s, p, end, 0)) != STORE_OK)
+        goto rollback;
+    atomic_fetch_add(&s->visits_applied, p->n - slice_start);
+    s->jpos = end;
+    journal_release(s->journal, end, p->records);
+    goto out;
+rollback:
+    log_error("sqlite: recording %zu visits failed: %s", p->n - slice_start, sqlite3_errmsg(s->db));
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
     free(order);
     return rc;
@@ -460,23 +533,24 @@ int sqlite_visits_pass(struct sqlite_store *s, int64_t now)
         rc = 0;
         goto out;
     }
+    /* An interrupted pass goes on over the same chunk. */
+    int64_t skip_below = s->jslice.done_below;
+    if (skip_below > 0 && next.seg == s->jslice.end.seg && next.off >= s->jslice.end.off) {
+        len -= (long)(next.off - s->jslice.end.off);
+        next = s->jslice.end;
+    } else if (skip_below > 0) { /* durable journal bytes are gone: apply what is left, once */
+        log_error("journal: the chunk of an interrupted pass ends before %" PRIu64 ":%" PRIu64 "; going on with less",
+                  s->jslice.end.seg, s->jslice.end.off);
+    }
     p.pv = malloc(PASS_VISITS_MAX * sizeof(struct pv));
-    long taken = p.pv != NULL ? parse_chunk(&p, buf, (size_t)len) : -1;
+    long taken = p.pv != NULL ? parse_chunk(&p, buf, (size_t)len, skip_below) : -1;
     if (taken < 0)
         goto out;
     if (taken < len) /* stopped at PASS_VISITS_MAX */
         next = (struct journal_pos){next.seg, next.off - (uint64_t)(len - taken)};
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    if (pass_write(s, &p, next, now) != STORE_OK)
         goto out;
-    if (pass_write(s, &p, next, now) != STORE_OK || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        log_error("sqlite: recording %zu visits failed: %s", p.n, sqlite3_errmsg(s->db));
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        goto out;
-    }
-    s->jpos = next;
-    journal_release(s->journal, next, p.n);
-    atomic_fetch_add(&s->visits_applied, p.n);
-    rc = journal_has_after(s->journal, next) ? 1 : 0;
+    rc = journal_has_after(s->journal, s->jpos) ? 1 : 0;
 out:
     pass_free(&p);
     free(buf);
