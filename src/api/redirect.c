@@ -24,19 +24,18 @@
 
 static size_t snap_encode(char *buf, const struct link *l)
 {
-    struct link_snap s = {l->id,
-                          l->team_id,
-                          l->expires_at,
-                          l->max_visits,
-                          (uint16_t)l->redirect_type,
-                          (uint16_t)strlen(l->url),
-                          l->crawlable,
-                          l->rules_len,
-                          0,
-                          l->forward_query,
-                          l->disabled,
-                          l->valid_since,
-                          l->password_hash[0] != '\0'};
+    struct link_snap s = {.id = l->id,
+                          .team_id = l->team_id,
+                          .expires_at = l->expires_at,
+                          .max_visits = l->max_visits,
+                          .valid_since = l->valid_since,
+                          .redirect_type = (uint16_t)l->redirect_type,
+                          .url_len = (uint16_t)strlen(l->url),
+                          .rules_len = l->rules_len,
+                          .crawlable = l->crawlable,
+                          .forward_query = l->forward_query,
+                          .disabled = l->disabled,
+                          .locked = l->password_hash[0] != '\0'};
     char *p = buf + sizeof(s);
     memcpy(p, l->url, s.url_len);
     memcpy(p + s.url_len, l->rules, s.rules_len);

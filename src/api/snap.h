@@ -12,18 +12,19 @@ struct link_snap {
     int64_t team_id;
     int64_t expires_at;
     int64_t max_visits;
+    int64_t valid_since; /* lifetime (issue 4): before this instant it answers like an unknown code (0: always) */
     uint16_t redirect_type;
     uint16_t url_len;
-    uint8_t crawlable; /* crawlers and previews: no X-Robots-Tag: noindex */
     /* redirect rules, forward_query and UTM (issue 4) */
     uint16_t rules_len;
     uint16_t utm_len;
+    uint8_t crawlable; /* crawlers and previews: no X-Robots-Tag: noindex */
     bool forward_query;
-    bool disabled;       /* lifetime (issue 4): answers like an unknown code */
-    int64_t valid_since; /* ... and so does it before this instant (0: always) */
-    bool locked;         /* password-protected (issue 4): the form first */
+    bool disabled; /* lifetime (issue 4): answers like an unknown code */
+    bool locked;   /* password-protected (issue 4): the form first */
     /* url bytes follow, then rules_len bytes of compiled rules (core/rules.h),
-     * then utm_len bytes of the encoded UTM query (core/target.h) */
+     * then utm_len bytes of the encoded UTM query (core/target.h); the
+     * fields above are ordered so that no padding comes between them */
 };
 
 #endif

@@ -2,8 +2,8 @@
  * (store/journal.h) into raw rows, rollups and counters, retention, and
  * the SQL functions over tallies. Reading them back: sqlite_stats.c.
  *
- * A pass (writer thread, one transaction or several) takes the next durable chunk of
- * the journal (up to PASS_VISITS_MAX visits) and writes:
+ * A pass (writer thread, one transaction or a few) takes the next durable
+ * chunk of the journal (up to PASS_VISITS_MAX visits) and writes:
  * - raw visits (detail ones; retention deletes them later) and their
  *   webhook events, in (link, id) order so the per-link index is written
  *   front to back;
@@ -15,9 +15,9 @@
  *   (day, link) in uniques_seen; the first sighting counts one unique for
  *   the day and for the hour it happened in, so hours add up to days;
  * - the journal position reached, so a crash re-applies nothing twice.
- * The pass sorts its visits by (link, id) and walks them once, one link at
- * a time: each (link, day) group becomes one rollup_day upsert and each
- * link one counter update, in key order. With visits spread over many
+ * The pass sorts its visits by (link, id) and walks them once, in steps of
+ * whole links: each (link, day) group becomes one rollup_day upsert and
+ * each link one counter update, in key order. With visits spread over many
  * links, the pages a pass dirties (not the visits in it) are what bound the
  * rate, so a large pass is a cheap one per visit; but it takes seconds, and
  * ops (API writes) queue behind it. So when ops are waiting the pass
