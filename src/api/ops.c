@@ -51,6 +51,7 @@ void api_metrics(struct reqctx *rc)
         .visits_durable = vc.durable,
         .visits_backlog = vc.backlog,
         .visits_dropped_backlog = sink_dropped(app->sink),
+        .visits_lost = vc.lost,
         .live_streams = ls.open,
         .live_events = ls.events,
         .live_sent = ls.sent,

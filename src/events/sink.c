@@ -40,7 +40,7 @@ struct sink {
     struct store_visit visit;    /* the one being enriched */
     struct store_visit *live;    /* visits since the last sync, for live streams (NULL: nobody listens) */
     size_t nlive;
-    bool unsynced;      /* visits appended since the last sync */
+    size_t unsynced;    /* visits appended since the last sync */
     uint64_t last_sync; /* monotonic ms */
     /* handed to the syncer (under lock) */
     bool sync_asked;
@@ -221,7 +221,7 @@ static void sync_now(struct sink *s)
         s->sync_nlive = s->nlive;
         s->live = NULL;
         s->nlive = 0;
-        s->unsynced = false;
+        s->unsynced = 0;
         s->last_sync = clock_mono_ms();
         pthread_cond_signal(&s->sync_cond);
     }
@@ -236,7 +236,7 @@ static void record(struct sink *s, const struct visit_event *ev)
         atomic_fetch_add(&s->dropped, 1);
         return;
     }
-    s->unsynced = true;
+    s->unsynced++;
     if (s->cfg.live == NULL || !live_wanted(s->cfg.live))
         return;
     if (s->live == NULL && (s->live = malloc(SINK_LIVE_MAX * sizeof(*s->live))) == NULL)
@@ -255,7 +255,9 @@ static size_t drain(struct sink *s)
             for (size_t k = 0; k < n; k++)
                 record(s, &s->scratch[k]);
             total += n;
-            if (s->nlive == SINK_LIVE_MAX) /* live streams show at most this much per window */
+            /* live streams show at most SINK_LIVE_MAX per window; the
+             * journal's buffers are written by the syncer */
+            if (s->nlive == SINK_LIVE_MAX || s->unsynced >= SINK_SYNC_VISITS)
                 sync_now(s);
         }
     }

@@ -8,10 +8,13 @@
  * load), enriches each event (user agent, bot, country and city,
  * anonymised IP, referrer host, language, UTM, unique-visitor hash) and
  * appends it to the store's visit journal (store_visits_append). Every
- * flush_ms the sink's syncer thread syncs the journal (store_visits_sync):
- * that is when a visit becomes durable, so a crash loses at most one flush
- * window (plus a sync still in progress). Appends go on while a sync waits
- * on the disk, so a slow fdatasync never stops the rings being drained.
+ * flush_ms (or once SINK_SYNC_VISITS wait) the sink's syncer thread syncs
+ * the journal (store_visits_sync): that is when a visit becomes durable,
+ * so a crash loses at most one flush window (plus a sync still in
+ * progress). The sink only encodes visits into the journal's buffers; the
+ * syncer writes them and waits on the disk, so neither a slow write (the
+ * kernel throttling dirty pages) nor a slow fdatasync stops the rings
+ * being drained, until the journal's buffers are full (see journal.h).
  * The store folds durable visits into raw rows and rollups on its own
  * thread, in batches as large as its backlog; the sink never waits for it.
  * When the backlog is at the store's cap the visit is dropped and counted
@@ -43,6 +46,7 @@ struct live;
 #define SINK_RING_RECORDS 8192 /* per worker: ~200 ms at 40k visits/s per worker */
 #define SINK_DRAIN_MAX 1024    /* events popped from a ring at a time */
 #define SINK_LIVE_MAX 4096     /* visits kept for live streams between syncs (a full set syncs early) */
+#define SINK_SYNC_VISITS 16384 /* so many appended since the last sync sync early (~3 MB of journal) */
 #define SINK_IDLE_MS 10        /* ring polling interval while traffic is light */
 #define SINK_BUSY_EVENTS 256   /* a drain that took this many polls again at once */
 #define SINK_PURGE_BATCH 10000 /* raw visits one purge op deletes at most (the store's limit) */

@@ -154,11 +154,13 @@ size_t metrics_render(char *buf, size_t cap, struct metrics_worker *const *worke
                 "Access log lines dropped because the log writer fell behind.", SUM_WORKERS(access_log_dropped));
 
     put_counter(&o, "linkpulse_visits_dropped_total",
-                "Visits dropped: a worker's ring was full, or the store's visit backlog was.",
-                SUM_WORKERS(visits_dropped) + g->visits_dropped_backlog);
-    put_counter(&o, "linkpulse_visits_dropped_backlog_total",
-                "Of the visits dropped, those the store's visit backlog (--visit-backlog-mb) had no room for.",
-                g->visits_dropped_backlog);
+                "Visits dropped: a worker's ring was full, the store's visit backlog was, or a journal write failed.",
+                SUM_WORKERS(visits_dropped) + g->visits_dropped_backlog + g->visits_lost);
+    put_counter(
+        &o, "linkpulse_visits_dropped_backlog_total",
+        "Of the visits dropped, those the visit journal had no room for (--visit-backlog-mb, or every buffer waiting "
+        "for its syncer).",
+        g->visits_dropped_backlog);
     put_counter(&o, "linkpulse_visits_durable_total", "Visits made durable in the visit journal.", g->visits_durable);
     put_counter(&o, "linkpulse_visits_recorded_total", "Visits applied to the statistics (rollups, raw visits).",
                 g->visits_recorded);

@@ -16,7 +16,8 @@
 #include <zlib.h>
 
 #define JOURNAL_VERSION 1
-#define JOURNAL_BUF_BYTES ((size_t)1 << 20) /* appends are written out a megabyte at a time */
+#define JOURNAL_BUF_BYTES ((size_t)1 << 20) /* appends are encoded into buffers of a megabyte */
+#define JOURNAL_BUFS_MAX 64                 /* buffers waiting for the syncer, at most: ~350,000 visits */
 #define SEGMENTS_MAX 4096                   /* 256 GiB of 64 MiB segments: far past any backlog cap */
 #define HEADER 8
 #define F_BOT 1
@@ -177,13 +178,23 @@ struct journal {
     pthread_mutex_t lock; /* guards segs, nsegs, the counters' durable side */
     struct segment *segs; /* oldest first; the last one is the appender's */
     size_t nsegs;
-    /* appender, under alock (held for memcpy and write(), never for a sync) */
+    /* appender, under alock (held to encode a record or hand buffers over,
+     * never for a system call): records go into cur; a full cur waits in
+     * full[] (oldest first) until the syncer takes it. Every buffer is cur,
+     * in full[], spare, or being written by the syncer. */
     pthread_mutex_t alock;
+    struct jbuf {
+        uint8_t *data;
+        size_t len;
+        uint64_t records;
+    } cur, full[JOURNAL_BUFS_MAX];
+    size_t nfull;
+    uint8_t *spare[JOURNAL_BUFS_MAX];
+    size_t nspare, nbufs;
+    /* syncer: the current segment and the buffers it is writing */
     int fd;
     uint64_t written; /* bytes of the current segment written (not all durable) */
-    uint8_t *buf;
-    size_t buffered;
-    uint64_t buffered_records, unsynced_records; /* in buf; written but not synced */
+    struct jbuf taken[JOURNAL_BUFS_MAX];
     /* syncer: what the sync in progress (or the failed one) covers */
     struct {
         bool active, rotated, dir_synced;
@@ -196,7 +207,7 @@ struct journal {
     uint64_t rseq;
     struct journal_pos released; /* under lock */
     /* counters */
-    _Atomic uint64_t appended, durable, backlog, backlog_bytes;
+    _Atomic uint64_t appended, durable, backlog, backlog_bytes, lost;
 };
 
 static void seg_path(const struct journal *j, uint64_t seq, char *out, size_t cap)
@@ -288,7 +299,7 @@ struct journal *journal_open(const char *dir, struct journal_pos applied, uint64
     uint64_t *seqs = calloc(SEGMENTS_MAX, sizeof(*seqs));
     size_t nseqs = 0;
     DIR *d = NULL;
-    if (j == NULL || seqs == NULL || (j->dir = strdup(dir)) == NULL || (j->buf = malloc(JOURNAL_BUF_BYTES)) == NULL ||
+    if (j == NULL || seqs == NULL || (j->dir = strdup(dir)) == NULL ||
         (j->segs = calloc(SEGMENTS_MAX, sizeof(*j->segs))) == NULL) {
         snprintf(err, errcap, "out of memory");
         goto fail;
@@ -366,37 +377,30 @@ void journal_close(struct journal *j)
         pthread_mutex_destroy(&j->alock);
     }
     free(j->segs);
-    free(j->buf);
+    free(j->cur.data);
+    for (size_t i = 0; i < j->nfull; i++)
+        free(j->full[i].data);
+    for (size_t i = 0; i < j->nspare; i++)
+        free(j->spare[i]);
     free(j->dir);
     free(j);
 }
 
 /* ---- appender ------------------------------------------------------------------ */
 
-static int write_out(struct journal *j)
+/* Under alock: a buffer for cur. 0, JOURNAL_FULL when all JOURNAL_BUFS_MAX
+ * wait for the syncer, -1 when none can be allocated. */
+static int take_spare(struct journal *j)
 {
-    size_t done = 0;
-    while (done < j->buffered) {
-        ssize_t n = write(j->fd, j->buf + done, j->buffered - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            /* Whole records only: cut back to what the segment held before. */
-            log_error("journal: write failed: %s", strerror(errno));
-            if (ftruncate(j->fd, (off_t)j->written) != 0 || lseek(j->fd, (off_t)j->written, SEEK_SET) < 0)
-                log_error("journal: cannot cut a failed write back: %s", strerror(errno));
-            atomic_fetch_sub(&j->backlog, j->buffered_records);
-            atomic_fetch_sub(&j->backlog_bytes, j->buffered);
-            j->buffered = 0;
-            j->buffered_records = 0;
-            return -1;
-        }
-        done += (size_t)n;
+    if (j->nspare > 0) {
+        j->cur.data = j->spare[--j->nspare];
+        return 0;
     }
-    j->written += j->buffered;
-    j->unsynced_records += j->buffered_records;
-    j->buffered = 0;
-    j->buffered_records = 0;
+    if (j->nbufs == JOURNAL_BUFS_MAX)
+        return JOURNAL_FULL;
+    if ((j->cur.data = malloc(JOURNAL_BUF_BYTES)) == NULL)
+        return -1;
+    j->nbufs++;
     return 0;
 }
 
@@ -405,13 +409,15 @@ int journal_append(struct journal *j, const struct store_visit *v)
     if (atomic_load(&j->backlog_bytes) + JOURNAL_RECORD_MAX > j->backlog_max)
         return JOURNAL_FULL;
     pthread_mutex_lock(&j->alock);
-    int rc = 0;
-    if (JOURNAL_BUF_BYTES - j->buffered < JOURNAL_RECORD_MAX && write_out(j) != 0) {
-        rc = -1;
-    } else {
-        size_t n = journal_encode(v, j->buf + j->buffered);
-        j->buffered += n;
-        j->buffered_records++;
+    if (j->cur.data != NULL && JOURNAL_BUF_BYTES - j->cur.len < JOURNAL_RECORD_MAX) {
+        j->full[j->nfull++] = j->cur;
+        j->cur = (struct jbuf){0};
+    }
+    int rc = j->cur.data != NULL ? 0 : take_spare(j);
+    if (rc == 0) {
+        size_t n = journal_encode(v, j->cur.data + j->cur.len);
+        j->cur.len += n;
+        j->cur.records++;
         atomic_fetch_add(&j->appended, 1);
         atomic_fetch_add(&j->backlog, 1);
         atomic_fetch_add(&j->backlog_bytes, n);
@@ -420,16 +426,64 @@ int journal_append(struct journal *j, const struct store_visit *v)
     return rc;
 }
 
-/* Under alock: writes out what is buffered and takes what is unsynced into
- * pend; past JOURNAL_SEGMENT_BYTES appends move on to a new segment, so
- * pend's segment is complete. 1, 0 when there is nothing to sync, -1 when
- * the write failed. */
-static int take_unsynced(struct journal *j)
+static int write_all(int fd, const uint8_t *p, size_t len)
 {
-    if (j->buffered > 0 && write_out(j) != 0)
-        return -1;
-    if (j->unsynced_records == 0)
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Syncer: takes every buffer the appender filled (and the one it is
+ * filling), writes them to the current segment with no lock held, and
+ * hands them back; pend covers what they held. Past JOURNAL_SEGMENT_BYTES
+ * appends move on to a new segment, so pend's segment is complete. 1, 0
+ * when there is nothing to sync, -1 when the write failed (the segment is
+ * cut back to whole records; those visits are lost, logged). */
+static int write_unsynced(struct journal *j)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&j->alock);
+    for (size_t i = 0; i < j->nfull; i++)
+        j->taken[n++] = j->full[i];
+    j->nfull = 0;
+    if (j->cur.len > 0) {
+        j->taken[n++] = j->cur;
+        j->cur = (struct jbuf){0};
+    }
+    pthread_mutex_unlock(&j->alock);
+    if (n == 0)
         return 0;
+    uint64_t before = j->written, records = 0, bytes = 0;
+    size_t done = 0;
+    while (done < n && write_all(j->fd, j->taken[done].data, j->taken[done].len) == 0) {
+        j->written += j->taken[done].len;
+        done++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        records += j->taken[i].records;
+        bytes += j->taken[i].len;
+    }
+    pthread_mutex_lock(&j->alock);
+    for (size_t i = 0; i < n; i++)
+        j->spare[j->nspare++] = j->taken[i].data;
+    pthread_mutex_unlock(&j->alock);
+    if (done < n) {
+        log_error("journal: write failed, %" PRIu64 " visits lost: %s", records, strerror(errno));
+        if (ftruncate(j->fd, (off_t)before) != 0 || lseek(j->fd, (off_t)before, SEEK_SET) < 0)
+            log_error("journal: cannot cut a failed write back: %s", strerror(errno));
+        j->written = before;
+        atomic_fetch_sub(&j->backlog, records);
+        atomic_fetch_sub(&j->backlog_bytes, bytes);
+        atomic_fetch_add(&j->lost, records);
+        return -1;
+    }
     pthread_mutex_lock(&j->lock);
     uint64_t seq = j->segs[j->nsegs - 1].seq;
     bool room = j->nsegs < SEGMENTS_MAX;
@@ -439,8 +493,7 @@ static int take_unsynced(struct journal *j)
     j->pend.fd = j->fd;
     j->pend.seq = seq;
     j->pend.len = j->written;
-    j->pend.records = j->unsynced_records;
-    j->unsynced_records = 0;
+    j->pend.records = records;
     if (j->written >= JOURNAL_SEGMENT_BYTES && room) {
         if (open_segment(j, seq + 1, false) == 0)
             j->pend.rotated = true;
@@ -453,9 +506,7 @@ static int take_unsynced(struct journal *j)
 int journal_sync(struct journal *j)
 {
     if (!j->pend.active) {
-        pthread_mutex_lock(&j->alock);
-        int taken = take_unsynced(j);
-        pthread_mutex_unlock(&j->alock);
+        int taken = write_unsynced(j);
         if (taken <= 0)
             return taken;
     }
@@ -610,4 +661,5 @@ void journal_counts(struct journal *j, struct journal_counts *out)
     out->durable = atomic_load(&j->durable);
     out->backlog = atomic_load(&j->backlog);
     out->backlog_bytes = atomic_load(&j->backlog_bytes);
+    out->lost = atomic_load(&j->lost);
 }

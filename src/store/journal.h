@@ -4,9 +4,10 @@
  * Why: a visit must be durable within the flush window, but folding it
  * into rollups costs B-tree writes on rows spread over every link, which
  * is cheap per visit only in large batches. The journal separates the two:
- * the sink appends visits (a memcpy; a write() per megabyte) and syncs
- * once per flush window (one fdatasync of sequential bytes), which is
- * what makes them durable; the writer thread folds durable visits into the
+ * the sink appends visits (encoded into megabyte buffers in memory) and
+ * syncs once per flush window (its syncer thread writes the buffers out
+ * and makes one fdatasync of sequential bytes), which is what makes them
+ * durable; the writer thread folds durable visits into the
  * database in passes as large as the backlog, and stores the journal
  * position it reached in the same transaction, so after a crash each
  * visit is applied exactly once. Segments wholly applied are deleted.
@@ -19,8 +20,10 @@
  *   field). A torn or corrupt tail is cut off when the journal is opened.
  *
  * Threading: one appender thread (journal_append) and one syncer thread
- * (journal_sync; it may be the appender's): a sync waits on the disk
- * without holding what appends need, so appends go on meanwhile. One
+ * (journal_sync; it may be the appender's). The appender makes no system
+ * call: the syncer writes and syncs without holding what appends need, so
+ * appends go on meanwhile, into up to 64 buffers (~350,000 visits); past
+ * that they are refused (JOURNAL_FULL) until a sync frees some. One
  * consumer thread (journal_read, journal_release); the counters from any
  * thread; open/close while none of them runs. journal_encode and
  * journal_decode are pure (any thread). */
@@ -34,7 +37,7 @@
 
 #define JOURNAL_RECORD_MAX 4096                    /* bytes of one record, header included */
 #define JOURNAL_SEGMENT_BYTES ((uint64_t)64 << 20) /* a segment is closed past this */
-#define JOURNAL_FULL 1                             /* journal_append: the backlog is at its cap */
+#define JOURNAL_FULL 1                             /* journal_append: the backlog or the buffers are full */
 
 struct journal_pos {
     uint64_t seg, off;
@@ -45,6 +48,7 @@ struct journal_counts {
     uint64_t durable;  /* of them, synced */
     uint64_t backlog;  /* durable or buffered records not yet released by the consumer */
     uint64_t backlog_bytes;
+    uint64_t lost; /* appended records a failed write lost */
 };
 
 struct journal;
@@ -58,10 +62,12 @@ struct journal *journal_open(const char *dir, struct journal_pos applied, uint64
                              size_t errcap);
 void journal_close(struct journal *j);
 
-/* Appender. 0, JOURNAL_FULL (the visit is not taken), or -1 on I/O error. */
+/* Appender. 0, JOURNAL_FULL (the visit is not taken: the backlog is at its
+ * cap, or every buffer waits for a sync), or -1 (out of memory). */
 int journal_append(struct journal *j, const struct store_visit *v);
 /* Makes every record appended before the call durable and readable; 0, or
- * -1 (what it could not sync is retried by the next call). */
+ * -1: a failed fdatasync is retried by the next call; the records of a
+ * failed write are lost (counted in journal_counts.lost). */
 int journal_sync(struct journal *j);
 
 /* Consumer. Copies durable records that follow pos into buf (cap bytes,

@@ -464,7 +464,8 @@ static void sqlite_visits_counts(struct store *base, struct store_visit_counts *
     *out = (struct store_visit_counts){.appended = jc.appended,
                                        .durable = jc.durable,
                                        .applied = atomic_load(&s->visits_applied),
-                                       .backlog = jc.backlog};
+                                       .backlog = jc.backlog,
+                                       .lost = jc.lost};
 }
 
 static int sqlite_visits_wait(struct store *base, unsigned timeout_ms)

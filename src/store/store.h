@@ -341,6 +341,7 @@ struct store_visit_counts {
     uint64_t durable;  /* of them, made durable by store_visits_sync */
     uint64_t applied;  /* visits in the rollups and raw rows since start */
     uint64_t backlog;  /* durable or appended visits not applied yet (from earlier runs too) */
+    uint64_t lost;     /* taken, then lost to a failed write of the journal */
 };
 
 /* The embedded store's write-ahead log, for /metrics. */

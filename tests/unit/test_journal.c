@@ -13,7 +13,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct store_visit full_visit(int64_t ts)
@@ -354,11 +356,41 @@ Test(journal_files, segments_roll_over_and_are_read_in_order, .timeout = 60)
     journal_close(j);
 }
 
+/* The appender makes no system call: what it takes waits in memory until a
+ * sync writes it; with every buffer waiting it refuses, and a sync makes
+ * room again. */
+Test(journal_files, appends_wait_in_buffers_for_the_syncer, .timeout = 60)
+{
+    struct journal *j = open_at((struct journal_pos){0, 0}, (uint64_t)1 << 30);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/visits-00000000000000000001.journal", dir);
+    int taken = 0, rc;
+    for (;;) {
+        struct store_visit v = full_visit(taken);
+        if ((rc = journal_append(j, &v)) != 0)
+            break;
+        taken++;
+    }
+    cr_assert_eq(rc, JOURNAL_FULL);
+    cr_assert_gt(taken, 40000, "64 buffers of a megabyte hold ~47,000 of these records: %d", taken);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(sb.st_size, 0, "nothing written before a sync");
+    cr_assert_eq(journal_sync(j), 0);
+    struct journal_pos pos = {0, 0};
+    int64_t ts = 0;
+    cr_assert_eq(read_all(j, &pos, &ts), (size_t)taken, "every record taken, in order");
+    struct store_visit v = full_visit(taken);
+    cr_assert_eq(journal_append(j, &v), 0, "room again after the sync");
+    journal_close(j);
+}
+
 struct appender {
     struct journal *j;
     int total;
     atomic_bool done;
     atomic_int failures; /* asserted on the test's thread */
+    atomic_int refusals; /* buffers full: the same visit is offered again */
 };
 
 static void *append_all(void *arg)
@@ -366,7 +398,12 @@ static void *append_all(void *arg)
     struct appender *a = arg;
     for (int i = 0; i < a->total; i++) {
         struct store_visit v = full_visit(i);
-        if (journal_append(a->j, &v) != 0) {
+        int rc;
+        while ((rc = journal_append(a->j, &v)) == JOURNAL_FULL) {
+            atomic_fetch_add(&a->refusals, 1);
+            sched_yield();
+        }
+        if (rc != 0) {
             atomic_fetch_add(&a->failures, 1);
             break;
         }
