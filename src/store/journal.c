@@ -18,6 +18,7 @@
 #define JOURNAL_VERSION 1
 #define JOURNAL_BUF_BYTES ((size_t)1 << 20) /* appends are encoded into buffers of a megabyte */
 #define JOURNAL_BUFS_MAX 64                 /* buffers waiting for the syncer, at most: ~350,000 visits */
+#define JOURNAL_SPARES_KEPT 8               /* past a stall, the buffers beyond these are freed */
 #define SEGMENTS_MAX 4096                   /* 256 GiB of 64 MiB segments: far past any backlog cap */
 #define HEADER 8
 #define F_BOT 1
@@ -178,8 +179,8 @@ struct journal {
     pthread_mutex_t lock; /* guards segs, nsegs, the counters' durable side */
     struct segment *segs; /* oldest first; the last one is the appender's */
     size_t nsegs;
-    /* appender, under alock (held to encode a record or hand buffers over,
-     * never for a system call): records go into cur; a full cur waits in
+    /* appender, under alock (held to encode a record, allocate a buffer or
+     * hand buffers over, never for I/O): records go into cur; a full cur waits in
      * full[] (oldest first) until the syncer takes it. Every buffer is cur,
      * in full[], spare, or being written by the syncer. */
     pthread_mutex_t alock;
@@ -466,16 +467,21 @@ static int write_unsynced(struct journal *j)
         j->written += j->taken[done].len;
         done++;
     }
+    int err = errno;
     for (size_t i = 0; i < n; i++) {
         records += j->taken[i].records;
         bytes += j->taken[i].len;
     }
+    size_t kept = 0;
     pthread_mutex_lock(&j->alock);
-    for (size_t i = 0; i < n; i++)
-        j->spare[j->nspare++] = j->taken[i].data;
+    while (kept < n && j->nspare < JOURNAL_SPARES_KEPT)
+        j->spare[j->nspare++] = j->taken[kept++].data;
+    j->nbufs -= n - kept;
     pthread_mutex_unlock(&j->alock);
+    for (size_t i = kept; i < n; i++)
+        free(j->taken[i].data);
     if (done < n) {
-        log_error("journal: write failed, %" PRIu64 " visits lost: %s", records, strerror(errno));
+        log_error("journal: write failed, %" PRIu64 " visits lost: %s", records, strerror(err));
         if (ftruncate(j->fd, (off_t)before) != 0 || lseek(j->fd, (off_t)before, SEEK_SET) < 0)
             log_error("journal: cannot cut a failed write back: %s", strerror(errno));
         j->written = before;
