@@ -3,6 +3,7 @@
 #include "util/rfc3339.h"
 #include "util/clock.h"
 #include "util/dec.h"
+#include "util/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,20 +71,6 @@ struct accesslog {
     bool stopping;
 };
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return; /* nowhere left to report it; the access log is best effort */
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void flush_all(struct accesslog *log)
 {
     for (size_t i = 0; i < log->nworkers; i++) {
@@ -96,7 +83,7 @@ static void flush_all(struct accesslog *log)
         pthread_mutex_unlock(&b->lock);
         log->spare = full;
         if (len > 0)
-            write_all(log->fd, full, len);
+            (void)io_write_all(log->fd, full, len); /* nowhere left to report it; the access log is best effort */
     }
 }
 

@@ -1,6 +1,7 @@
 #include "store/journal.h"
 
 #include "obs/log.h"
+#include "util/io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -427,20 +428,6 @@ int journal_append(struct journal *j, const struct store_visit *v)
     return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Syncer: takes every buffer the appender filled (and the one it is
  * filling), writes them to the current segment with no lock held, and
  * hands them back; pend covers what they held. Past JOURNAL_SEGMENT_BYTES
@@ -463,7 +450,7 @@ static int write_unsynced(struct journal *j)
         return 0;
     uint64_t before = j->written, records = 0, bytes = 0;
     size_t done = 0;
-    while (done < n && write_all(j->fd, j->taken[done].data, j->taken[done].len) == 0) {
+    while (done < n && io_write_all(j->fd, j->taken[done].data, j->taken[done].len) == 0) {
         j->written += j->taken[done].len;
         done++;
     }
