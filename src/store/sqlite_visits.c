@@ -471,18 +471,20 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
     p->blob = malloc(TALLY_BYTES_MAX);
     p->th = malloc((p->n + 1) * sizeof(*p->th));
     int rc = STORE_ERROR;
-    if (order == NULL || p->useen == NULL || p->te == NULL || p->blob == NULL || p->th == NULL)
+    size_t slice_start = 0;
+    if (order == NULL || p->useen == NULL || p->te == NULL || p->blob == NULL || p->th == NULL) {
+        log_error("sqlite: no memory for a pass of %zu visits", p->n);
         goto out;
+    }
     for (size_t i = 0; i < p->n; i++) {
         struct pv *v = &p->pv[i];
         v->candidate = v->has_unique && v->link_id != 0 && !seen_in_pass(p, i);
         order[i] = i;
     }
     qsort_r(order, p->n, sizeof(*order), cmp_link_id, p->pv);
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        goto out;
     uint64_t slice_from = clock_mono_ms();
-    size_t slice_start = 0;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto rollback; /* logged there; nothing to undo */
     for (size_t i = 0; i < p->n;) {
         size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i; /* then up to a link's end */
         while (i + m < p->n && p->pv[order[i + m]].link_id == p->pv[order[i + m - 1]].link_id)
@@ -502,7 +504,7 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
         }
         if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
             rc = STORE_ERROR;
-            goto out;
+            goto rollback;
         }
         slice_from = clock_mono_ms();
     }
@@ -526,9 +528,13 @@ int sqlite_visits_pass(struct sqlite_store *s, int64_t now)
     int rc = -1;
     uint8_t *buf = malloc(PASS_BYTES); /* large, so mapped for the pass and given back after it */
     struct journal_pos next;
-    long len = buf != NULL ? journal_read(s->journal, s->jpos, buf, PASS_BYTES, &next) : -1;
-    if (len < 0)
+    if (buf == NULL) {
+        log_error("sqlite: no memory to read the visit journal");
         goto out;
+    }
+    long len = journal_read(s->journal, s->jpos, buf, PASS_BYTES, &next);
+    if (len < 0)
+        goto out; /* logged by the journal */
     if (len == 0 && next.seg == s->jpos.seg && next.off == s->jpos.off) {
         rc = 0;
         goto out;
@@ -544,8 +550,10 @@ int sqlite_visits_pass(struct sqlite_store *s, int64_t now)
     }
     p.pv = malloc(PASS_VISITS_MAX * sizeof(struct pv));
     long taken = p.pv != NULL ? parse_chunk(&p, buf, (size_t)len, skip_below) : -1;
-    if (taken < 0)
+    if (taken < 0) {
+        log_error("sqlite: no memory for a pass over the visit journal");
         goto out;
+    }
     if (taken < len) /* stopped at PASS_VISITS_MAX */
         next = (struct journal_pos){next.seg, next.off - (uint64_t)(len - taken)};
     if (pass_write(s, &p, next, now) != STORE_OK)
