@@ -111,24 +111,21 @@ def test_writes_during_a_pass_and_a_crash_between_slices(server_factory, tmp_pat
     ref.stop()
     want = snapshot(ref.data, link_ids)
 
-    # Creations during the pass: each is answered while the pass goes on,
-    # which commits a slice for it; a kill -9 once slices are on disk.
+    # Creations during the pass: the pass commits a slice for them and
+    # answers them before it ends (on disk, done_below > 0 after a 201 says
+    # so); a kill -9 once slices are on disk.
     other.start()
     assert backlog(other) == waiting
-    answered_mid_pass = 0
     cut = None
     created = []
     for i in range(2000):
         created.append(other.create(url="https://example.com/during-pass/%d" % i)["code"])
-        if backlog(other) > 0:
-            answered_mid_pass += 1
         pos = journal_pos(other.data)
         if pos[2] > 0:
             cut = pos
             break
     assert cut is not None, "no slice committed while creations waited (backlog %d)" % waiting
     other.kill()
-    assert answered_mid_pass >= 1
     assert journal_pos(other.data)[2] > 0, "the crash came after the pass had finished"
 
     # After the restart the pass goes on past the links its slices applied;
@@ -143,4 +140,4 @@ def test_writes_during_a_pass_and_a_crash_between_slices(server_factory, tmp_pat
     assert sum(t for _, t, _ in got["links"]) == sum(t for _, t, _ in want["links"]) > 0
     for key in want:
         assert got[key] == want[key], "%s differ after a crash between slices" % key
-    print("backlog %d visits; creations answered mid-pass: %d; cut at link %d" % (waiting, answered_mid_pass, cut[2]))
+    print("backlog %d visits; %d creations, the last answered mid-pass; cut at link %d" % (waiting, len(created), cut[2]))
