@@ -41,7 +41,7 @@ FUZZ_DEPS += src/store/sqlite_fts.c
 # imports (issue 4)
 FUZZ_DEPS += src/core/import.c
 # the visit journal and rollup tallies (issue 5)
-FUZZ_DEPS += src/store/tally.c src/store/journal.c src/obs/log.c
+FUZZ_DEPS += src/store/tally.c src/store/journal.c src/obs/log.c src/util/crc32c.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 

@@ -1,6 +1,7 @@
 #include "store/journal.h"
 
 #include "obs/log.h"
+#include "util/crc32c.h"
 #include "util/io.h"
 
 #include <dirent.h>
@@ -16,7 +17,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION 2 /* 2: CRC-32C; 1 (still read): zlib's CRC-32 */
+#define JOURNAL_VERSION_ZLIB 1
 #define JOURNAL_BUF_BYTES ((size_t)1 << 20) /* appends are encoded into buffers of a megabyte */
 #define JOURNAL_BUFS_MAX 64                 /* buffers waiting for the syncer, at most: ~350,000 visits */
 #define JOURNAL_SPARES_KEPT 8               /* past a stall, the buffers beyond these are freed */
@@ -102,11 +104,17 @@ size_t journal_encode(const struct store_visit *v, uint8_t *out)
         }
     size_t body = (size_t)(p - out) - HEADER;
     put_u32(out, (uint32_t)body);
-    put_u32(out + 4, (uint32_t)crc32(0L, out + HEADER, (uInt)body));
+    put_u32(out + 4, crc32c(0, out + HEADER, body));
     return HEADER + body;
 }
 
-int journal_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len)
+/* The check of a body (at least one byte) by its version's CRC. */
+static uint32_t body_crc(const uint8_t *body, size_t n)
+{
+    return body[0] == JOURNAL_VERSION_ZLIB ? (uint32_t)crc32(0L, body, (uInt)n) : crc32c(0, body, n);
+}
+
+int journal_step(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len)
 {
     if (*off > len || len - *off < HEADER)
         return 0;
@@ -116,11 +124,21 @@ int journal_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **bo
         return -1;
     if (len - *off - HEADER < n)
         return 0;
-    if (get_u32(h + 4) != (uint32_t)crc32(0L, h + HEADER, n))
-        return -1;
     *body = h + HEADER;
     *body_len = n;
     *off += HEADER + n;
+    return 1;
+}
+
+int journal_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len)
+{
+    size_t at = *off;
+    int k = journal_step(buf, len, &at, body, body_len);
+    if (k != 1)
+        return k;
+    if (get_u32(buf + *off + 4) != body_crc(*body, *body_len))
+        return -1;
+    *off = at;
     return 1;
 }
 
@@ -128,8 +146,9 @@ int journal_decode(const uint8_t *body, size_t len, struct store_visit *v)
 {
     memset(v, 0, sizeof(*v));
     const uint8_t *p = body, *end = body + len;
-    if (len < 1 + 32 + 4 || *p++ != JOURNAL_VERSION)
+    if (len < 1 + 32 + 4 || (*p != JOURNAL_VERSION && *p != JOURNAL_VERSION_ZLIB))
         return -1;
+    p++;
     v->ts = get_i64(p);
     v->link_id = get_i64(p + 8);
     v->team_id = get_i64(p + 16);

@@ -12,8 +12,9 @@
  * position it reached in the same transaction, so after a crash each
  * visit is applied exactly once. Segments wholly applied are deleted.
  *
- * Record: u32 body length, u32 CRC-32 of the body, body (little-endian):
- *   u8 version (1), i64 ts, link_id, team_id, domain_id, u8 kind,
+ * Record: u32 body length, u32 CRC of the body, body (little-endian):
+ *   u8 version (2: the CRC is CRC-32C; 1, written before, zlib's CRC-32
+ *   and otherwise the same), i64 ts, link_id, team_id, domain_id, u8 kind,
  *   u8 flags (1 bot, 2 detail, 4 has_unique), i16 browser_major,
  *   [16] unique (if has_unique), and if detail the text fields of struct
  *   store_visit, each as u16 length + bytes (no NUL, shorter than the
@@ -86,10 +87,12 @@ void journal_counts(struct journal *j, struct journal_counts *out);
 /* Record codec. journal_encode writes the whole record (header included)
  * and returns its length (at most JOURNAL_RECORD_MAX). journal_next walks
  * records in buf[0..len) from *off: 1 with the body, 0 when no whole
- * record is left, -1 when the record at *off is corrupt. journal_decode
- * fills v from a body; 0 or -1. */
+ * record is left, -1 when the record at *off is corrupt. journal_step is
+ * journal_next without the CRC, for bytes journal_read returned (it has
+ * checked them). journal_decode fills v from a body; 0 or -1. */
 size_t journal_encode(const struct store_visit *v, uint8_t *out);
 int journal_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len);
+int journal_step(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len);
 int journal_decode(const uint8_t *body, size_t len, struct store_visit *v);
 
 #endif

@@ -134,15 +134,15 @@ static int set_dim(struct pass *p, struct pv *v, int dim, const char *value, con
     return 0;
 }
 
-/* Reads the journal chunk into pv[], leaving out the links below
- * skip_below (applied by the slices of an interrupted pass); returns how
- * many bytes of it were taken. */
+/* Reads the journal chunk (journal_read has checked its records) into
+ * pv[], leaving out the links below skip_below (applied by the slices of
+ * an interrupted pass); returns how many bytes of it were taken. */
 static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len, int64_t skip_below)
 {
     size_t off = 0, taken = 0;
     const uint8_t *body;
     size_t blen;
-    while (p->n < PASS_VISITS_MAX && journal_next(buf, len, &off, &body, &blen) == 1) {
+    while (p->n < PASS_VISITS_MAX && journal_step(buf, len, &off, &body, &blen) == 1) {
         taken = off;
         p->records++;
         struct store_visit *sv = &p->v;
