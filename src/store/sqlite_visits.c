@@ -37,6 +37,7 @@
 #include "store/tally.h"
 #include "util/clock.h"
 #include "util/id.h"
+#include "util/radix.h"
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -179,14 +180,6 @@ static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len, int64_t 
         p->n++;
     }
     return (long)taken;
-}
-
-static int cmp_link_id(const void *pa, const void *pb, void *arg)
-{
-    const struct pv *pv = arg, *a = &pv[*(const size_t *)pa], *b = &pv[*(const size_t *)pb];
-    if (a->link_id != b->link_id)
-        return a->link_id < b->link_id ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
@@ -465,6 +458,7 @@ static void pass_free(struct pass *p)
 static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos end, int64_t now)
 {
     size_t *order = malloc((p->n + 1) * sizeof(*order));
+    struct radix_item *keys = malloc(2 * (p->n + 1) * sizeof(*keys));
     p->ucap = pow2_at_least(2 * (p->n + 1));
     p->useen = calloc(p->ucap, sizeof(*p->useen));
     p->te = malloc(GROUP_VISITS * TALLY_NDIMS * sizeof(*p->te));
@@ -472,16 +466,21 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
     p->th = malloc((p->n + 1) * sizeof(*p->th));
     int rc = STORE_ERROR;
     size_t slice_start = 0;
-    if (order == NULL || p->useen == NULL || p->te == NULL || p->blob == NULL || p->th == NULL) {
+    if (order == NULL || keys == NULL || p->useen == NULL || p->te == NULL || p->blob == NULL || p->th == NULL) {
         log_error("sqlite: no memory for a pass of %zu visits", p->n);
         goto out;
     }
     for (size_t i = 0; i < p->n; i++) {
         struct pv *v = &p->pv[i];
         v->candidate = v->has_unique && v->link_id != 0 && !seen_in_pass(p, i);
-        order[i] = i;
+        keys[i] = (struct radix_item){.key = (uint64_t)v->link_id, .val = (uint32_t)i};
     }
-    qsort_r(order, p->n, sizeof(*order), cmp_link_id, p->pv);
+    /* ids grow with i (id_next), so a stable sort by link is (link, id) order */
+    struct radix_item *sorted = radix_sort(keys, keys + p->n + 1, p->n);
+    for (size_t i = 0; i < p->n; i++)
+        order[i] = sorted[i].val;
+    free(keys);
+    keys = NULL;
     uint64_t slice_from = clock_mono_ms();
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto rollback; /* logged there; nothing to undo */
@@ -518,6 +517,7 @@ rollback:
     log_error("sqlite: recording %zu visits failed: %s", p->n - slice_start, sqlite3_errmsg(s->db));
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
+    free(keys);
     free(order);
     return rc;
 }

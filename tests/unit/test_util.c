@@ -1,11 +1,12 @@
 /* Unit tables for the small pure helpers: query strings, JSON escaping in
- * logs, id ordering, the metrics text format, and CRC-32C. */
+ * logs, id ordering, the metrics text format, CRC-32C and the radix sort. */
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "util/crc32c.h"
 #include "util/dec.h"
 #include "util/id.h"
 #include "util/query.h"
+#include "util/radix.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -184,4 +185,35 @@ Test(crc32c, hardware_matches_table)
     for (size_t align = 0; align < 8; align++)
         for (size_t len = 0; len <= 300; len++)
             cr_assert_eq(crc32c(0, buf + align, len), crc32c_sw(0, buf + align, len), "len %zu align %zu", len, align);
+}
+
+static int by_key_then_val(const void *pa, const void *pb)
+{
+    const struct radix_item *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return a->val < b->val ? -1 : a->val > b->val;
+}
+
+/* The radix sort against qsort by (key, input position): many equal keys
+ * (stability), keys of every width up to 64 bits, and none or one item. */
+Test(radix, sorts_stably)
+{
+    enum { N = 5000 };
+    static struct radix_item a[N], tmp[N], want[N];
+    static const uint64_t masks[] = {0, 0x3, 0xff, 0xfffff, 0xffffffffffULL, UINT64_MAX};
+    uint64_t x = 88172645463325252ULL;
+    for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++)
+        for (size_t n = 0; n <= N; n = n < 2 ? n + 1 : n * 7) {
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                a[i] = (struct radix_item){.key = x & masks[m], .val = (uint32_t)i};
+            }
+            memcpy(want, a, n * sizeof(*a));
+            qsort(want, n, sizeof(*want), by_key_then_val);
+            struct radix_item *got = radix_sort(a, tmp, n);
+            cr_assert(got == a || got == tmp);
+            for (size_t i = 0; i < n; i++)
+                cr_assert(got[i].key == want[i].key && got[i].val == want[i].val, "mask %zu, n %zu, at %zu", m, n, i);
+        }
 }
