@@ -142,9 +142,10 @@ int journal_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **bo
     return 1;
 }
 
-int journal_decode(const uint8_t *body, size_t len, struct store_visit *v)
+_Static_assert(NTEXTS == JOURNAL_TEXTS, "enum journal_text follows texts[]");
+
+int journal_view(const uint8_t *body, size_t len, struct journal_view *v)
 {
-    memset(v, 0, sizeof(*v));
     const uint8_t *p = body, *end = body + len;
     if (len < 1 + 32 + 4 || (*p != JOURNAL_VERSION && *p != JOURNAL_VERSION_ZLIB))
         return -1;
@@ -165,24 +166,51 @@ int journal_decode(const uint8_t *body, size_t len, struct store_visit *v)
     p += 2;
     if (v->browser_major < -1)
         return -1;
+    v->unique = NULL;
     if (v->has_unique) {
-        if ((size_t)(end - p) < sizeof(v->unique))
+        if (end - p < 16)
             return -1;
-        memcpy(v->unique, p, sizeof(v->unique));
-        p += sizeof(v->unique);
+        v->unique = p;
+        p += 16;
     }
-    if (v->detail)
-        for (size_t i = 0; i < NTEXTS; i++) {
-            if (end - p < 2)
-                return -1;
-            size_t n = get_u16(p);
-            p += 2;
-            if (n >= texts[i].size || (size_t)(end - p) < n || memchr(p, '\0', n) != NULL)
-                return -1;
-            memcpy((char *)v + texts[i].off, p, n); /* the memset left the NUL */
-            p += n;
-        }
+    for (size_t i = 0; i < NTEXTS; i++) {
+        v->text[i].len = 0;
+        v->text[i].s = "";
+        if (!v->detail)
+            continue;
+        if (end - p < 2)
+            return -1;
+        size_t n = get_u16(p);
+        p += 2;
+        if (n >= texts[i].size || (size_t)(end - p) < n || memchr(p, '\0', n) != NULL)
+            return -1;
+        v->text[i].s = (const char *)p;
+        v->text[i].len = (uint16_t)n;
+        p += n;
+    }
     return p == end ? 0 : -1;
+}
+
+int journal_decode(const uint8_t *body, size_t len, struct store_visit *v)
+{
+    struct journal_view jv;
+    memset(v, 0, sizeof(*v));
+    if (journal_view(body, len, &jv) != 0)
+        return -1;
+    v->ts = jv.ts;
+    v->link_id = jv.link_id;
+    v->team_id = jv.team_id;
+    v->domain_id = jv.domain_id;
+    v->kind = jv.kind;
+    v->bot = jv.bot;
+    v->detail = jv.detail;
+    v->has_unique = jv.has_unique;
+    v->browser_major = jv.browser_major;
+    if (jv.has_unique)
+        memcpy(v->unique, jv.unique, sizeof(v->unique));
+    for (size_t i = 0; i < NTEXTS; i++)
+        memcpy((char *)v + texts[i].off, jv.text[i].s, jv.text[i].len); /* the memset left the NUL */
+    return 0;
 }
 
 /* ---- segments ------------------------------------------------------------------ */

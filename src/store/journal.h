@@ -91,6 +91,38 @@ void journal_counts(struct journal *j, struct journal_counts *out);
  * journal_next without the CRC, for bytes journal_read returned (it has
  * checked them). journal_decode fills v from a body; 0 or -1. */
 size_t journal_encode(const struct store_visit *v, uint8_t *out);
+/* The text fields of a record, in their order in the body. */
+enum journal_text {
+    JT_IP,
+    JT_COUNTRY,
+    JT_CITY,
+    JT_REFERRER_HOST,
+    JT_REFERRER,
+    JT_BROWSER,
+    JT_OS,
+    JT_DEVICE,
+    JT_LANGUAGE,
+    JT_UTM, /* five: source, medium, campaign, term, content */
+    JT_VISITED_URL = JT_UTM + 5,
+    JT_TARGET_URL,
+    JOURNAL_TEXTS
+};
+/* A record read in place: the texts point into the body (not
+ * NUL-terminated; "" and 0 when empty or not a detail record) and unique
+ * at its 16 bytes (NULL without one). journal_view checks what
+ * journal_decode checks (0 or -1) and copies nothing. */
+struct journal_view {
+    int64_t ts, link_id, team_id, domain_id;
+    enum store_visit_kind kind;
+    bool bot, detail, has_unique;
+    int browser_major;
+    const uint8_t *unique;
+    struct {
+        const char *s;
+        uint16_t len;
+    } text[JOURNAL_TEXTS];
+};
+int journal_view(const uint8_t *body, size_t len, struct journal_view *v);
 int journal_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len);
 int journal_step(const uint8_t *buf, size_t len, size_t *off, const uint8_t **body, size_t *body_len);
 int journal_decode(const uint8_t *body, size_t len, struct store_visit *v);

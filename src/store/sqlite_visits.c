@@ -97,7 +97,7 @@ struct pass {
     struct strtab names;
     size_t *useen; /* pv index + 1 per slot; 0 free */
     size_t ucap;
-    struct store_visit v; /* decoding scratch */
+    struct store_visit v; /* a visit decoded for its webhook event */
     /* the slice being written */
     struct tally_entry *te; /* GROUP_VISITS * TALLY_NDIMS */
     uint8_t *blob;          /* TALLY_BYTES_MAX */
@@ -123,17 +123,21 @@ static bool seen_in_pass(struct pass *p, size_t idx)
     }
 }
 
-static int set_dim(struct pass *p, struct pv *v, int dim, const char *value, const char *fallback)
+static int set_dim(struct pass *p, struct pv *v, int dim, const char *value, size_t len, const char *fallback)
 {
-    if (value[0] == '\0')
+    if (len == 0) {
         value = fallback;
-    struct strtab_entry *e = strtab_intern(&p->names, value, strlen(value));
+        len = strlen(fallback);
+    }
+    struct strtab_entry *e = strtab_intern(&p->names, value, len);
     if (e == NULL)
         return -1;
     v->dim[dim] = e->s;
     v->dimlen[dim] = e->len;
     return 0;
 }
+
+#define SET_DIM(dim, jt, fallback) set_dim(p, v, dim, jv.text[jt].s, jv.text[jt].len, fallback)
 
 /* Reads the journal chunk (journal_read has checked its records) into
  * pv[], leaving out the links below skip_below (applied by the slices of
@@ -146,35 +150,35 @@ static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len, int64_t 
     while (p->n < PASS_VISITS_MAX && journal_step(buf, len, &off, &body, &blen) == 1) {
         taken = off;
         p->records++;
-        struct store_visit *sv = &p->v;
-        if (journal_decode(body, blen, sv) != 0) {
+        struct journal_view jv;
+        if (journal_view(body, blen, &jv) != 0) {
             log_error("journal: skipping a visit record that does not decode");
             continue;
         }
-        if (sv->link_id < skip_below)
+        if (jv.link_id < skip_below)
             continue;
         struct pv *v = &p->pv[p->n];
-        *v = (struct pv){.id = id_next(sv->ts),
-                         .ts = sv->ts,
-                         .link_id = sv->link_id,
-                         .team_id = sv->team_id,
+        *v = (struct pv){.id = id_next(jv.ts),
+                         .ts = jv.ts,
+                         .link_id = jv.link_id,
+                         .team_id = jv.team_id,
                          .body = body,
                          .blen = (uint32_t)blen,
-                         .kind = (uint8_t)sv->kind,
-                         .bot = sv->bot,
-                         .detail = sv->detail,
-                         .has_unique = sv->has_unique};
-        memcpy(v->unique, sv->unique, sizeof(v->unique));
+                         .kind = (uint8_t)jv.kind,
+                         .bot = jv.bot,
+                         .detail = jv.detail,
+                         .has_unique = jv.has_unique};
+        if (jv.has_unique)
+            memcpy(v->unique, jv.unique, sizeof(v->unique));
         if (v->link_id == 0) {
-            if (set_dim(p, v, TALLY_KIND, store_visit_kind_name(v->kind), "") != 0)
+            const char *kind = store_visit_kind_name(jv.kind);
+            if (set_dim(p, v, TALLY_KIND, kind, strlen(kind), "") != 0)
                 return -1;
         } else if (v->detail) {
-            if (set_dim(p, v, TALLY_REFERRER, sv->referrer_host, "direct") != 0 ||
-                set_dim(p, v, TALLY_COUNTRY, sv->country, "unknown") != 0 ||
-                set_dim(p, v, TALLY_CITY, sv->city, "unknown") != 0 ||
-                set_dim(p, v, TALLY_BROWSER, sv->browser, "unknown") != 0 ||
-                set_dim(p, v, TALLY_OS, sv->os, "unknown") != 0 ||
-                set_dim(p, v, TALLY_DEVICE, sv->device, "unknown") != 0)
+            if (SET_DIM(TALLY_REFERRER, JT_REFERRER_HOST, "direct") != 0 ||
+                SET_DIM(TALLY_COUNTRY, JT_COUNTRY, "unknown") != 0 || SET_DIM(TALLY_CITY, JT_CITY, "unknown") != 0 ||
+                SET_DIM(TALLY_BROWSER, JT_BROWSER, "unknown") != 0 || SET_DIM(TALLY_OS, JT_OS, "unknown") != 0 ||
+                SET_DIM(TALLY_DEVICE, JT_DEVICE, "unknown") != 0)
                 return -1;
         }
         p->n++;
@@ -182,24 +186,37 @@ static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len, int64_t 
     return (long)taken;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+static void bind_text_or_null(sqlite3_stmt *st, int i, const struct journal_view *v, enum journal_text t)
 {
-    if (v[0] != '\0')
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    if (v->text[t].len > 0)
+        sqlite3_bind_text(st, i, v->text[t].s, v->text[t].len, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
 }
 
-static int insert_raw(struct sqlite_store *s, const struct pv *pv, const struct store_visit *v)
+/* Raw rows go in RAW_BATCH at a time: one statement of many rows keeps its
+ * cursors on the tables' last pages, where one per row seeks from the root
+ * again and pays the statement's start and end each time. OR FAIL: a
+ * statement of many rows that may abort half-way would keep a statement
+ * journal, a copy of every page it is first to touch, and a failure here
+ * rolls the whole pass back anyway. */
+#define RAW_BATCH 16
+#define RAW_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define RAW_ROWS4 RAW_ROW "," RAW_ROW "," RAW_ROW "," RAW_ROW
+#define RAW_INSERT                                                                                                     \
+    "INSERT OR FAIL INTO visits (id, link_id, team_id, domain_id, ts, kind, ip, country, city, referrer_host,"         \
+    " referrer, browser, browser_major, os, device, bot, language, utm_source, utm_medium, utm_campaign, utm_term,"    \
+    " utm_content, visited_url, target_url) VALUES "
+
+struct raw_row {
+    const struct pv *pv;
+    struct journal_view jv;
+};
+
+static int bind_raw(sqlite3_stmt *st, int i, const struct raw_row *r)
 {
-    sqlite3_stmt *st = W("INSERT INTO visits (id, link_id, team_id, domain_id, ts, kind, ip, country, city,"
-                         " referrer_host, referrer, browser, browser_major, os, device, bot, language, utm_source,"
-                         " utm_medium, utm_campaign, utm_term, utm_content, visited_url, target_url)"
-                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (st == NULL)
-        return STORE_ERROR;
-    int i = 1;
-    sqlite3_bind_int64(st, i++, pv->id);
+    const struct journal_view *v = &r->jv;
+    sqlite3_bind_int64(st, i++, r->pv->id);
     if (v->link_id)
         sqlite3_bind_int64(st, i++, v->link_id);
     else
@@ -211,24 +228,40 @@ static int insert_raw(struct sqlite_store *s, const struct pv *pv, const struct 
     sqlite3_bind_int64(st, i++, v->domain_id);
     sqlite3_bind_int64(st, i++, v->ts);
     sqlite3_bind_text(st, i++, store_visit_kind_name(v->kind), -1, SQLITE_STATIC);
-    bind_text_or_null(st, i++, v->ip);
-    bind_text_or_null(st, i++, v->country);
-    bind_text_or_null(st, i++, v->city);
-    bind_text_or_null(st, i++, v->referrer_host);
-    bind_text_or_null(st, i++, v->referrer);
-    bind_text_or_null(st, i++, v->browser);
+    for (enum journal_text t = JT_IP; t <= JT_BROWSER; t++)
+        bind_text_or_null(st, i++, v, t);
     if (v->browser_major >= 0)
         sqlite3_bind_int(st, i, v->browser_major);
+    else
+        sqlite3_bind_null(st, i);
     i++;
-    bind_text_or_null(st, i++, v->os);
-    bind_text_or_null(st, i++, v->device);
+    bind_text_or_null(st, i++, v, JT_OS);
+    bind_text_or_null(st, i++, v, JT_DEVICE);
     sqlite3_bind_int(st, i++, v->bot);
-    bind_text_or_null(st, i++, v->language);
-    for (int u = 0; u < 5; u++)
-        bind_text_or_null(st, i++, v->utm[u]);
-    bind_text_or_null(st, i++, v->visited_url);
-    bind_text_or_null(st, i++, v->target_url);
-    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+    for (enum journal_text t = JT_LANGUAGE; t <= JT_TARGET_URL; t++)
+        bind_text_or_null(st, i++, v, t);
+    return i;
+}
+
+/* Inserts rows[0..n): RAW_BATCH in one statement, fewer one by one. */
+static int insert_raw(struct sqlite_store *s, const struct raw_row *rows, size_t n)
+{
+    sqlite3_stmt *st =
+        n == RAW_BATCH ? W(RAW_INSERT RAW_ROWS4 "," RAW_ROWS4 "," RAW_ROWS4 "," RAW_ROWS4) : W(RAW_INSERT RAW_ROW);
+    if (st == NULL)
+        return STORE_ERROR;
+    if (n == RAW_BATCH) {
+        int i = 1;
+        for (size_t k = 0; k < n; k++)
+            i = bind_raw(st, i, &rows[k]);
+        return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
+    }
+    for (size_t k = 0; k < n; k++) {
+        bind_raw(st, 1, &rows[k]);
+        if (sqlite_exec_stmt(st) != 0)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
 }
 
 #define GROUP_VISITS 8192 /* a larger (link, day) group is upserted in parts */
@@ -392,18 +425,26 @@ static int write_links(struct sqlite_store *s, struct pass *p, const size_t *ord
             return STORE_ERROR;
         v->first = sqlite3_changes(s->db) > 0;
     }
+    struct raw_row rows[RAW_BATCH];
+    size_t nrows = 0;
     for (size_t i = 0; i < m; i++) {
         const struct pv *v = &p->pv[order[i]];
-        bool hook = sqlite_outbox_wanted(s, v->link_id, v->team_id);
-        if (!v->detail && !hook)
-            continue;
-        if (journal_decode(v->body, v->blen, &p->v) != 0)
-            return STORE_ERROR; /* it decoded a moment ago */
-        if (v->detail && insert_raw(s, v, &p->v) != STORE_OK)
-            return STORE_ERROR;
-        if (hook && sqlite_outbox_visit(s, &p->v, now) != STORE_OK)
+        if (v->detail) {
+            rows[nrows].pv = v;
+            if (journal_view(v->body, v->blen, &rows[nrows].jv) != 0)
+                return STORE_ERROR; /* it was read a moment ago */
+            if (++nrows == RAW_BATCH) {
+                if (insert_raw(s, rows, nrows) != STORE_OK)
+                    return STORE_ERROR;
+                nrows = 0;
+            }
+        }
+        if (sqlite_outbox_wanted(s, v->link_id, v->team_id) &&
+            (journal_decode(v->body, v->blen, &p->v) != 0 || sqlite_outbox_visit(s, &p->v, now) != STORE_OK))
             return STORE_ERROR;
     }
+    if (nrows > 0 && insert_raw(s, rows, nrows) != STORE_OK)
+        return STORE_ERROR;
     for (size_t i = 0, n; i < m; i += n) {
         for (n = 1; i + n < m && p->pv[order[i + n]].link_id == p->pv[order[i]].link_id; n++)
             ;

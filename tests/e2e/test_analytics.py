@@ -124,6 +124,45 @@ def test_concurrent_visits_counted_exactly(server_factory):
     assert "linkpulse_visits_dropped_total 0" in m
 
 
+def test_raw_rows_written_in_batches_keep_their_fields(server_factory):
+    """The writer inserts raw visits 16 rows to a statement (fewer one by
+    one): 40 visits made within one 1 s flush window land in one pass, and
+    every row keeps its own fields (UA with and without a version, referrer
+    or none, country or none) and its id order."""
+    srv = server_factory(args=FLAGS[:4] + ["--visit-flush-ms", "1000", "--full-referrer"])
+    code = srv.create(url="https://example.com/batch")["code"]
+    s = requests.Session()
+    want = {}
+    for i in range(40):
+        ua, ip = [(CHROME, GB_IP), (BOTS[3], SE_IP), (FIREFOX, "10.1.2.3")][i % 3]
+        headers = {"Referer": "https://ref%d.example/p" % i} if i % 2 else {}
+        visit(s, srv, code + "?utm_content=v%d" % i, ua, ip, **headers)
+        want["v%d" % i] = (ua, ip, headers)
+    wait_total(srv, code, 40)
+    rows = []
+    page = {"next_cursor": None}
+    while True:
+        params = {"limit": 100}
+        if page["next_cursor"]:
+            params["cursor"] = page["next_cursor"]
+        page = srv.api("GET", "/api/v1/links/%s/visits" % code, params=params).json()
+        rows += page["items"]
+        if not page["next_cursor"]:
+            break
+    assert [r["utm_content"] for r in rows] == ["v%d" % i for i in reversed(range(40))], "newest first, one each"
+    for r in rows:
+        ua, ip, headers = want[r["utm_content"]]
+        assert r["kind"] == "redirect" and r["target_url"] == "https://example.com/batch"
+        assert r["visited_url"] == "/%s?utm_content=%s" % (code, r["utm_content"])
+        assert r["referrer"] == headers.get("Referer"), r
+        if ua == CHROME:
+            assert (r["browser"], r["browser_major"], r["bot"], r["country"]) == ("Chrome", 120, False, "GB"), r
+        elif ua == FIREFOX:
+            assert (r["browser"], r["browser_major"], r["country"], r["ip"]) == ("Firefox", 121, None, "10.1.2.0"), r
+        else:
+            assert r["bot"] is True and r["browser_major"] is None and r["country"] == "SE", r
+
+
 def test_visit_details_and_raw_pages(server_factory):
     srv = server_factory(args=FLAGS + ["--full-referrer"])
     code = srv.create(url="https://example.com/raw")["code"]

@@ -106,6 +106,41 @@ Test(journal, corrupt_records_are_found)
     (void)got;
 }
 
+/* journal_view reads the record in place: the same values as the decoder,
+ * texts pointing into the body. */
+Test(journal, view_reads_in_place)
+{
+    uint8_t rec[JOURNAL_RECORD_MAX];
+    struct store_visit v = full_visit(1767225600123LL);
+    size_t n = journal_encode(&v, rec);
+    struct journal_view jv;
+    cr_assert_eq(journal_view(rec + 8, n - 8, &jv), 0);
+    cr_assert(jv.ts == v.ts && jv.link_id == v.link_id && jv.team_id == v.team_id && jv.domain_id == v.domain_id);
+    cr_assert(jv.kind == v.kind && jv.bot && jv.detail && jv.has_unique && jv.browser_major == 120);
+    cr_assert(jv.unique > rec && jv.unique < rec + n && memcmp(jv.unique, v.unique, 16) == 0);
+    const char *want[JOURNAL_TEXTS] = {v.ip,     v.country, v.city,        v.referrer_host, v.referrer, v.browser,
+                                       v.os,     v.device,  v.language,    v.utm[0],        v.utm[1],   v.utm[2],
+                                       v.utm[3], v.utm[4],  v.visited_url, v.target_url};
+    for (int t = 0; t < JOURNAL_TEXTS; t++) {
+        cr_assert_eq(jv.text[t].len, strlen(want[t]), "text %d", t);
+        cr_assert(memcmp(jv.text[t].s, want[t], jv.text[t].len) == 0, "text %d", t);
+        cr_assert((const uint8_t *)jv.text[t].s > rec && (const uint8_t *)jv.text[t].s < rec + n, "text %d in place",
+                  t);
+    }
+    struct store_visit c;
+    memset(&c, 0, sizeof(c));
+    c.ts = 5;
+    c.kind = VISIT_BASE_URL;
+    c.browser_major = -1;
+    n = journal_encode(&c, rec);
+    cr_assert_eq(journal_view(rec + 8, n - 8, &jv), 0);
+    cr_assert(!jv.detail && !jv.has_unique && jv.unique == NULL && jv.browser_major == -1);
+    for (int t = 0; t < JOURNAL_TEXTS; t++)
+        cr_assert(jv.text[t].len == 0 && jv.text[t].s[0] == '\0', "a counts-only record has empty texts");
+    rec[n - 1] ^= 0xff;
+    cr_assert_eq(journal_view(rec + 8, n - 9, &jv), -1, "cut short");
+}
+
 static void put_le32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
