@@ -6,7 +6,8 @@
  * the limit, so the limit holds exactly however many workers serve the
  * link; HEAD requests and link-preview fetchers only look, spending nothing.
  * Unknown codes spend a per-IP budget (--rate-miss) so that scanning the
- * code space is slow; hits never touch it. */
+ * code space is slow, and are recorded as orphan visits only within it;
+ * hits never touch it. */
 #include "api/api.h"
 #include "api/snap.h"
 
@@ -169,13 +170,17 @@ static void gone(struct reqctx *rc)
     domain_page(rc, 410);
 }
 
+/* An unknown code (or a hidden link) within the client's miss budget is an
+ * orphan visit; past it the answer is a 429 and nothing is recorded, so a
+ * scan over its budget costs no enrichment, journal space or writer time. */
 static void not_found(struct reqctx *rc)
 {
-    api_capture(rc, VISIT_INVALID_SHORT_URL, NULL);
     uint8_t bucket[16];
     api_client_bucket(rc, bucket);
-    if (api_rate_limit(rc, "miss:", bucket, 16, rc->w->app->cfg->rate_miss))
-        domain_page(rc, 404);
+    if (!api_rate_limit(rc, "miss:", bucket, 16, rc->w->app->cfg->rate_miss))
+        return;
+    api_capture(rc, VISIT_INVALID_SHORT_URL, NULL);
+    domain_page(rc, 404);
 }
 
 /* HEAD and previews: is there a visit left? One read, nothing spent. */

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import (PASSWORD, assert_problem, http_request_bytes, pipeline, signup, unique_email)
+from conftest import (PASSWORD, assert_problem, http_request_bytes, pipeline, signup, unique_email,
+                      wait_until)
 
 FLOOD = 2000
 CONNECTIONS = 8
@@ -159,6 +160,20 @@ def test_unknown_codes_budget(limits_srv):
     # without --trusted-proxies, X-Forwarded-For changes nothing
     r = srv.get("/nope-xff", headers={"X-Forwarded-For": "198.51.100.77"})
     assert r.status_code == 429, "X-Forwarded-For believed from an untrusted peer: %s" % r.status_code
+
+    # the 404s are orphan visits; the 429s are not visits at all. The bare
+    # domain (unlimited) is recorded after them; a second later every visit
+    # captured before it has been applied too.
+    assert srv.get("/").status_code in (200, 404)
+
+    def orphan_urls():
+        r = srv.api("GET", "/api/v1/visits/orphan", params={"limit": 1000})
+        assert r.status_code == 200, r.text
+        return [v["visited_url"] for v in r.json()["items"]]
+    wait_until(lambda: "/" in orphan_urls(), what="the bare domain's orphan visit")
+    time.sleep(1)
+    got = sorted(u for u in orphan_urls() if u != "/")
+    assert got == ["/nope%03d" % i for i in range(5)], got
 
 
 # -- trusted proxies ------------------------------------------------------------------
