@@ -115,14 +115,17 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
         struct ipaddr shown = s->cfg.ip_mode == SINK_IP_FULL ? ip : ipaddr_anonymize(&ip);
         ipaddr_format(&shown, v->ip, sizeof(v->ip));
     }
-    /* Unique visitor: keyed hash of (IP, UA, link) under today's salt. */
-    crypto_generichash_state h;
-    crypto_generichash_init(&h, salt_for(s, ev->ts), crypto_generichash_KEYBYTES, sizeof(v->unique));
-    crypto_generichash_update(&h, ev->ip, 16);
-    crypto_generichash_update(&h, (const unsigned char *)ev->ua, ev->ua_len);
-    crypto_generichash_update(&h, (const unsigned char *)&ev->link_id, sizeof(ev->link_id));
-    crypto_generichash_final(&h, v->unique, sizeof(v->unique));
-    v->has_unique = true;
+    /* Unique visitor: keyed hash of (IP, UA, link) under today's salt.
+     * Orphan visits have no link to be unique for. */
+    if (ev->link_id != 0) {
+        crypto_generichash_state h;
+        crypto_generichash_init(&h, salt_for(s, ev->ts), crypto_generichash_KEYBYTES, sizeof(v->unique));
+        crypto_generichash_update(&h, ev->ip, 16);
+        crypto_generichash_update(&h, (const unsigned char *)ev->ua, ev->ua_len);
+        crypto_generichash_update(&h, (const unsigned char *)&ev->link_id, sizeof(ev->link_id));
+        crypto_generichash_final(&h, v->unique, sizeof(v->unique));
+        v->has_unique = true;
+    }
 
     enrich_referrer_host(ev->ref, ev->ref_len, v->referrer_host, sizeof(v->referrer_host));
     if (s->cfg.full_referrer)
