@@ -35,7 +35,7 @@ struct sink {
     bool purging;             /* a purge op is with the store (under lock) */
     _Atomic uint64_t dropped; /* visits the store's backlog had no room for */
     int64_t salt_day;
-    unsigned char salt[crypto_generichash_KEYBYTES];
+    unsigned char salt[crypto_shorthash_siphashx24_KEYBYTES];
     struct visit_event *scratch; /* SINK_DRAIN_MAX events popped from the rings */
     struct store_visit visit;    /* the one being enriched */
     struct store_visit *live;    /* visits since the last sync, for live streams (NULL: nobody listens) */
@@ -115,15 +115,17 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
         struct ipaddr shown = s->cfg.ip_mode == SINK_IP_FULL ? ip : ipaddr_anonymize(&ip);
         ipaddr_format(&shown, v->ip, sizeof(v->ip));
     }
-    /* Unique visitor: keyed hash of (IP, UA, link) under today's salt.
+    /* Unique visitor: a keyed hash (SipHash-128, a PRF: without the day's
+     * salt the hash tells nothing) of (IP, UA, link) under today's salt.
      * Orphan visits have no link to be unique for. */
     if (ev->link_id != 0) {
-        crypto_generichash_state h;
-        crypto_generichash_init(&h, salt_for(s, ev->ts), crypto_generichash_KEYBYTES, sizeof(v->unique));
-        crypto_generichash_update(&h, ev->ip, 16);
-        crypto_generichash_update(&h, (const unsigned char *)ev->ua, ev->ua_len);
-        crypto_generichash_update(&h, (const unsigned char *)&ev->link_id, sizeof(ev->link_id));
-        crypto_generichash_final(&h, v->unique, sizeof(v->unique));
+        _Static_assert(sizeof(v->unique) == crypto_shorthash_siphashx24_BYTES, "the hash fills unique");
+        unsigned char in[16 + VISIT_UA_MAX + sizeof(ev->link_id)];
+        size_t ua_len = ev->ua_len < VISIT_UA_MAX ? ev->ua_len : VISIT_UA_MAX;
+        memcpy(in, ev->ip, 16);
+        memcpy(in + 16, ev->ua, ua_len);
+        memcpy(in + 16 + ua_len, &ev->link_id, sizeof(ev->link_id));
+        crypto_shorthash_siphashx24(v->unique, in, 16 + ua_len + sizeof(ev->link_id), salt_for(s, ev->ts));
         v->has_unique = true;
     }
 
