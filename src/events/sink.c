@@ -144,7 +144,7 @@ static void purge_done(struct store_op *op)
 {
     struct sink *s = (struct sink *)((char *)op - offsetof(struct sink, purge));
     if (op->status == STORE_OK && op->purged > 0) {
-        log_info("retention: deleted %lld raw visits", (long long)op->purged);
+        log_info("purge: deleted %lld raw visits (past retention, or of deleted links)", (long long)op->purged);
         if (op->purged == SINK_PURGE_BATCH) /* more to go: come back soon */
             atomic_store(&s->next_purge, 0);
     }

@@ -24,6 +24,7 @@
 #define JOURNAL_SPARES_KEPT 8               /* past a stall, the buffers beyond these are freed */
 #define SEGMENTS_MAX 4096                   /* 256 GiB of 64 MiB segments: far past any backlog cap */
 #define HEADER 8
+#define UNIQUE_BYTES sizeof(((struct store_visit *)0)->unique)
 #define F_BOT 1
 #define F_DETAIL 2
 #define F_UNIQUE 4
@@ -168,10 +169,10 @@ int journal_view(const uint8_t *body, size_t len, struct journal_view *v)
         return -1;
     v->unique = NULL;
     if (v->has_unique) {
-        if (end - p < 16)
+        if ((size_t)(end - p) < UNIQUE_BYTES)
             return -1;
         v->unique = p;
-        p += 16;
+        p += UNIQUE_BYTES;
     }
     for (size_t i = 0; i < NTEXTS; i++) {
         v->text[i].len = 0;

@@ -26,8 +26,8 @@
  * appends go on meanwhile, into up to 64 buffers (~350,000 visits); past
  * that they are refused (JOURNAL_FULL) until a sync frees some. One
  * consumer thread (journal_read, journal_release); the counters from any
- * thread; open/close while none of them runs. journal_encode and
- * journal_decode are pure (any thread). */
+ * thread; open/close while none of them runs. The record codec
+ * (journal_encode, _next, _step, _view, _decode) is pure (any thread). */
 #ifndef LP_STORE_JOURNAL_H
 #define LP_STORE_JOURNAL_H
 

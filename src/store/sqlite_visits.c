@@ -10,7 +10,9 @@
  * - per (link, UTC day) one rollup_day row: day totals, and a tally
  *   (store/tally.h) of hours and breakdown values;
  * - per team and hour one rollup_team row (the team overview);
- * - the links' own counters (links.visits_total, visits_bots);
+ * - the links' own counters (links.visits_total, visits_bots); a link
+ *   deleted since its visits were captured has no counter row, and its
+ *   visits are left out of everything;
  * - unique visitors: a visit's salted hash (sink.c) is remembered per
  *   (day, link) in uniques_seen; the first sighting counts one unique for
  *   the day and for the hour it happened in, so hours add up to days;
@@ -81,6 +83,7 @@ struct pv {
     uint32_t blen;
     uint8_t kind;
     bool bot, detail, has_unique;
+    bool gone;      /* its link was deleted after the visit: left out */
     bool candidate; /* the pass's first visit with this (link, day, hash) */
     bool first;     /* and the first ever: one unique */
     uint8_t unique[16];
@@ -379,7 +382,6 @@ static int upsert_teams(struct sqlite_store *s, struct team_hour *th, size_t n)
 static int write_link_rollups(struct sqlite_store *s, struct pass *p, const size_t *order, size_t m)
 {
     int64_t link = p->pv[order[0]].link_id;
-    struct sums link_sum = {0};
     for (size_t i = 0; i < m;) {
         const struct pv *first = &p->pv[order[i]];
         int64_t day = first->ts - first->ts % DAY_MS;
@@ -401,22 +403,47 @@ static int write_link_rollups(struct sqlite_store *s, struct pass *p, const size
         }
         if (upsert_day(s, link, day, &day_sum, p->te, ne, p->blob) != STORE_OK)
             return STORE_ERROR;
-        sums_add(&link_sum, &day_sum);
     }
-    return link != 0 ? update_link(s, link, &link_sum) : STORE_OK;
+    return STORE_OK;
+}
+
+/* The links' counters of the visits order[0..m) (whole links); a link
+ * deleted since its visits were captured has no row to count them in, and
+ * its visits are marked gone. */
+static int count_links(struct sqlite_store *s, struct pass *p, const size_t *order, size_t m)
+{
+    for (size_t i = 0, n; i < m; i += n) {
+        int64_t link = p->pv[order[i]].link_id;
+        struct sums sum = {0};
+        for (n = 0; i + n < m && p->pv[order[i + n]].link_id == link; n++) {
+            sum.total++;
+            sum.bots += p->pv[order[i + n]].bot;
+        }
+        if (link == 0)
+            continue;
+        if (update_link(s, link, &sum) != STORE_OK)
+            return STORE_ERROR;
+        if (sqlite3_changes(s->db) == 0)
+            for (size_t k = i; k < i + n; k++)
+                p->pv[order[k]].gone = true;
+    }
+    return STORE_OK;
 }
 
 /* The visits order[0..m) of whole links, table by table (each in key
- * order): first sightings, raw rows and webhook events, then the links'
- * rollups and counters. */
+ * order): the links' counters, first sightings, raw rows and webhook
+ * events, then the rollups. Visits of deleted links are left out: their
+ * rows went with the link (sqlite_links.c). */
 static int write_links(struct sqlite_store *s, struct pass *p, const size_t *order, size_t m, int64_t now)
 {
+    if (count_links(s, p, order, m) != STORE_OK)
+        return STORE_ERROR;
     sqlite3_stmt *seen = W("INSERT OR IGNORE INTO uniques_seen (t, link_id, hash) VALUES (?,?,?)");
     if (seen == NULL)
         return STORE_ERROR;
     for (size_t i = 0; i < m; i++) {
         struct pv *v = &p->pv[order[i]];
-        if (!v->candidate)
+        if (!v->candidate || v->gone)
             continue;
         sqlite3_bind_int64(seen, 1, v->ts - v->ts % DAY_MS);
         sqlite3_bind_int64(seen, 2, v->link_id);
@@ -429,6 +456,8 @@ static int write_links(struct sqlite_store *s, struct pass *p, const size_t *ord
     size_t nrows = 0;
     for (size_t i = 0; i < m; i++) {
         const struct pv *v = &p->pv[order[i]];
+        if (v->gone)
+            continue;
         if (v->detail) {
             rows[nrows].pv = v;
             if (journal_view(v->body, v->blen, &rows[nrows].jv) != 0)
@@ -448,7 +477,7 @@ static int write_links(struct sqlite_store *s, struct pass *p, const size_t *ord
     for (size_t i = 0, n; i < m; i += n) {
         for (n = 1; i + n < m && p->pv[order[i + n]].link_id == p->pv[order[i]].link_id; n++)
             ;
-        if (write_link_rollups(s, p, order + i, n) != STORE_OK)
+        if (!p->pv[order[i]].gone && write_link_rollups(s, p, order + i, n) != STORE_OK)
             return STORE_ERROR;
     }
     return STORE_OK;
@@ -606,19 +635,59 @@ out:
     return rc;
 }
 
+#define PURGE_BATCH 10000 /* raw visits per purge op: SINK_PURGE_BATCH (events/sink.h) */
+
+/* Raw visits of deleted links (links_gone), up to `budget` of them. */
+static long purge_gone(struct sqlite_store *s, long budget)
+{
+    long done = 0;
+    while (done < budget) {
+        sqlite3_stmt *next = W("SELECT link_id FROM links_gone LIMIT 1");
+        if (next == NULL)
+            return -1;
+        int rc = sqlite3_step(next);
+        int64_t link = rc == SQLITE_ROW ? sqlite3_column_int64(next, 0) : 0;
+        sqlite3_reset(next);
+        if (rc != SQLITE_ROW)
+            return rc == SQLITE_DONE ? done : -1;
+        sqlite3_stmt *del = W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE link_id=? LIMIT ?)");
+        if (del == NULL)
+            return -1;
+        sqlite3_bind_int64(del, 1, link);
+        sqlite3_bind_int64(del, 2, budget - done);
+        if (sqlite_exec_stmt(del) != 0)
+            return -1;
+        long n = sqlite3_changes(s->db);
+        done += n;
+        if (done < budget) { /* none left */
+            sqlite3_stmt *gone = W("DELETE FROM links_gone WHERE link_id=?");
+            if (gone == NULL)
+                return -1;
+            sqlite3_bind_int64(gone, 1, link);
+            if (sqlite_exec_stmt(gone) != 0)
+                return -1;
+        }
+    }
+    return done;
+}
+
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op)
 {
     /* Visit ids start with their millisecond (util/id.h): the primary key
      * orders them by time, so no index on ts is needed. */
     int64_t before_id = op->before > ID_EPOCH_MS ? (op->before - ID_EPOCH_MS) << 22 : 0;
-    sqlite3_stmt *st =
-        W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE id<? LIMIT 10000)" /* SINK_PURGE_BATCH */);
+    sqlite3_stmt *st = W("DELETE FROM visits WHERE id IN (SELECT id FROM visits WHERE id<? LIMIT ?)");
     if (st == NULL)
         return STORE_ERROR;
     sqlite3_bind_int64(st, 1, before_id);
+    sqlite3_bind_int64(st, 2, PURGE_BATCH);
     if (sqlite_exec_stmt(st) != 0)
         return STORE_ERROR;
     op->purged = sqlite3_changes(s->db);
+    long gone = purge_gone(s, PURGE_BATCH - (long)op->purged);
+    if (gone < 0)
+        return STORE_ERROR;
+    op->purged += gone;
     /* Hashes of days whose salt is gone cannot match again. */
     st = W("DELETE FROM uniques_seen WHERE t<?");
     if (st == NULL)

@@ -49,7 +49,8 @@ enum store_op_kind {
     STORE_REFRESH_CREATE, /* in: user.id, refresh.hash, refresh.expires_at: a new token family */
     STORE_REFRESH_ROTATE, /* in: refresh.hash (presented), refresh.new_hash, expires; out: user.id, refresh.reused */
     STORE_REFRESH_REVOKE, /* in: refresh.hash: revokes its whole family */
-    STORE_VISITS_PURGE,   /* in: before, uniques_before (Unix ms): deletes up to 10,000 older raw visits */
+    STORE_VISITS_PURGE,   /* in: before, uniques_before (Unix ms): deletes up to 10,000 raw visits, older ones
+                             first, then those of deleted links; out: purged */
     STORE_HOOK_CREATE,    /* in: team_id, hook; out: hook (id, times) */
     STORE_HOOK_UPDATE,    /* in: team_id, hook.id, set (enum store_hook_field), hook fields; out: hook */
     STORE_HOOK_DELETE,    /* in: team_id, hook.id: the hook and its deliveries */

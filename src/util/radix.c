@@ -2,10 +2,10 @@
 
 struct radix_item *radix_sort(struct radix_item *a, struct radix_item *tmp, size_t n)
 {
-    uint64_t max = 0;
+    uint64_t bits = 0; /* every bit set in some key: the rounds stop past the highest */
     for (size_t i = 0; i < n; i++)
-        max |= a[i].key;
-    for (unsigned shift = 0; shift < 64 && (max >> shift) != 0; shift += 8) {
+        bits |= a[i].key;
+    for (unsigned shift = 0; shift < 64 && (bits >> shift) != 0; shift += 8) {
         size_t at[256] = {0};
         for (size_t i = 0; i < n; i++)
             at[(a[i].key >> shift) & 0xff]++;

@@ -346,3 +346,62 @@ Test(rollup, orphan_visits_roll_up_by_kind)
     cr_assert_eq(c.count[0], 2);
     cr_assert_str_eq(c.name[1], "base_url");
 }
+
+static int count_visit(void *ctx, int64_t id, const struct store_visit *v)
+{
+    (void)id;
+    (void)v;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int raw_visits(int64_t link_id)
+{
+    int n = 0;
+    cr_assert_geq(store_visits_list(rd, link_id, 0, 1000, count_visit, &n), 0);
+    return n;
+}
+
+/* Deleting a link deletes its statistics: the rollups with it, the raw
+ * visits at the next purge (after older ones), and visits captured before
+ * the delete but applied after it are left out. Other links keep theirs. */
+Test(rollup, deleted_links_leave_nothing)
+{
+    struct store_op op = {.kind = STORE_LINK_CREATE, .team_id = 1, .domain_id = 0};
+    strcpy(op.link.code, "keep");
+    strcpy(op.link.url, "https://example.com/keep");
+    op.link.redirect_type = 302;
+    cr_assert_eq(store_submit_wait(st, &op), STORE_OK);
+    struct link keep = op.link;
+
+    struct store_visit b[4] = {visit(T0 + 1, 1, false, "GB", "Chrome"), visit(T0 + 2, 2, false, "SE", "Firefox"),
+                               visit(T0 + DAY, 1, true, "US", "Googlebot"), visit(T0 + 3, 3, false, "GB", "Chrome")};
+    b[3].link_id = keep.id;
+    insert(b, 4);
+    cr_assert_eq(series(false).n, 2);
+    cr_assert_eq(raw_visits(lk.id), 3);
+
+    op = (struct store_op){.kind = STORE_LINK_DELETE, .team_id = 1, .domain_id = 0};
+    strcpy(op.key_code, "roll");
+    cr_assert_eq(store_submit_wait(st, &op), STORE_OK);
+    cr_assert_eq(series(false).n, 0, "the rollups went with the link");
+    cr_assert_eq(raw_visits(lk.id), 3, "raw visits wait for the purge");
+
+    struct store_visit late[2] = {visit(T0 + 5, 4, false, "GB", "Chrome"), visit(T0 + 2 * DAY, 5, false, "SE", "")};
+    insert(late, 2);
+    cr_assert_eq(series(false).n, 0, "visits applied after the delete are left out");
+    cr_assert_eq(raw_visits(lk.id), 3);
+
+    struct store_op purge = {.kind = STORE_VISITS_PURGE, .before = T0 - 10 * DAY, .uniques_before = 0};
+    cr_assert_eq(store_submit_wait(st, &purge), STORE_OK);
+    cr_assert_eq(purge.purged, 3);
+    cr_assert_eq(raw_visits(lk.id), 0);
+    purge.purged = -1;
+    cr_assert_eq(store_submit_wait(st, &purge), STORE_OK);
+    cr_assert_eq(purge.purged, 0, "nothing more to purge");
+
+    cr_assert_eq(raw_visits(keep.id), 1, "the other link keeps its visit");
+    struct periods ps = {0};
+    cr_assert_geq(store_stats_series(rd, keep.id, 0, false, T0 - DAY, T0 + 10 * DAY, take_period, &ps), 0);
+    cr_assert(ps.n == 1 && ps.p[0].total == 1);
+}
