@@ -106,6 +106,9 @@ int api_select_team(struct reqctx *rc, int64_t team_id);
 bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action action, int64_t owner);
 /* Takes a token from the bucket scope+id; answers 429 itself when empty. */
 bool api_rate_limit(struct reqctx *rc, const char *scope, const void *id, size_t idlen, uint32_t per_minute);
+/* Spends one of the client's --rate-miss budget (an unknown code); answers
+ * 429 itself when it is spent. */
+bool api_miss_allowed(struct reqctx *rc);
 /* Resolves rc->client_ip (peer, or X-Forwarded-For from a trusted proxy). */
 void api_client_ip(struct reqctx *rc);
 /* The client's rate-limit identity: its IPv4 address, or its IPv6 /64. */

@@ -39,13 +39,10 @@ bool api_public_link(struct reqctx *rc, const char *code, size_t len)
     switch (store_link_resolve(w->reader, rc->domain_id, code, len, &w->scratch)) {
     case STORE_OK:
         break;
-    case STORE_NOT_FOUND: {
-        uint8_t bucket[16];
-        api_client_bucket(rc, bucket);
-        if (api_rate_limit(rc, "miss:", bucket, 16, w->app->cfg->rate_miss))
+    case STORE_NOT_FOUND:
+        if (api_miss_allowed(rc))
             respond_page(rc, 404);
         return false;
-    }
     default:
         respond_unavailable(rc, "the link store cannot be read");
         return false;

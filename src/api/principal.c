@@ -96,6 +96,13 @@ bool api_rate_limit(struct reqctx *rc, const char *scope, const void *id, size_t
     return r.allowed;
 }
 
+bool api_miss_allowed(struct reqctx *rc)
+{
+    uint8_t bucket[16];
+    api_client_bucket(rc, bucket);
+    return api_rate_limit(rc, "miss:", bucket, sizeof(bucket), rc->w->app->cfg->rate_miss);
+}
+
 static h2o_iovec_t presented_credential(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);

@@ -175,9 +175,7 @@ static void gone(struct reqctx *rc)
  * scan over its budget costs no enrichment, journal space or writer time. */
 static void not_found(struct reqctx *rc)
 {
-    uint8_t bucket[16];
-    api_client_bucket(rc, bucket);
-    if (!api_rate_limit(rc, "miss:", bucket, 16, rc->w->app->cfg->rate_miss))
+    if (!api_miss_allowed(rc))
         return;
     api_capture(rc, VISIT_INVALID_SHORT_URL, NULL);
     domain_page(rc, 404);
