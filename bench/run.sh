@@ -127,8 +127,12 @@ for _ in $(seq 1 30); do   # touch.lua walks the codes in order; stop once all a
   FROM=$(( FROM + $(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$RAW/touch.last") ))
 done
 RSS1=$(rss_kb)
-echo "rss_before_kb=$RSS0 rss_after_kb=$RSS1 cache_entries=$(metric linkpulse_cache_entries)" \
-     "cache_bytes=$(metric linkpulse_cache_bytes)" > "$RAW/memory.txt"
+# Again once the touching run's visits are applied (at most 3 minutes): the
+# writer's pass holds its chunk of the journal (up to ~100 MB) meanwhile.
+T0=$(date +%s)
+while [ "$(metric linkpulse_visits_backlog)" != 0 ] && [ $(( $(date +%s) - T0 )) -lt 180 ]; do sleep 0.5; done
+echo "rss_before_kb=$RSS0 rss_after_kb=$RSS1 rss_drained_kb=$(rss_kb) drain_backlog=$(metric linkpulse_visits_backlog)" \
+     "cache_entries=$(metric linkpulse_cache_entries) cache_bytes=$(metric linkpulse_cache_bytes)" > "$RAW/memory.txt"
 
 # ---- 3. redirect rounds -------------------------------------------------------
 for shape in "1 64" "2 128"; do

@@ -105,6 +105,10 @@ if entries:
             seed["links"], int(m["rss_after_kb"]) / 1024, rss_delta / 2**20, entries, cbytes / entries,
             rss_delta / entries, raw_bytes / nlinks, cbytes / entries / (raw_bytes / nlinks),
             rss_delta / entries / (raw_bytes / nlinks)))
+    drained = (int(m["rss_drained_kb"]) - int(m["rss_before_kb"])) * 1024
+    say("memory once the touching run's visits were applied%s: RSS +%.1f MiB, %.0f bytes per cached link -> %.2fx" % (
+        "" if m["drain_backlog"] == "0" else " (%s still waiting)" % m["drain_backlog"], drained / 2**20,
+        drained / entries, drained / entries / (raw_bytes / nlinks)))
 with open(os.path.join(raw, "startup_ms.txt")) as f:
     say("start-up to ready with %d links: %s ms" % (nlinks, f.read().strip()))
 s = rows.get("stats-lp")
