@@ -12,7 +12,9 @@
 #
 # Environment: BENCH_ROUNDS (3), BENCH_DURATION (8s), BENCH_LINKS (1000000),
 # BENCH_VISITS (10000000), BENCH_WORKERS (nproc), BENCH_CACHE_MB (256),
-# BENCH_PORT_BASE (18480: LinkPulse, +1 nginx return 302, +2 nginx map).
+# BENCH_PORT_BASE (18480: LinkPulse, +1 nginx return 302, +2 nginx map),
+# BENCH_KEEP_DATA (unset: the data dir and access log, ~6.5 GB at a million
+# links, are deleted once the summary is written; 1 keeps them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -215,3 +217,4 @@ echo "writer_batches: $(curl -s "http://127.0.0.1:$LP_PORT/metrics" | grep -E '^
 # ---- stop: SIGTERM flushes; the store must hold what was served ----------------
 kill -TERM "$LP_PID"; wait "$LP_PID" || true; LP_PID=""
 python3 "$ROOT/bench/summarize.py" "$OUT"
+[ "${BENCH_KEEP_DATA:-}" = 1 ] || rm -rf "$OUT/data" "$OUT/access.log"
