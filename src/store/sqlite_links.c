@@ -329,29 +329,19 @@ static int op_update(struct sqlite_store *s, struct store_op *op, int64_t now)
     return STORE_OK;
 }
 
-/* The link, and with it its statistics: its rollup rows now; its raw
- * visits, maybe millions, a batch per purge (links_gone, sqlite_visits.c).
- * Visits still in the journal are left out when applied. The team's hourly
- * totals keep counting what the link had. */
+/* The link; its statistics go with it (the links_stats_ad trigger,
+ * sqlite_schema.h), and visits still in the journal are left out when
+ * applied (sqlite_visits.c). */
 static int op_delete(struct sqlite_store *s, struct store_op *op)
 {
     int rc = select_by_key(s, op, &op->link);
     if (rc != STORE_OK)
         return rc;
-    static const char *const sql[] = {
-        SQL_DELETE_LINK,
-        "DELETE FROM rollup_day WHERE link_id=?1",
-        "INSERT OR IGNORE INTO links_gone (link_id) SELECT ?1 WHERE EXISTS (SELECT 1 FROM visits WHERE link_id=?1)",
-    };
-    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-        sqlite3_stmt *st = W(sql[i]);
-        if (st == NULL)
-            return STORE_ERROR;
-        sqlite3_bind_int64(st, 1, op->link.id);
-        if (sqlite_exec_stmt(st) != 0)
-            return STORE_ERROR;
-    }
-    return STORE_OK;
+    sqlite3_stmt *st = W(SQL_DELETE_LINK);
+    if (st == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, op->link.id);
+    return sqlite_exec_stmt(st) == 0 ? STORE_OK : STORE_ERROR;
 }
 
 static int op_consume(struct sqlite_store *s, struct store_op *op, int64_t now)

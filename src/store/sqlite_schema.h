@@ -294,11 +294,17 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE journal_pos ADD COLUMN end_seg INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE journal_pos ADD COLUMN end_off INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE journal_pos ADD COLUMN done_below INTEGER NOT NULL DEFAULT 0;",
-    /* deleted links (sqlite_links.c): their rollup rows go with them; their
-     * raw visits, maybe millions, a batch per purge (sqlite_visits.c), so
-     * links_gone lists the links that still have some. Links deleted before
-     * this version left their rollups: they go now. */
+    /* deleted links: their rollup rows go with them (the trigger, whatever
+     * deletes the link); their raw visits, maybe millions, a batch per
+     * purge (sqlite_visits.c), so links_gone lists the links that still
+     * have some. Links deleted before this version left their rollups:
+     * they go now. */
     "CREATE TABLE links_gone (link_id INTEGER PRIMARY KEY);"
+    "CREATE TRIGGER links_stats_ad AFTER DELETE ON links BEGIN"
+    "  DELETE FROM rollup_day WHERE link_id = old.id;"
+    "  INSERT OR IGNORE INTO links_gone (link_id)"
+    "    SELECT old.id WHERE EXISTS (SELECT 1 FROM visits WHERE link_id = old.id);"
+    " END;"
     "INSERT INTO links_gone SELECT DISTINCT link_id FROM rollup_day"
     "  WHERE link_id != 0 AND link_id NOT IN (SELECT id FROM links);"
     "DELETE FROM rollup_day WHERE link_id IN (SELECT link_id FROM links_gone);",

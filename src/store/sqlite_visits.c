@@ -433,7 +433,7 @@ static int count_links(struct sqlite_store *s, struct pass *p, const size_t *ord
 /* The visits order[0..m) of whole links, table by table (each in key
  * order): the links' counters, first sightings, raw rows and webhook
  * events, then the rollups. Visits of deleted links are left out: their
- * rows went with the link (sqlite_links.c). */
+ * rows went with the link (the links_stats_ad trigger). */
 static int write_links(struct sqlite_store *s, struct pass *p, const size_t *order, size_t m, int64_t now)
 {
     if (count_links(s, p, order, m) != STORE_OK)

@@ -126,8 +126,9 @@ def test_concurrent_visits_counted_exactly(server_factory):
 
 def test_raw_rows_written_in_batches_keep_their_fields(server_factory):
     """The writer inserts raw visits 16 rows to a statement (fewer one by
-    one): 40 visits made within one 1 s flush window land in one pass, and
-    every row keeps its own fields (UA with and without a version, referrer
+    one): 40 visits made within a 1 s flush window land in one pass or
+    two, so at least one full batch of 16 is written, and every row keeps
+    its own fields (UA with and without a version, referrer
     or none, country or none) and its id order."""
     srv = server_factory(args=FLAGS[:4] + ["--visit-flush-ms", "1000", "--full-referrer"])
     code = srv.create(url="https://example.com/batch")["code"]
