@@ -42,6 +42,8 @@ FUZZ_DEPS += src/store/sqlite_fts.c
 FUZZ_DEPS += src/core/import.c
 # the visit journal and rollup tallies (issue 5)
 FUZZ_DEPS += src/store/tally.c src/store/journal.c src/obs/log.c src/util/crc32c.c
+# the packed link snapshots of the cache (issue 6)
+FUZZ_DEPS += src/core/snap.c src/core/target.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 

@@ -14,6 +14,7 @@
 #include "http/respond.h"
 #include "store/store.h"
 #include "util/config.h"
+#include "util/leb128.h"
 
 #include <h2o.h>
 
@@ -65,9 +66,11 @@ void api_jobs_stop(void);
 int api_idem_attach(struct reqctx *rc, struct store_op *op,
                     size_t (*render)(struct store_op *op, char *buf, size_t cap, int *status));
 
-/* The cache key of a link: domain id then code. Returns its length. */
+/* The cache key of a link: its domain id as a varint (one byte for the
+ * first 127 domains; a varint ends itself, so no code can run into it)
+ * then the code. Returns its length. */
 size_t api_cache_key(char *buf, int64_t domain_id, const char *code, size_t code_len);
-#define API_CACHE_KEY_MAX (8 + LINK_CODE_MAX)
+#define API_CACHE_KEY_MAX (LEB128_MAX + LINK_CODE_MAX)
 
 /* ---- routing (routes.c) ---- */
 

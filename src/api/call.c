@@ -15,9 +15,9 @@
 
 size_t api_cache_key(char *buf, int64_t domain_id, const char *code, size_t code_len)
 {
-    memcpy(buf, &domain_id, 8);
-    memcpy(buf + 8, code, code_len);
-    return 8 + code_len;
+    size_t n = leb128_put((uint8_t *)buf, (uint64_t)domain_id);
+    memcpy(buf + n, code, code_len);
+    return n + code_len;
 }
 
 static void on_request_gone(void *p)

@@ -9,41 +9,16 @@
  * code space is slow, and are recorded as orphan visits only within it;
  * hits never touch it. */
 #include "api/api.h"
-#include "api/snap.h"
 
 #include "analytics/geoip.h"
 #include "analytics/ua.h"
 #include "core/rules.h"
+#include "core/snap.h"
 #include "core/target.h"
 #include "http/server.h"
 #include "util/clock.h"
 
 #include <string.h>
-
-/* The largest snapshot; one bigger than CACHE_VALUE_MAX is used but not cached. */
-#define SNAP_MAX (sizeof(struct link_snap) + URL_MAX_LEN + LINK_RULES_MAX + TARGET_UTM_QUERY_MAX)
-
-static size_t snap_encode(char *buf, const struct link *l)
-{
-    struct link_snap s = {.id = l->id,
-                          .team_id = l->team_id,
-                          .expires_at = l->expires_at,
-                          .max_visits = l->max_visits,
-                          .valid_since = l->valid_since,
-                          .redirect_type = (uint16_t)l->redirect_type,
-                          .url_len = (uint16_t)strlen(l->url),
-                          .rules_len = l->rules_len,
-                          .crawlable = l->crawlable,
-                          .forward_query = l->forward_query,
-                          .disabled = l->disabled,
-                          .locked = l->password_hash[0] != '\0'};
-    char *p = buf + sizeof(s);
-    memcpy(p, l->url, s.url_len);
-    memcpy(p + s.url_len, l->rules, s.rules_len);
-    s.utm_len = (uint16_t)target_utm_query(l, p + s.url_len + s.rules_len);
-    memcpy(buf, &s, sizeof(s));
-    return sizeof(s) + s.url_len + s.rules_len + s.utm_len;
-}
 
 static uint16_t copy_header(h2o_req_t *req, const h2o_token_t *token, char *dst, size_t cap)
 {
@@ -288,12 +263,21 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
     }
     char key[API_CACHE_KEY_MAX];
     size_t klen = api_cache_key(key, rc->domain_id, code, len);
-    _Alignas(8) char val[SNAP_MAX]; /* redirect rules (issue 4): rules make it bigger than a cache entry */
-    size_t vlen;
+    /* The cache holds packed snapshots (core/snap.h); the one used is
+     * unpacked in val. Redirect rules (issue 4) can make a snapshot bigger
+     * than a cache entry: those are read each time. */
+    uint8_t packed[SNAP_PACKED_MAX];
+    _Alignas(8) char val[SNAP_MAX];
+    size_t plen, vlen = 0;
     uint64_t gen;
-    switch (cache_get(w->app->cache, key, klen, clock_mono_ms(), val, sizeof(val), &vlen, &gen)) {
+    switch (cache_get(w->app->cache, key, klen, clock_mono_ms(), packed, sizeof(packed), &plen, &gen)) {
     case CACHE_HIT:
         metric_add(&w->metrics.cache_hits, 1);
+        vlen = snap_unpack(val, sizeof(val), packed, plen);
+        if (vlen == 0) { /* only snap_pack's output is ever put */
+            respond_unavailable(rc, "the link cache holds a snapshot that does not unpack");
+            return;
+        }
         break;
     case CACHE_NEGATIVE:
         metric_add(&w->metrics.cache_negative_hits, 1);
@@ -303,9 +287,10 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len)
         metric_add(&w->metrics.cache_misses, 1);
         switch (store_link_resolve(w->reader, rc->domain_id, code, len, &w->scratch)) {
         case STORE_OK:
-            vlen = snap_encode(val, &w->scratch);
-            if (vlen <= CACHE_VALUE_MAX) /* redirect rules (issue 4): larger snapshots are read each time */
-                cache_put(w->app->cache, key, klen, val, vlen, gen, clock_mono_ms());
+            vlen = snap_of_link(val, &w->scratch);
+            plen = snap_pack(packed, (const struct link_snap *)val);
+            if (plen <= CACHE_VALUE_MAX)
+                cache_put(w->app->cache, key, klen, packed, plen, gen, clock_mono_ms());
             break;
         case STORE_NOT_FOUND:
             cache_put(w->app->cache, key, klen, NULL, 0, gen, clock_mono_ms());

@@ -14,7 +14,7 @@
  * the success path is the normal redirect (rules, UTM, max_visits, visit).
  * Runs on the request's worker thread. */
 #include "api/api.h"
-#include "api/snap.h"
+#include "core/snap.h"
 
 #include "http/server.h"
 #include "util/query.h"

@@ -1,5 +1,7 @@
 #include "store/tally.h"
 
+#include "util/leb128.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,20 +53,11 @@ int tally_iter_init(struct tally_iter *it, const void *blob, size_t len)
 
 static int get_varint(const uint8_t **p, const uint8_t *end, int64_t *out)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 63; shift += 7) {
-        if (*p == end)
-            return -1;
-        uint8_t b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            if (v > (uint64_t)TALLY_COUNT_MAX || (b == 0 && shift > 0)) /* too big, or overlong */
-                return -1;
-            *out = (int64_t)v;
-            return 0;
-        }
-    }
-    return -1;
+    uint64_t v;
+    if (leb128_get(p, end, &v) != 0 || v > (uint64_t)TALLY_COUNT_MAX)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
 }
 
 int tally_next(struct tally_iter *it, struct tally_entry *e)
@@ -91,24 +84,19 @@ int tally_next(struct tally_iter *it, struct tally_entry *e)
     return 1;
 }
 
+static uint64_t count_clamped(int64_t v)
+{
+    return (uint64_t)(v < 0 ? 0 : v > TALLY_COUNT_MAX ? TALLY_COUNT_MAX : v);
+}
+
 static size_t put_varint(uint8_t *p, int64_t v)
 {
-    uint64_t u = (uint64_t)(v < 0 ? 0 : v > TALLY_COUNT_MAX ? TALLY_COUNT_MAX : v);
-    size_t n = 0;
-    do {
-        uint8_t b = u & 0x7f;
-        u >>= 7;
-        p[n++] = b | (u ? 0x80 : 0);
-    } while (u);
-    return n;
+    return leb128_put(p, count_clamped(v));
 }
 
 static size_t varint_len(int64_t v)
 {
-    size_t n = 1;
-    for (uint64_t u = (uint64_t)(v < 0 ? 0 : v > TALLY_COUNT_MAX ? TALLY_COUNT_MAX : v); u >= 0x80; u >>= 7)
-        n++;
-    return n;
+    return leb128_len(count_clamped(v));
 }
 
 static int by_count_desc(const void *pa, const void *pb)
