@@ -84,7 +84,7 @@ start_lp() {
   t0=$(date +%s%N)
   LINKPULSE_ADMIN_KEY=$BENCH_KEY "$BIN" serve --listen 127.0.0.1:$LP_PORT --data "$OUT/data" --workers "$WORKERS" \
     --cache-mb "$CACHE_MB" --access-log "$OUT/access.log" --rate-miss 10000000 --live-max-team-streams 1000 \
-    > "$OUT/linkpulse.stdout" 2>> "$OUT/linkpulse.stderr" &
+    --visit-backlog-mb 16384 > "$OUT/linkpulse.stdout" 2>> "$OUT/linkpulse.stderr" &
   LP_PID=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$LP_PORT/readyz"; do
     kill -0 "$LP_PID" 2>/dev/null || { log "linkpulse did not start:"; tail -5 "$OUT/linkpulse.stderr" >&2; exit 1; }
@@ -94,7 +94,7 @@ start_lp() {
   READY_MS=$(( (t1 - t0) / 1000000 ))
 }
 echo "$BIN serve --listen 127.0.0.1:$LP_PORT --data DATA --workers $WORKERS --cache-mb $CACHE_MB" \
-     "--access-log FILE --rate-miss 10000000 --live-max-team-streams 1000" > "$RAW/linkpulse.cmd"
+     "--access-log FILE --rate-miss 10000000 --live-max-team-streams 1000 --visit-backlog-mb 16384" > "$RAW/linkpulse.cmd"
 start_lp
 echo "$READY_MS" > "$RAW/startup_ms.txt"
 log "linkpulse ready in $READY_MS ms with $LINKS links"
@@ -188,6 +188,7 @@ DRAIN_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
   echo "visits_dropped=$(metric linkpulse_visits_dropped_total)"
   echo "visits_dropped_backlog=$(metric linkpulse_visits_dropped_backlog_total)"
   echo "backlog_after_rounds=$BACKLOG0"
+  echo "writer_paused_s=$(metric linkpulse_visits_paused_seconds_total)"
   echo "drain_ms=$DRAIN_MS"
   echo "drain_rate=$(( ($(metric linkpulse_visits_recorded_total) - APPLIED0) * 1000 / (DRAIN_MS + 1) ))"
 } > "$RAW/visits.txt"

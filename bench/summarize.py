@@ -88,8 +88,9 @@ v = kv("visits.txt")
 say("visits: redirects served %s, recorded %s, dropped %s (%s of them for want of backlog room); recorded %s served"
     % (v["redirects_served"], v["visits_recorded"], v["visits_dropped"], v["visits_dropped_backlog"],
        "==" if v["redirects_served"] == v["visits_recorded"] else "!="))
-say("visits: %s waited in the journal after the last round; applied in %s ms at %s visits/s (writer alone)"
-    % (v["backlog_after_rounds"], v["drain_ms"], v["drain_rate"]))
+say("visits: %s waited in the journal after the last round; applied in %s ms at %s visits/s (writer alone);"
+    " the writer gave way to requests for %s s" % (v["backlog_after_rounds"], v["drain_ms"], v["drain_rate"],
+                                                   v.get("writer_paused_s", "?")))
 m = kv("memory.txt")
 with open(os.path.join(raw, "seed.json")) as f:
     seed = json.load(f)

@@ -52,6 +52,7 @@ void api_metrics(struct reqctx *rc)
         .visits_backlog = vc.backlog,
         .visits_dropped_backlog = sink_dropped(app->sink),
         .visits_lost = vc.lost,
+        .visits_paused_ms = vc.paused_ms,
         .live_streams = ls.open,
         .live_events = ls.events,
         .live_sent = ls.sent,

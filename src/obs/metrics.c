@@ -165,6 +165,11 @@ size_t metrics_render(char *buf, size_t cap, struct metrics_worker *const *worke
     put_counter(&o, "linkpulse_visits_recorded_total", "Visits applied to the statistics (rollups, raw visits).",
                 g->visits_recorded);
     put_gauge(&o, "linkpulse_visits_backlog", "Visits in the journal waiting to be applied.", g->visits_backlog);
+    put(&o,
+        "# HELP linkpulse_visits_paused_seconds_total Time the writer held back from applying visits because "
+        "requests wanted the cores.\n# TYPE linkpulse_visits_paused_seconds_total counter\n"
+        "linkpulse_visits_paused_seconds_total %.3f\n",
+        (double)g->visits_paused_ms / 1000);
     put_gauge(&o, "linkpulse_live_streams", "Live visit streams (SSE) open.", g->live_streams);
     put_counter(&o, "linkpulse_live_events_total", "Visits formatted for live streams.", g->live_events);
     put_counter(&o, "linkpulse_live_events_sent_total", "Visit events written to live streams.", g->live_sent);

@@ -75,6 +75,7 @@ struct metrics_gauges {
     uint64_t cache_entries, cache_bytes, cache_max_bytes, cache_evictions, cache_stale_fills_refused;
     uint64_t writer_queue_depth, store_checkpoints, store_wal_pages;
     uint64_t visits_recorded, visits_durable, visits_backlog, visits_dropped_backlog, visits_lost;
+    uint64_t visits_paused_ms;
     uint64_t live_streams, live_events, live_sent, live_resets;
     uint64_t webhook_delivered, webhook_failed, webhook_dead, webhook_breaker_opened, webhook_in_flight;
 };

@@ -19,6 +19,7 @@
 #include "util/clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -370,6 +371,20 @@ bool sqlite_writer_wanted(struct sqlite_store *s)
     return wanted;
 }
 
+void sqlite_writer_pause(struct sqlite_store *s, uint64_t ms)
+{
+    uint64_t until = clock_mono_ms() + ms;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        uint64_t now = clock_mono_ms();
+        if (s->count > 0 || s->visit_waiters > 0 || s->stopping || now >= until)
+            break;
+        struct timespec ts = clock_deadline_ms(until - now);
+        pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 bool sqlite_writer_serve(struct sqlite_store *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -390,6 +405,7 @@ static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
     sqlite_background_thread("lp-writer");
+    s->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC); /* -1: passes never give way */
     s->batch = malloc(WRITER_BATCH_MAX * sizeof(*s->batch));
     if (s->batch == NULL) {
         log_error("sqlite: writer cannot allocate its batch");
@@ -432,6 +448,8 @@ static void *writer_main(void *arg)
         log_warn("sqlite: stopping with visits still in the journal; they are applied at the next start");
     free(s->batch);
     s->batch = NULL;
+    if (s->schedstat_fd >= 0)
+        close(s->schedstat_fd);
     return NULL;
 }
 
@@ -465,7 +483,8 @@ static void sqlite_visits_counts(struct store *base, struct store_visit_counts *
                                        .durable = jc.durable,
                                        .applied = atomic_load(&s->visits_applied),
                                        .backlog = jc.backlog,
-                                       .lost = jc.lost};
+                                       .lost = jc.lost,
+                                       .paused_ms = atomic_load(&s->visits_paused_ms)};
 }
 
 static int sqlite_visits_wait(struct store *base, unsigned timeout_ms)
@@ -473,6 +492,8 @@ static int sqlite_visits_wait(struct store *base, unsigned timeout_ms)
     struct sqlite_store *s = (struct sqlite_store *)base;
     uint64_t until = clock_mono_ms() + timeout_ms;
     pthread_mutex_lock(&s->lock);
+    s->visit_waiters++;
+    pthread_cond_signal(&s->cond); /* a pass giving way goes on */
     while (s->visits_ready || journal_has_after(s->journal, s->jpos_seen)) {
         if (!s->visits_ready) { /* durable visits the writer was not told about */
             s->visits_ready = true;
@@ -480,12 +501,14 @@ static int sqlite_visits_wait(struct store *base, unsigned timeout_ms)
         }
         uint64_t now = clock_mono_ms();
         if (now >= until) {
+            s->visit_waiters--;
             pthread_mutex_unlock(&s->lock);
             return STORE_ERROR;
         }
         struct timespec ts = clock_deadline_ms(until - now < 100 ? until - now : 100);
         pthread_cond_timedwait(&s->idle_cond, &s->lock, &ts);
     }
+    s->visit_waiters--;
     pthread_mutex_unlock(&s->lock);
     return STORE_OK;
 }

@@ -73,7 +73,13 @@ struct sqlite_store {
     struct journal_pos jpos_seen; /* under lock: jpos as of the last pass */
     uint64_t backlog_bytes;       /* the journal's cap */
     _Atomic uint64_t visits_applied;
-    bool visits_ready;        /* under lock: the journal has durable visits to apply */
+    _Atomic uint64_t visits_paused_ms; /* passes gave way to the request path (sqlite_give_way_ms) */
+    bool visits_ready;                 /* under lock: the journal has durable visits to apply */
+    unsigned visit_waiters;            /* under lock: threads in store_visits_wait (a pass does not give way) */
+    /* writer thread: its own /proc/thread-self/schedstat (-1: none) and the
+     * time it had run and waited runnable at the last look (ns) */
+    int schedstat_fd;
+    uint64_t sched_run_ns, sched_wait_ns;
     pthread_cond_t idle_cond; /* under lock: a pass finished (store_visits_wait) */
     /* sqlite_webhooks.c: teams with enabled webhooks and the union of their
      * events, sorted by team; writer thread only */
@@ -135,6 +141,13 @@ int sqlite_visits_pass(struct sqlite_store *s, int64_t now);
  * and true when the pass must stop (the close deadline has passed). */
 bool sqlite_writer_wanted(struct sqlite_store *s);
 bool sqlite_writer_serve(struct sqlite_store *s);
+/* Between two steps of a pass (writer thread, lock not held): sleeps up to
+ * ms, or less once ops, a visit waiter or the close want the writer. */
+void sqlite_writer_pause(struct sqlite_store *s, uint64_t ms);
+/* How long a pass gives way after a step in which the writer ran ran_ns
+ * and waited waited_ns for a core, with backlog_bytes in a journal of
+ * room_bytes (0: not at all). Pure; see YIELD_FACTOR in sqlite_visits.c. */
+uint64_t sqlite_give_way_ms(uint64_t ran_ns, uint64_t waited_ns, uint64_t backlog_bytes, uint64_t room_bytes);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
 /* lp_tally_merge and lp_tally on a connection. */
 int sqlite_visits_register(sqlite3 *db);

@@ -18,12 +18,13 @@
  *   the day and for the hour it happened in, so hours add up to days;
  * - the journal position reached, so a crash re-applies nothing twice.
  * The pass sorts its visits by (link, id) and walks them once, in steps of
- * whole links: each (link, day) group becomes one rollup_day upsert and
- * each link one counter update, in key order. With visits spread over many
+ * STEP_VISITS: each (link, day) group becomes one rollup_day upsert and
+ * each link one counter update, in key order (a link split between two
+ * steps gets two, which add up). With visits spread over many
  * links, the pages a pass dirties (not the visits in it) are what bound the
  * rate, so a large pass is a cheap one per visit; but it takes seconds, and
  * ops (API writes) queue behind it. So when ops are waiting the pass
- * commits at the next link (a slice: journal_pos keeps the chunk's end and
+ * commits at the next step that ends between two links (a slice: journal_pos keeps the chunk's end and
  * done_below, the first link not yet applied), lets the writer run one
  * batch of them, and goes on; a restart after a crash between slices reads
  * the same chunk and leaves out the links below done_below. Slices follow
@@ -45,6 +46,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define W(sql) sqlite_stmt(&s->stmts, s->db, sql)
 #define HOUR_MS (3600LL * 1000)
@@ -75,7 +77,22 @@ static size_t pow2_at_least(size_t n)
  * the next one) once it has held the write lock this long. */
 #define SLICE_MIN_MS 50
 /* Visits written between two looks at the queue (rounded up to a link's end). */
-#define STEP_VISITS 2048
+#define STEP_VISITS 1024
+
+/* A pass gives way to the request path when the cores are short. nice
+ * alone leaves the writer ~20% of a core in a flood: CFS lets a nice-10
+ * thread run whenever a worker blocks on its socket. So after each step
+ * the pass reads its thread's scheduler counters (schedstat: ns run, ns
+ * waited runnable) and, when since the last look it waited for a core
+ * longer than it ran (and ran at least YIELD_MIN_RUN_NS, so small passes
+ * never wait), it sleeps YIELD_FACTOR times that wall time, at most
+ * YIELD_MAX_MS, before the next step. Ops, a visit waiter and the close
+ * end the sleep at once; a journal past half its room is never made to
+ * wait (--visit-backlog-mb; dropping visits is worse than applying them
+ * late). The visits are durable meanwhile; they wait in the journal. */
+#define YIELD_MIN_RUN_NS 1000000
+#define YIELD_FACTOR 4
+#define YIELD_MAX_MS 1000
 
 struct pv {
     int64_t id, ts, link_id, team_id;
@@ -407,7 +424,7 @@ static int write_link_rollups(struct sqlite_store *s, struct pass *p, const size
     return STORE_OK;
 }
 
-/* The links' counters of the visits order[0..m) (whole links); a link
+/* The links' counters of the visits order[0..m); a link
  * deleted since its visits were captured has no row to count them in, and
  * its visits are marked gone. */
 static int count_links(struct sqlite_store *s, struct pass *p, const size_t *order, size_t m)
@@ -430,7 +447,7 @@ static int count_links(struct sqlite_store *s, struct pass *p, const size_t *ord
     return STORE_OK;
 }
 
-/* The visits order[0..m) of whole links, table by table (each in key
+/* The visits order[0..m), table by table (each in key
  * order): the links' counters, first sightings, raw rows and webhook
  * events, then the rollups. Visits of deleted links are left out: their
  * rows went with the link (the links_stats_ad trigger). */
@@ -519,12 +536,55 @@ static void pass_free(struct pass *p)
     strtab_free(&p->names);
 }
 
-/* The pass in (link, id) order, STEP_VISITS (whole links) at a time, so
- * the rows it writes are written once and in key order. When ops are
+uint64_t sqlite_give_way_ms(uint64_t ran_ns, uint64_t waited_ns, uint64_t backlog_bytes, uint64_t room_bytes)
+{
+    if (ran_ns < YIELD_MIN_RUN_NS || waited_ns <= ran_ns || backlog_bytes > room_bytes / 2)
+        return 0;
+    uint64_t ms = (ran_ns + waited_ns) / 1000000 * YIELD_FACTOR;
+    return ms < YIELD_MAX_MS ? ms : YIELD_MAX_MS;
+}
+
+/* The writer's ns run and waited runnable so far; false when unknown. */
+static bool sched_counters(struct sqlite_store *s, uint64_t *run, uint64_t *wait)
+{
+    char buf[96];
+    ssize_t n = s->schedstat_fd < 0 ? -1 : pread(s->schedstat_fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *end;
+    *run = strtoull(buf, &end, 10);
+    *wait = strtoull(end, NULL, 10);
+    return true;
+}
+
+/* Between two steps of a pass: see YIELD_FACTOR. */
+static void give_way(struct sqlite_store *s)
+{
+    uint64_t run, wait;
+    if (!sched_counters(s, &run, &wait))
+        return;
+    uint64_t ran = run - s->sched_run_ns, waited = wait - s->sched_wait_ns;
+    s->sched_run_ns = run;
+    s->sched_wait_ns = wait;
+    struct journal_counts jc;
+    journal_counts(s->journal, &jc);
+    uint64_t ms = sqlite_give_way_ms(ran, waited, jc.backlog_bytes, s->backlog_bytes);
+    if (ms == 0)
+        return;
+    uint64_t t0 = clock_mono_ms();
+    sqlite_writer_pause(s, ms);
+    atomic_fetch_add(&s->visits_paused_ms, clock_mono_ms() - t0);
+    sched_counters(s, &s->sched_run_ns, &s->sched_wait_ns);
+}
+
+/* The pass in (link, id) order, STEP_VISITS at a time, so the rows it
+ * writes are written once (a link split between two steps: twice) and in
+ * key order. Between steps it may give way (YIELD_FACTOR). When ops are
  * waiting (and the slice has held the lock SLICE_MIN_MS), it commits at
- * the next link, runs one batch of them, and goes on in a new
- * transaction: slices keep the key order, so they cost little more than
- * their commits. */
+ * the end of a step that ends between two links, runs one batch of them,
+ * and goes on in a new transaction: slices keep the key order, so they
+ * cost little more than their commits. */
 static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos end, int64_t now)
 {
     size_t *order = malloc((p->n + 1) * sizeof(*order));
@@ -554,14 +614,17 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
     uint64_t slice_from = clock_mono_ms();
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto rollback; /* logged there; nothing to undo */
+    sched_counters(s, &s->sched_run_ns, &s->sched_wait_ns);
     for (size_t i = 0; i < p->n;) {
-        size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i; /* then up to a link's end */
-        while (i + m < p->n && p->pv[order[i + m]].link_id == p->pv[order[i + m - 1]].link_id)
-            m++;
+        size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i;
         if ((rc = write_links(s, p, order + i, m, now)) != STORE_OK)
             goto rollback;
         i += m;
-        if (i == p->n || clock_mono_ms() - slice_from < SLICE_MIN_MS || !sqlite_writer_wanted(s))
+        if (i == p->n)
+            break;
+        give_way(s);
+        if (p->pv[order[i]].link_id == p->pv[order[i - 1]].link_id || /* a slice ends between links */
+            clock_mono_ms() - slice_from < SLICE_MIN_MS || !sqlite_writer_wanted(s))
             continue;
         if ((rc = commit_slice(s, p, end, p->pv[order[i]].link_id)) != STORE_OK)
             goto rollback;

@@ -338,11 +338,12 @@ typedef int (*store_delivery_cb)(void *ctx, const struct store_delivery *d);
 typedef int (*store_code_cb)(void *ctx, const char *code, size_t len);
 
 struct store_visit_counts {
-    uint64_t appended; /* visits taken by store_visits_append since start */
-    uint64_t durable;  /* of them, made durable by store_visits_sync */
-    uint64_t applied;  /* visits in the rollups and raw rows since start */
-    uint64_t backlog;  /* durable or appended visits not applied yet (from earlier runs too) */
-    uint64_t lost;     /* taken, then lost to a failed write of the journal */
+    uint64_t appended;  /* visits taken by store_visits_append since start */
+    uint64_t durable;   /* of them, made durable by store_visits_sync */
+    uint64_t applied;   /* visits in the rollups and raw rows since start */
+    uint64_t backlog;   /* durable or appended visits not applied yet (from earlier runs too) */
+    uint64_t lost;      /* taken, then lost to a failed write of the journal */
+    uint64_t paused_ms; /* the writer held back from applying them: the cores were wanted for requests */
 };
 
 /* The embedded store's write-ahead log, for /metrics. */

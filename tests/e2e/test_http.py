@@ -21,6 +21,8 @@ REQUIRED_METRICS = [
     "linkpulse_cache_evictions_total",
     "linkpulse_writer_batch_size_bucket",
     "linkpulse_writer_commit_seconds_bucket",
+    "linkpulse_visits_backlog",
+    "linkpulse_visits_paused_seconds_total",
 ]
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)( \d+)?$')
 

@@ -5,7 +5,9 @@
  * a visitor (the same unique hash) counts once per day, in the hour it was
  * first seen, however many batches it appears in; the breakdowns rank values and can
  * leave bots out; the link's own counters follow; detail-less visits
- * (tracking off) are counted and nothing else. */
+ * (tracking off) are counted and nothing else; and when a pass gives way
+ * to requests (sqlite_give_way_ms). */
+#include "store/sqlite_internal.h"
 #include "store/store.h"
 #include "store/tally.h"
 
@@ -404,4 +406,24 @@ Test(rollup, deleted_links_leave_nothing)
     struct periods ps = {0};
     cr_assert_geq(store_stats_series(rd, keep.id, 0, false, T0 - DAY, T0 + 10 * DAY, take_period, &ps), 0);
     cr_assert(ps.n == 1 && ps.p[0].total == 1);
+}
+
+/* A pass gives way only when the writer waited for a core longer than it
+ * ran, ran long enough to matter, and the journal has room to spare. */
+Test(rollup, give_way_table)
+{
+    static const struct {
+        uint64_t ran_ns, waited_ns, backlog, room, want_ms;
+    } rows[] = {
+        {30000000, 10000000, 0, 1000, 0},      /* ran more than it waited: the cores are free enough */
+        {30000000, 30000000, 0, 1000, 0},      /* as long: still not */
+        {30000000, 120000000, 0, 1000, 600},   /* waited 4x: 4 times the 150 ms */
+        {500000, 20000000, 0, 1000, 0},        /* a small step: never */
+        {30000000, 900000000, 0, 1000, 1000},  /* capped */
+        {30000000, 120000000, 500, 1000, 600}, /* half the room: still */
+        {30000000, 120000000, 501, 1000, 0},   /* past half: the journal must not fill */
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(sqlite_give_way_ms(rows[i].ran_ns, rows[i].waited_ns, rows[i].backlog, rows[i].room),
+                     rows[i].want_ms, "row %zu", i);
 }
