@@ -20,18 +20,19 @@
  * The pass sorts its visits by (link, id) and walks them once, in steps of
  * STEP_VISITS: each (link, day) group becomes one rollup_day upsert and
  * each link one counter update, in key order (a link split between two
- * steps gets two, which add up). With visits spread over many
- * links, the pages a pass dirties (not the visits in it) are what bound the
- * rate, so a large pass is a cheap one per visit; but it takes seconds, and
- * ops (API writes) queue behind it. So when ops are waiting the pass
- * commits at the next step that ends between two links (a slice: journal_pos keeps the chunk's end and
- * done_below, the first link not yet applied), lets the writer run one
- * batch of them, and goes on; a restart after a crash between slices reads
- * the same chunk and leaves out the links below done_below. Slices follow
- * the key order, so they cost their commits, not more page writes per
- * visit (raw rows, keyed by time, are the exception). Its memory (the
- * journal chunk, about 100 bytes of index per visit) is allocated for the
- * pass and freed after it. */
+ * steps gets two, which add up). With visits spread over many links, the
+ * pages a pass dirties (not the visits in it) are what bound the rate, so
+ * a large pass is a cheap one per visit; but it takes seconds, and ops
+ * (API writes) queue behind it. So when ops are waiting the pass commits
+ * at the next step that ends between two links (a slice: journal_pos
+ * keeps the chunk's end and done_below, the first link not yet applied),
+ * lets the writer run one batch of them, and goes on; a restart after a
+ * crash between slices reads the same chunk and leaves out the links below
+ * done_below. Slices follow the key order, so they cost their commits, not
+ * more page writes per visit (raw rows, keyed by time, are the exception).
+ * Between steps a pass may also give way to the request path (YIELD_FACTOR).
+ * Its memory (the journal chunk, about 100 bytes of index per visit) is
+ * allocated for the pass and freed after it. */
 #include "store/sqlite_internal.h"
 
 #include "obs/log.h"
@@ -76,7 +77,7 @@ static size_t pow2_at_least(size_t n)
 /* A pass that finds ops waiting commits its work so far (the links below
  * the next one) once it has held the write lock this long. */
 #define SLICE_MIN_MS 50
-/* Visits written between two looks at the queue (rounded up to a link's end). */
+/* Visits written between two looks at the queue and at the CPU (a step). */
 #define STEP_VISITS 1024
 
 /* A pass gives way to the request path when the cores are short. nice
