@@ -435,6 +435,8 @@ static void *writer_main(void *arg)
             if (more < 0) { /* a failed pass is retried, but not in a tight loop */
                 struct timespec pause = {.tv_sec = 1};
                 nanosleep(&pause, NULL);
+            } else if (more > 0) {
+                sqlite_visits_give_way(s);
             }
         }
         pthread_mutex_lock(&s->lock);

@@ -144,6 +144,9 @@ bool sqlite_writer_serve(struct sqlite_store *s);
 /* Between two steps of a pass (writer thread, lock not held): sleeps up to
  * ms, or less once ops, a visit waiter or the close want the writer. */
 void sqlite_writer_pause(struct sqlite_store *s, uint64_t ms);
+/* After a step of a pass, or a pass that left visits waiting (writer
+ * thread, no lock held): sleeps if the request path wants the cores. */
+void sqlite_visits_give_way(struct sqlite_store *s);
 /* How long a pass gives way after a step in which the writer ran ran_ns
  * and waited waited_ns for a core, with backlog_bytes in a journal of
  * room_bytes (0: not at all). Pure; see YIELD_FACTOR in sqlite_visits.c. */

@@ -82,12 +82,13 @@ static size_t pow2_at_least(size_t n)
 
 /* A pass gives way to the request path when the cores are short. nice
  * alone leaves the writer ~20% of a core in a flood: CFS lets a nice-10
- * thread run whenever a worker blocks on its socket. So after each step
- * the pass reads its thread's scheduler counters (schedstat: ns run, ns
- * waited runnable) and, when since the last look it waited for a core
- * longer than it ran (and ran at least YIELD_MIN_RUN_NS, so small passes
- * never wait), it sleeps YIELD_FACTOR times that wall time, at most
- * YIELD_MAX_MS, before the next step. Ops, a visit waiter and the close
+ * thread run whenever a worker blocks on its socket. So after each step,
+ * and after each pass that leaves visits waiting, the writer reads its
+ * thread's scheduler counters (schedstat: ns run, ns waited runnable)
+ * and, when since the last look it waited for a core longer than it ran
+ * (and ran at least YIELD_MIN_RUN_NS, so a light load never waits), it
+ * sleeps YIELD_FACTOR times that wall time, at most YIELD_MAX_MS, before
+ * going on. Ops, a visit waiter and the close
  * end the sleep at once; a journal past half its room is never made to
  * wait (--visit-backlog-mb; dropping visits is worse than applying them
  * late). The visits are durable meanwhile; they wait in the journal. */
@@ -559,8 +560,7 @@ static bool sched_counters(struct sqlite_store *s, uint64_t *run, uint64_t *wait
     return true;
 }
 
-/* Between two steps of a pass: see YIELD_FACTOR. */
-static void give_way(struct sqlite_store *s)
+void sqlite_visits_give_way(struct sqlite_store *s)
 {
     uint64_t run, wait;
     if (!sched_counters(s, &run, &wait))
@@ -615,7 +615,6 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
     uint64_t slice_from = clock_mono_ms();
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto rollback; /* logged there; nothing to undo */
-    sched_counters(s, &s->sched_run_ns, &s->sched_wait_ns);
     for (size_t i = 0; i < p->n;) {
         size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i;
         if ((rc = write_links(s, p, order + i, m, now)) != STORE_OK)
@@ -623,7 +622,7 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
         i += m;
         if (i == p->n)
             break;
-        give_way(s);
+        sqlite_visits_give_way(s);
         if (p->pv[order[i]].link_id == p->pv[order[i - 1]].link_id || /* a slice ends between links */
             clock_mono_ms() - slice_from < SLICE_MIN_MS || !sqlite_writer_wanted(s))
             continue;
