@@ -18,9 +18,9 @@
  *   the day and for the hour it happened in, so hours add up to days;
  * - the journal position reached, so a crash re-applies nothing twice.
  * The pass sorts its visits by (link, id) and walks them once, in steps of
- * STEP_VISITS: each (link, day) group becomes one rollup_day upsert and
- * each link one counter update, in key order (a link split between two
- * steps gets two, which add up). With visits spread over many links, the
+ * whole links (a link with more visits than a step is split): each (link,
+ * day) group becomes one rollup_day upsert and each link one counter
+ * update, in key order (a split link gets one a step, which add up). With visits spread over many links, the
  * pages a pass dirties (not the visits in it) are what bound the rate, so
  * a large pass is a cheap one per visit; but it takes seconds, and ops
  * (API writes) queue behind it. So when ops are waiting the pass commits
@@ -77,7 +77,8 @@ static size_t pow2_at_least(size_t n)
 /* A pass that finds ops waiting commits its work so far (the links below
  * the next one) once it has held the write lock this long. */
 #define SLICE_MIN_MS 50
-/* Visits written between two looks at the queue and at the CPU (a step). */
+/* Visits written between two looks at the queue and at the CPU (a step),
+ * rounded up to a link's end unless that link has another step's worth. */
 #define STEP_VISITS 1024
 
 /* A pass gives way to the request path when the cores are short. nice
@@ -579,9 +580,9 @@ void sqlite_visits_give_way(struct sqlite_store *s)
     sched_counters(s, &s->sched_run_ns, &s->sched_wait_ns);
 }
 
-/* The pass in (link, id) order, STEP_VISITS at a time, so the rows it
- * writes are written once (a link split between two steps: twice) and in
- * key order. Between steps it may give way (YIELD_FACTOR). When ops are
+/* The pass in (link, id) order, STEP_VISITS (whole links, but for links
+ * with more) at a time, so the rows it writes are written once (a split
+ * link's: once a step) and in key order. Between steps it may give way (YIELD_FACTOR). When ops are
  * waiting (and the slice has held the lock SLICE_MIN_MS), it commits at
  * the end of a step that ends between two links, runs one batch of them,
  * and goes on in a new transaction: slices keep the key order, so they
@@ -616,7 +617,12 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto rollback; /* logged there; nothing to undo */
     for (size_t i = 0; i < p->n;) {
-        size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i;
+        size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i, k = m;
+        /* then to the link's end, unless it has another step's worth left (orphans, a hot link) */
+        while (i + k < p->n && k < m + STEP_VISITS && p->pv[order[i + k]].link_id == p->pv[order[i + k - 1]].link_id)
+            k++;
+        if (i + k == p->n || p->pv[order[i + k]].link_id != p->pv[order[i + k - 1]].link_id)
+            m = k;
         if ((rc = write_links(s, p, order + i, m, now)) != STORE_OK)
             goto rollback;
         i += m;
