@@ -566,9 +566,12 @@ void sqlite_visits_give_way(struct sqlite_store *s)
     uint64_t run, wait;
     if (!sched_counters(s, &run, &wait))
         return;
+    bool sane = run >= s->sched_run_ns && wait >= s->sched_wait_ns; /* counters only grow; a bad read starts over */
     uint64_t ran = run - s->sched_run_ns, waited = wait - s->sched_wait_ns;
     s->sched_run_ns = run;
     s->sched_wait_ns = wait;
+    if (!sane)
+        return;
     struct journal_counts jc;
     journal_counts(s->journal, &jc);
     uint64_t ms = sqlite_give_way_ms(ran, waited, jc.backlog_bytes, s->backlog_bytes);
