@@ -20,18 +20,19 @@
  * The pass sorts its visits by (link, id) and walks them once, in steps of
  * whole links (a link with more visits than a step is split): each (link,
  * day) group becomes one rollup_day upsert and each link one counter
- * update, in key order (a split link gets one a step, which add up). With visits spread over many links, the
- * pages a pass dirties (not the visits in it) are what bound the rate, so
- * a large pass is a cheap one per visit; but it takes seconds, and ops
- * (API writes) queue behind it. So when ops are waiting the pass commits
- * at the next step that ends between two links (a slice: journal_pos
- * keeps the chunk's end and done_below, the first link not yet applied),
- * lets the writer run one batch of them, and goes on; a restart after a
- * crash between slices reads the same chunk and leaves out the links below
- * done_below. Slices follow the key order, so they cost their commits, not
- * more page writes per visit (raw rows, keyed by time, are the exception).
- * Between steps a pass may also give way to the request path (YIELD_FACTOR).
- * Its memory (the journal chunk, about 100 bytes of index per visit) is
+ * update, in key order (a split link gets one a step, which add up).
+ * With visits spread over many links, the pages a pass dirties (not the
+ * visits in it) are what bound the rate, so a large pass is a cheap one
+ * per visit; but it takes seconds, and ops (API writes) queue behind it.
+ * So when ops are waiting the pass commits at the next step that ends
+ * between two links (a slice: journal_pos keeps the chunk's end and
+ * done_below, the first link not yet applied), lets the writer run one
+ * batch of them, and goes on; a restart after a crash between slices
+ * reads the same chunk and leaves out the links below done_below. Slices
+ * follow the key order, so they cost their commits, not more page writes
+ * per visit (raw rows, keyed by time, are the exception). A pass that
+ * gives way to the request path (YIELD_FACTOR) ends a slice first too,
+ * unless it is inside a split link. Its memory (the journal chunk, about 100 bytes of index per visit) is
  * allocated for the pass and freed after it. */
 #include "store/sqlite_internal.h"
 
@@ -89,10 +90,10 @@ static size_t pow2_at_least(size_t n)
  * and, when since the last look it waited for a core longer than it ran
  * (and ran at least YIELD_MIN_RUN_NS, so a light load never waits), it
  * sleeps YIELD_FACTOR times that wall time, at most YIELD_MAX_MS, before
- * going on. Ops, a visit waiter and the close
- * end the sleep at once; a journal past half its room is never made to
- * wait (--visit-backlog-mb; dropping visits is worse than applying them
- * late). The visits are durable meanwhile; they wait in the journal. */
+ * going on. Ops, a visit waiter and the close end the sleep at once;
+ * past half of the journal's room (--visit-backlog-mb) it does not give
+ * way, so that giving way does not bring the journal to where visits are
+ * dropped. The visits are durable meanwhile; they wait in the journal. */
 #define YIELD_MIN_RUN_NS 1000000
 #define YIELD_FACTOR 4
 #define YIELD_MAX_MS 1000
@@ -561,35 +562,47 @@ static bool sched_counters(struct sqlite_store *s, uint64_t *run, uint64_t *wait
     return true;
 }
 
-void sqlite_visits_give_way(struct sqlite_store *s)
+/* How long the writer should give way now (0: not), from its counters
+ * since the last look. */
+static uint64_t give_way_due(struct sqlite_store *s)
 {
     uint64_t run, wait;
     if (!sched_counters(s, &run, &wait))
-        return;
+        return 0;
     bool sane = run >= s->sched_run_ns && wait >= s->sched_wait_ns; /* counters only grow; a bad read starts over */
     uint64_t ran = run - s->sched_run_ns, waited = wait - s->sched_wait_ns;
     s->sched_run_ns = run;
     s->sched_wait_ns = wait;
     if (!sane)
-        return;
+        return 0;
     struct journal_counts jc;
     journal_counts(s->journal, &jc);
-    uint64_t ms = sqlite_give_way_ms(ran, waited, jc.backlog_bytes, s->backlog_bytes);
-    if (ms == 0)
-        return;
+    return sqlite_give_way_ms(ran, waited, jc.backlog_bytes, s->backlog_bytes);
+}
+
+static void give_way_for(struct sqlite_store *s, uint64_t ms)
+{
     uint64_t t0 = clock_mono_ms();
     sqlite_writer_pause(s, ms);
     atomic_fetch_add(&s->visits_paused_ms, clock_mono_ms() - t0);
-    sched_counters(s, &s->sched_run_ns, &s->sched_wait_ns);
+    sched_counters(s, &s->sched_run_ns, &s->sched_wait_ns); /* the pause is not the next step's */
+}
+
+void sqlite_visits_give_way(struct sqlite_store *s)
+{
+    uint64_t ms = give_way_due(s);
+    if (ms > 0)
+        give_way_for(s, ms);
 }
 
 /* The pass in (link, id) order, STEP_VISITS (whole links, but for links
  * with more) at a time, so the rows it writes are written once (a split
- * link's: once a step) and in key order. Between steps it may give way (YIELD_FACTOR). When ops are
- * waiting (and the slice has held the lock SLICE_MIN_MS), it commits at
- * the end of a step that ends between two links, runs one batch of them,
- * and goes on in a new transaction: slices keep the key order, so they
- * cost little more than their commits. */
+ * link's: once a step) and in key order. When ops are waiting (and the
+ * slice has held the lock SLICE_MIN_MS), or when it gives way
+ * (YIELD_FACTOR), it commits at the end of a step that ends between two
+ * links, runs one batch of the ops, and goes on in a new transaction:
+ * slices keep the key order, so they cost little more than their commits.
+ * Inside a split link it gives way within the transaction. */
 static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos end, int64_t now)
 {
     size_t *order = malloc((p->n + 1) * sizeof(*order));
@@ -631,14 +644,22 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
         i += m;
         if (i == p->n)
             break;
-        sqlite_visits_give_way(s);
-        if (p->pv[order[i]].link_id == p->pv[order[i - 1]].link_id || /* a slice ends between links */
-            clock_mono_ms() - slice_from < SLICE_MIN_MS || !sqlite_writer_wanted(s))
+        bool between = p->pv[order[i]].link_id != p->pv[order[i - 1]].link_id; /* where a slice may end */
+        uint64_t rest = give_way_due(s);
+        if (rest > 0 && !between) { /* inside a split link (orphans, a hot link): in the transaction */
+            give_way_for(s, rest);
+            rest = 0;
+        }
+        if (!between || (rest == 0 && (clock_mono_ms() - slice_from < SLICE_MIN_MS || !sqlite_writer_wanted(s))))
             continue;
+        /* A slice: for waiting ops, or to give way without holding the write
+         * lock and with the work so far visible. */
         if ((rc = commit_slice(s, p, end, p->pv[order[i]].link_id)) != STORE_OK)
             goto rollback;
         atomic_fetch_add(&s->visits_applied, i - slice_start);
         slice_start = i;
+        if (rest > 0)
+            give_way_for(s, rest);
         if (sqlite_writer_serve(s)) {
             rc = STORE_OK; /* the rest is applied at the next start */
             goto out;

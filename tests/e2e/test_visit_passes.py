@@ -97,6 +97,10 @@ def test_writes_during_a_pass_and_a_crash_between_slices(server_factory, tmp_pat
     other = server_factory(start=False, name="cut", args=["--visit-flush-ms", "50"])
     shutil.rmtree(other.data)
     shutil.copytree(ref.data, other.data)
+    # (The flood's pass may have committed a slice before the crash, when
+    # it gave way to the busy machine: then both copies resume it.)
+    copied_at = journal_pos(other.data)
+    assert copied_at == journal_pos(ref.data)
     db = sqlite3.connect(str(ref.data / "linkpulse.db"))
     link_ids = [row[0] for row in db.execute("SELECT id FROM links WHERE code IN (%s)" %
                                              ",".join("'%s'" % c for c in codes))]
@@ -114,14 +118,16 @@ def test_writes_during_a_pass_and_a_crash_between_slices(server_factory, tmp_pat
     # Creations during the pass: the pass commits a slice for them and
     # answers them before it ends (on disk, done_below > 0 after a 201 says
     # so); a kill -9 once slices are on disk.
+    # (Its backlog is the reference's: the same files. Not read from
+    # /metrics here: a writer that gives way to a busy machine commits a
+    # slice first, so the backlog may already have moved.)
     other.start()
-    assert backlog(other) == waiting
     cut = None
     created = []
     for i in range(2000):
         created.append(other.create(url="https://example.com/during-pass/%d" % i)["code"])
         pos = journal_pos(other.data)
-        if pos[2] > 0:
+        if pos[2] > 0 and pos != copied_at:
             cut = pos
             break
     assert cut is not None, "no slice committed while creations waited (backlog %d)" % waiting
