@@ -554,6 +554,8 @@ static void sqlite_close(struct store *base)
     sqlite_stmt_cache_free(&s->stmts);
     sqlite3_close(s->db);
     sqlite3_close(s->ckpt_db);
+    if (s->ckpt_fd >= 0)
+        close(s->ckpt_fd); /* after the connections: it drops the file's locks */
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->idle_cond);
@@ -593,6 +595,7 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
         return NULL;
     }
     s->base.be = &sqlite_backend;
+    s->ckpt_fd = -1;
     s->search_pending = true;
     s->backlog_bytes = (uint64_t)backlog_mb << 20;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -658,6 +661,8 @@ fail:
         sqlite3_close(s->db);
     if (s->ckpt_db != NULL)
         sqlite3_close(s->ckpt_db);
+    if (s->ckpt_fd >= 0)
+        close(s->ckpt_fd);
     free(s->queue);
     free(s->path);
     free(s);

@@ -43,6 +43,7 @@ struct sqlite_store {
     sqlite3 *db;
     pthread_t writer;
     sqlite3 *ckpt_db; /* the checkpointer's own connection */
+    int ckpt_fd;      /* the database file, for the checkpointer's fdatasync; -1 = none */
     pthread_t checkpointer;
     pthread_cond_t ckpt_cond; /* under lock */
     bool ckpt_wanted, ckpt_stop;
