@@ -77,7 +77,7 @@ static size_t pow2_at_least(size_t n)
 
 /* A pass that finds ops waiting commits its work so far (the links below
  * the next one) once it has held the write lock this long. */
-#define SLICE_MIN_MS 50
+#define SLICE_MIN_MS 10
 /* Visits written between two looks at the queue and at the CPU (a step),
  * rounded up to a link's end unless that link has another step's worth. */
 #define STEP_VISITS 1024
