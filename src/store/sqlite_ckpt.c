@@ -65,7 +65,10 @@ static bool checkpoint(struct sqlite_store *s, sqlite3 *db, int *logged_out)
 }
 
 /* After a round: the pages it copied reach the disk here, not in the
- * writer's tail copy (see the top of the file). */
+ * writer's tail copy (see the top of the file). A failure is only logged:
+ * whether the WAL may start over is decided by SQLite's own sync of the
+ * file, and Linux reports a write-back error to every description of the
+ * file open when it happened, SQLite's included. */
 static void flush_copies(struct sqlite_store *s)
 {
     if (s->ckpt_fd >= 0 && fdatasync(s->ckpt_fd) != 0)
