@@ -75,7 +75,7 @@ int sqlite_register_functions(sqlite3 *db)
     int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
     if (sqlite3_create_function_v2(db, "lp_url_hash", 1, flags, NULL, fn_url_hash, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_create_function_v2(db, "lp_url_host", 1, flags, NULL, fn_url_host, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite_visits_register(db) != 0)
+        sqlite_tally_register(db) != 0)
         return -1;
     return 0;
 }

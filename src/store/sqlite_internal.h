@@ -153,8 +153,8 @@ void sqlite_visits_give_way(struct sqlite_store *s);
  * room_bytes (0: not at all). Pure; see YIELD_FACTOR in sqlite_visits.c. */
 uint64_t sqlite_give_way_ms(uint64_t ran_ns, uint64_t waited_ns, uint64_t backlog_bytes, uint64_t room_bytes);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
-/* lp_tally_merge and lp_tally on a connection. */
-int sqlite_visits_register(sqlite3 *db);
+/* lp_tally_merge and lp_tally on a connection (sqlite_tally.c). */
+int sqlite_tally_register(sqlite3 *db);
 
 /* Webhooks (sqlite_webhooks.c). The writer ones run inside its transaction. */
 int sqlite_hook_op(struct sqlite_store *s, struct store_op *op, int64_t now);

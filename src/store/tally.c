@@ -112,6 +112,22 @@ static int by_name(const void *pa, const void *pb)
     return tally_entry_cmp(pa, pb);
 }
 
+size_t tally_sum_entries(struct tally_entry *e, size_t n)
+{
+    qsort(e, n, sizeof(*e), by_name);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && tally_entry_cmp(&e[m - 1], &e[i]) == 0) {
+            e[m - 1].total += e[i].total;
+            e[m - 1].bots += e[i].bots;
+            e[m - 1].uniques += e[i].uniques;
+        } else {
+            e[m++] = e[i];
+        }
+    }
+    return m;
+}
+
 /* Folds one dimension's run (sorted by name, n > TALLY_VALUES_MAX) down to
  * the most counted values plus TALLY_OTHER; returns the new length. */
 static size_t fold_run(struct tally_entry *run, size_t n)

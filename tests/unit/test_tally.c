@@ -1,6 +1,7 @@
 /* tally: the blob format of rollup_day (store/tally.h): a table of blobs
- * that must be refused, round trips, merges that add up, and the fold of a
- * dimension past TALLY_VALUES_MAX values into "other". */
+ * that must be refused, round trips, merges that add up, entries summed
+ * before encoding, and the fold of a dimension past TALLY_VALUES_MAX values
+ * into "other". */
 #include "store/tally.h"
 
 #include <criterion/criterion.h>
@@ -141,6 +142,37 @@ Test(tally, merge_adds_matching_entries_and_keeps_the_rest)
     free(bb);
     free(out);
     free(scratch);
+}
+
+Test(tally, sum_entries_sorts_and_adds_up_equal_ones)
+{
+    /* unsorted, with repeats of one hour and one country; "GB" and "GBR"
+     * share a prefix and stay apart */
+    struct tally_entry e[] = {{TALLY_COUNTRY, 2, "SE", 1, 0, 1},  {TALLY_HOUR, 1, &H7, 1, 1, 0},
+                              {TALLY_COUNTRY, 3, "GBR", 1, 0, 0}, {TALLY_COUNTRY, 2, "SE", 2, 1, 0},
+                              {TALLY_HOUR, 1, &H3, 1, 0, 1},      {TALLY_COUNTRY, 2, "GB", 5, 0, 0},
+                              {TALLY_HOUR, 1, &H7, 3, 0, 1}};
+    size_t m = tally_sum_entries(e, 7);
+    cr_assert_eq(m, 5);
+    struct {
+        int dim;
+        const char *name;
+        size_t len;
+        int64_t total, bots, uniques;
+    } want[] = {{TALLY_HOUR, &H3, 1, 1, 0, 1},
+                {TALLY_HOUR, &H7, 1, 4, 1, 1},
+                {TALLY_COUNTRY, "GB", 2, 5, 0, 0},
+                {TALLY_COUNTRY, "GBR", 3, 1, 0, 0},
+                {TALLY_COUNTRY, "SE", 2, 3, 1, 1}};
+    for (size_t i = 0; i < m; i++) {
+        cr_assert_eq(e[i].dim, want[i].dim, "entry %zu", i);
+        cr_assert_eq(e[i].len, want[i].len, "entry %zu", i);
+        cr_assert_eq(memcmp(e[i].name, want[i].name, want[i].len), 0, "entry %zu", i);
+        cr_assert_eq(e[i].total, want[i].total, "entry %zu", i);
+        cr_assert_eq(e[i].bots, want[i].bots, "entry %zu", i);
+        cr_assert_eq(e[i].uniques, want[i].uniques, "entry %zu", i);
+    }
+    cr_assert_eq(tally_sum_entries(e, 0), 0, "nothing");
 }
 
 Test(tally, a_full_dimension_folds_into_other)
