@@ -46,26 +46,8 @@
 #define CHECKPOINT_ROUNDS 8       /* ... in at most this many copies a wake */
 #define CHECKPOINT_EVERY_S 5      /* ... and it looks at least this often */
 
-/* One PASSIVE checkpoint on db; true when it copied every frame. *logged_out
- * (when not NULL) is the WAL's frame count it saw. */
-static bool checkpoint(struct sqlite_store *s, sqlite3 *db, int *logged_out)
-{
-    int logged = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
-    if (rc != SQLITE_OK) {
-        if (rc != SQLITE_BUSY)
-            log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(db));
-        return false;
-    }
-    if (copied > 0)
-        atomic_fetch_add(&s->ckpt_count, 1);
-    if (logged_out != NULL)
-        *logged_out = logged;
-    return logged > 0 && copied == logged;
-}
-
-/* After a round: the pages it copied reach the disk here, not in the
- * writer's tail copy (see the top of the file). A failure is only logged:
+/* After the thread's copies: the pages they wrote reach the disk here, not
+ * in the writer's tail copy (see the top of the file). A failure is only logged:
  * whether the WAL may start over is decided by SQLite's own sync of the
  * file, and Linux reports a write-back error to every description of the
  * file open when it happened, SQLite's included. */
@@ -75,13 +57,37 @@ static void flush_copies(struct sqlite_store *s)
         log_warn("sqlite: flushing the checkpointed database failed: %s", strerror(errno));
 }
 
+/* One PASSIVE checkpoint on db; true when it copied every frame. With
+ * flush (the thread's) the database is flushed whenever the WAL has copied
+ * frames, all of them or not: a copy held back by a reader leaves its pages
+ * dirty too, and an fdatasync with nothing to write costs little.
+ * *logged_out (when not NULL) is the WAL's frame count it saw. */
+static bool checkpoint(struct sqlite_store *s, sqlite3 *db, bool flush, int *logged_out)
+{
+    int logged = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
+    if (rc != SQLITE_OK) {
+        if (rc != SQLITE_BUSY)
+            log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(db));
+        return false;
+    }
+    if (copied > 0) {
+        atomic_fetch_add(&s->ckpt_count, 1);
+        if (flush)
+            flush_copies(s);
+    }
+    if (logged_out != NULL)
+        *logged_out = logged;
+    return logged > 0 && copied == logged;
+}
+
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
     (void)name;
     struct sqlite_store *s = arg;
     atomic_store(&s->wal_pages, (uint64_t)pages);
     if (atomic_exchange(&s->ckpt_tail, false) || pages >= 4 * CHECKPOINT_PAGES) {
-        checkpoint(s, db, NULL);
+        checkpoint(s, db, false, NULL);
     } else if (pages >= CHECKPOINT_PAGES) {
         pthread_mutex_lock(&s->lock);
         s->ckpt_wanted = true;
@@ -113,9 +119,7 @@ static void *checkpoint_main(void *arg)
         bool all = false;
         for (int round = 0, logged = 0, before = -1; round < CHECKPOINT_ROUNDS && logged != before; round++) {
             before = logged;
-            all = checkpoint(s, s->ckpt_db, &logged);
-            if (all)
-                flush_copies(s);
+            all = checkpoint(s, s->ckpt_db, true, &logged);
             if (!all || atomic_load(&s->wal_pages) <= (uint64_t)logged + CHECKPOINT_TAIL_PAGES)
                 break;
         }
