@@ -29,7 +29,8 @@
  * flushes only the tail's pages: 5-8 ms.
  *
  * Threading: the hook runs on the writer thread; the thread uses only its
- * own connection; they share ckpt_wanted/ckpt_stop under s->lock and
+ * own connection; they share ckpt_wanted/ckpt_stop and what the last
+ * checkpoint saw (ckpt_logged/ckpt_copied) under s->lock, and
  * ckpt_tail and wal_pages as atomics. */
 #include "store/sqlite_internal.h"
 
@@ -57,11 +58,14 @@ static void flush_copies(struct sqlite_store *s)
         log_warn("sqlite: flushing the checkpointed database failed: %s", strerror(errno));
 }
 
-/* One PASSIVE checkpoint on db; true when it copied every frame. With
- * flush (the thread's) the database is flushed whenever the WAL has copied
- * frames, all of them or not: a copy held back by a reader leaves its pages
- * dirty too, and an fdatasync with nothing to write costs little.
- * *logged_out (when not NULL) is the WAL's frame count it saw. */
+/* One PASSIVE checkpoint on db; true when it copied every frame. SQLite
+ * reports the frames copied since the WAL started over, so a copy is new
+ * (counted, and with flush, the thread's, followed by a flush of the
+ * database) when that number moved since the last look, or the WAL
+ * started over: an idle server's look every CHECKPOINT_EVERY_S copies
+ * nothing. A copy held back by a reader leaves its pages dirty too, so
+ * partial copies count. *logged_out (when not NULL) is the WAL's frame
+ * count it saw. */
 static bool checkpoint(struct sqlite_store *s, sqlite3 *db, bool flush, int *logged_out)
 {
     int logged = 0, copied = 0;
@@ -71,7 +75,12 @@ static bool checkpoint(struct sqlite_store *s, sqlite3 *db, bool flush, int *log
             log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(db));
         return false;
     }
-    if (copied > 0) {
+    pthread_mutex_lock(&s->lock);
+    bool fresh = copied > 0 && (copied != s->ckpt_copied || logged < s->ckpt_logged);
+    s->ckpt_copied = copied;
+    s->ckpt_logged = logged;
+    pthread_mutex_unlock(&s->lock);
+    if (fresh) {
         atomic_fetch_add(&s->ckpt_count, 1);
         if (flush)
             flush_copies(s);

@@ -47,7 +47,8 @@ struct sqlite_store {
     pthread_t checkpointer;
     pthread_cond_t ckpt_cond; /* under lock */
     bool ckpt_wanted, ckpt_stop;
-    _Atomic bool ckpt_tail; /* a checkpoint copied the WAL: the writer copies the rest and starts it over */
+    int ckpt_logged, ckpt_copied; /* under lock: the WAL's frames, and those copied, at the last checkpoint */
+    _Atomic bool ckpt_tail;       /* a checkpoint copied the WAL: the writer copies the rest and starts it over */
     _Atomic uint64_t ckpt_count, wal_pages; /* for store_wal_counts */
     pthread_mutex_t lock;
     pthread_cond_t cond;
