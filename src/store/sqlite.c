@@ -8,8 +8,9 @@
  *   synchronous=FULL makes that commit durable before any done() is called.
  *   (Syncing on another thread while the writer went on measured slower:
  *   the fsync is what lets the next batch grow, and page writes per link
- *   fall with the batch size.) Checkpoints: sqlite_ckpt.c; the link
- *   operations: sqlite_links.c.
+ *   fall with the batch size; and no faster with batches that kept growing
+ *   during the flush, as the clients are a closed loop: docs/PERFORMANCE.md.)
+ *   Checkpoints: sqlite_ckpt.c; the link operations: sqlite_links.c.
  * - Readers each own a connection with query_only set; WAL lets them read
  *   while the writer commits. */
 #include "store/sqlite_internal.h"
