@@ -117,12 +117,19 @@ size_t tally_sum_entries(struct tally_entry *e, size_t n)
     qsort(e, n, sizeof(*e), by_name);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
+        /* counts may come from SQL (lp_tally): clamped before they are added */
+        int64_t total = (int64_t)count_clamped(e[i].total), bots = (int64_t)count_clamped(e[i].bots),
+                uniques = (int64_t)count_clamped(e[i].uniques);
         if (m > 0 && tally_entry_cmp(&e[m - 1], &e[i]) == 0) {
-            e[m - 1].total += e[i].total;
-            e[m - 1].bots += e[i].bots;
-            e[m - 1].uniques += e[i].uniques;
+            e[m - 1].total = add_clamped(e[m - 1].total, total);
+            e[m - 1].bots = add_clamped(e[m - 1].bots, bots);
+            e[m - 1].uniques = add_clamped(e[m - 1].uniques, uniques);
         } else {
-            e[m++] = e[i];
+            e[m] = e[i];
+            e[m].total = total;
+            e[m].bots = bots;
+            e[m].uniques = uniques;
+            m++;
         }
     }
     return m;

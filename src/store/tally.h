@@ -74,8 +74,9 @@ int tally_next(struct tally_iter *it, struct tally_entry *e);
 /* Orders entries by (dim, name). */
 int tally_entry_cmp(const struct tally_entry *a, const struct tally_entry *b);
 
-/* Sorts e[0..n) by tally_entry_cmp and adds up equal entries into one;
- * returns how many are left (ready for tally_encode). */
+/* Sorts e[0..n) by tally_entry_cmp and adds up equal entries into one,
+ * counts clamped to [0, TALLY_COUNT_MAX] (negative ones count 0); returns
+ * how many are left (ready for tally_encode). */
 size_t tally_sum_entries(struct tally_entry *e, size_t n);
 
 /* Encodes e[0..n) — sorted by tally_entry_cmp, no two equal — into out,

@@ -173,6 +173,14 @@ Test(tally, sum_entries_sorts_and_adds_up_equal_ones)
         cr_assert_eq(e[i].uniques, want[i].uniques, "entry %zu", i);
     }
     cr_assert_eq(tally_sum_entries(e, 0), 0, "nothing");
+
+    /* counts from SQL are not trusted: sums saturate, negatives count 0 */
+    struct tally_entry big[] = {{TALLY_COUNTRY, 2, "SE", TALLY_COUNT_MAX, INT64_MAX, -5},
+                                {TALLY_COUNTRY, 2, "SE", TALLY_COUNT_MAX, 1, 2}};
+    cr_assert_eq(tally_sum_entries(big, 2), 1);
+    cr_assert_eq(big[0].total, TALLY_COUNT_MAX);
+    cr_assert_eq(big[0].bots, TALLY_COUNT_MAX);
+    cr_assert_eq(big[0].uniques, 2);
 }
 
 Test(tally, a_full_dimension_folds_into_other)
