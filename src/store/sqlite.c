@@ -10,7 +10,8 @@
  *   the fsync is what lets the next batch grow, and page writes per link
  *   fall with the batch size; and no faster with batches that kept growing
  *   during the flush, as the clients are a closed loop: docs/PERFORMANCE.md.)
- *   Checkpoints: sqlite_ckpt.c; the link operations: sqlite_links.c.
+ *   Checkpoints: sqlite_ckpt.c; the link operations: sqlite_links.c; the
+ *   writer's connection gathers its WAL writes (sqlite_vfs.c).
  * - Readers each own a connection with query_only set; WAL lets them read
  *   while the writer commits. */
 #include "store/sqlite_internal.h"
@@ -148,11 +149,12 @@ static void sqlite_global_config(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-static int open_db(const char *path, sqlite3 **db)
+/* vfs: NULL for the default one */
+static int open_db(const char *path, sqlite3 **db, const char *vfs)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, sqlite_global_config);
-    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK)
         return -1;
     sqlite3_extended_result_codes(*db, 1);
@@ -615,7 +617,7 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
         goto fail;
     }
     snprintf(s->path, plen, "%s/%s", dir, SQLITE_DB_FILE);
-    if (open_db(s->path, &s->db) != 0) {
+    if (open_db(s->path, &s->db, sqlite_vfs_gather()) != 0) {
         snprintf(err, errcap, "cannot open %s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
@@ -636,7 +638,7 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
     }
     if (migrate(s->db, err, errcap) != 0 || open_journal(s, dir, err, errcap) != 0)
         goto fail;
-    if (open_db(s->path, &s->ckpt_db) != 0) {
+    if (open_db(s->path, &s->ckpt_db, NULL) != 0) {
         snprintf(err, errcap, "cannot open %s for checkpoints", s->path);
         goto fail;
     }
@@ -683,7 +685,8 @@ static struct store_reader *sqlite_reader_open(struct store *base)
     if (r == NULL)
         return NULL;
     r->base.be = &sqlite_backend;
-    if (open_db(s->path, &r->db) != 0 || sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK) {
+    if (open_db(s->path, &r->db, NULL) != 0 ||
+        sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK) {
         store_reader_close((struct store_reader *)r);
         return NULL;
     }

@@ -14,6 +14,7 @@
 
 #define SQLITE_STMT_CACHE 64          /* distinct statements per connection */
 #define SQLITE_DB_FILE "linkpulse.db" /* inside the data directory */
+#define SQLITE_VFS_GATHER "lp-gather"  /* sqlite_vfs.c */
 
 #define LINK_COLUMNS                                                                                                   \
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
@@ -194,6 +195,11 @@ int sqlite_visits_list(struct store_reader *r, int64_t link_id, int64_t before_i
 void sqlite_row_to_link(sqlite3_stmt *st, struct link *l);
 int sqlite_top_links(struct store_reader *r, int64_t team_id, int limit, struct link *scratch, store_link_cb cb,
                      void *ctx);
+
+/* The name of the VFS that gathers WAL writes (sqlite_vfs.c), registered
+ * on the first call; NULL (the default VFS) if it could not be. Only for a
+ * connection at synchronous=FULL. */
+const char *sqlite_vfs_gather(void);
 
 /* tags, notes, search and reuse (sqlite_find.c) */
 int sqlite_register_functions(sqlite3 *db);
