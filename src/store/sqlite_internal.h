@@ -14,7 +14,7 @@
 
 #define SQLITE_STMT_CACHE 64          /* distinct statements per connection */
 #define SQLITE_DB_FILE "linkpulse.db" /* inside the data directory */
-#define SQLITE_VFS_GATHER "lp-gather"  /* sqlite_vfs.c */
+#define SQLITE_VFS_GATHER "lp-gather" /* sqlite_vfs.c */
 
 #define LINK_COLUMNS                                                                                                   \
     "id, team_id, domain_id, code, url, title, created_at, updated_at, expires_at, max_visits, visits, redirect_type," \
