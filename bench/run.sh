@@ -114,6 +114,9 @@ run_wrk() {
   echo "wrk -t$t -c$c -d$DURATION -s bench/lua/$script $url" > "$RAW/$name.cmd"
   wrk -t"$t" -c"$c" -d"$DURATION" -s "$ROOT/bench/lua/$script" "$url" > "$RAW/$name.txt" 2>&1
   grep '^RESULT' "$RAW/$name.txt" | sed "s/^RESULT/$name/" >> "$OUT/results.txt"
+  # visits dropped so far, so that a drop can be placed in its phase
+  [ "$url" = "http://127.0.0.1:$LP_PORT" ] && echo "$name $(metric linkpulse_visits_dropped_total)" >> "$RAW/drops.txt"
+  return 0
 }
 
 # ---- 4a. memory: touch every link once --------------------------------------
@@ -129,6 +132,7 @@ for _ in $(seq 1 30); do   # touch.lua walks the codes in order; stop once all a
   FROM=$(( FROM + $(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$RAW/touch.last") ))
 done
 RSS1=$(rss_kb)
+echo "touch $(metric linkpulse_visits_dropped_total)" >> "$RAW/drops.txt"
 # Again once the touching run's visits are applied (at most 3 minutes): the
 # writer's pass holds its chunk of the journal (up to ~100 MB) meanwhile.
 T0=$(date +%s)

@@ -88,6 +88,15 @@ v = kv("visits.txt")
 say("visits: redirects served %s, recorded %s, dropped %s (%s of them for want of backlog room); recorded %s served"
     % (v["redirects_served"], v["visits_recorded"], v["visits_dropped"], v["visits_dropped_backlog"],
        "==" if v["redirects_served"] == v["visits_recorded"] else "!="))
+if int(v["visits_dropped"]) > 0 and os.path.exists(os.path.join(raw, "drops.txt")):
+    rises, last = [], 0
+    with open(os.path.join(raw, "drops.txt")) as f:
+        for line in f:
+            phase, count = line.split()
+            if int(count) > last:
+                rises.append("%s +%d" % (phase, int(count) - last))
+                last = int(count)
+    say("visits: dropped during %s" % (", ".join(rises) or "none of the phases (after the last one)"))
 say("visits: %s waited in the journal after the last round; applied in %s ms at %s visits/s (writer alone);"
     " the writer gave way to requests for %s s" % (v["backlog_after_rounds"], v["drain_ms"], v["drain_rate"],
                                                    v.get("writer_paused_s", "?")))
