@@ -23,6 +23,8 @@
  * once (sqlite_vfs_gather). */
 #include "store/sqlite_internal.h"
 
+#include "obs/log.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,14 +216,16 @@ static int g_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
 static void gather_register(void)
 {
     root_vfs = sqlite3_vfs_find(NULL);
-    if (root_vfs == NULL || root_vfs->iVersion < 1)
-        return;
-    gather_vfs = *root_vfs;
-    gather_vfs.zName = SQLITE_VFS_GATHER;
-    gather_vfs.pNext = NULL;
-    gather_vfs.szOsFile = (int)sizeof(struct gather_file) + root_vfs->szOsFile;
-    gather_vfs.xOpen = g_open;
-    sqlite3_vfs_register(&gather_vfs, 0);
+    int rc = SQLITE_ERROR;
+    if (root_vfs != NULL) {
+        gather_vfs = *root_vfs;
+        gather_vfs.zName = SQLITE_VFS_GATHER;
+        gather_vfs.szOsFile = (int)sizeof(struct gather_file) + root_vfs->szOsFile;
+        gather_vfs.xOpen = g_open;
+        rc = sqlite3_vfs_register(&gather_vfs, 0);
+    }
+    if (rc != SQLITE_OK)
+        log_warn("sqlite: the writer's WAL writes go one by one: its VFS could not be registered");
 }
 
 const char *sqlite_vfs_gather(void)
