@@ -1,18 +1,27 @@
 /* Invariants:
  *
- * - head counts records ever pushed, tail records ever popped. Only the
+ * - head counts bytes ever committed, tail bytes ever released. Only the
  *   producer stores head, only the consumer stores tail. They are never
- *   reduced modulo the capacity; the slot of counter c is c & mask.
+ *   reduced modulo the capacity; the offset of counter c is c & mask.
  *   Unsigned wraparound of the counters is harmless: the capacity is a
  *   power of two no larger than SIZE_MAX / 2 + 1, so head - tail and
  *   c & mask stay right across the wrap.
- * - 0 <= head - tail <= cap. Slots [tail, head) hold records the consumer
- *   has not read; the rest belong to the producer.
- * - Hand-over: the producer writes a slot, then stores head with release;
- *   the consumer loads head with acquire before reading the slot. The
- *   consumer reads slots, then stores tail with release; the producer loads
- *   tail with acquire before overwriting them. Each side's own counter is
- *   read relaxed: nobody else writes it.
+ * - 0 <= head - tail <= cap. Bytes [tail, head) hold records the consumer
+ *   has not released; the rest belong to the producer.
+ * - Every record starts at a multiple of 8 with an 8-byte header whose
+ *   first 4 bytes are its length; it takes HDR + round8(len) bytes and
+ *   never runs past the end of the buffer. When it would, the producer
+ *   writes RING_SKIP where its header would have gone and puts it at
+ *   offset 0; head moves past both in one store, so the consumer never
+ *   sees a skip without the record after it. Since offsets are multiples
+ *   of 8, at least 8 bytes are left before the end: a skip always fits.
+ * - A record of at most ring_record_max bytes takes at most cap / 2, so an
+ *   empty ring takes it at any offset, skip included.
+ * - Hand-over: the producer writes a record, then stores head with
+ *   release; the consumer loads head with acquire before reading it. The
+ *   consumer reads a record, then stores tail with release; the producer
+ *   loads tail with acquire before overwriting those bytes. Each side's own
+ *   counter is read relaxed: nobody else writes it.
  * - Each side keeps a private copy of the other's counter (tail_cache,
  *   head_cache) and reloads the shared one only when the copy says full or
  *   empty, so in steady state a push touches no cache line the consumer
@@ -32,35 +41,50 @@
  * Intel's adjacent-line prefetcher fetches 64-byte lines in pairs, and
  * Apple's cores have 128-byte lines. */
 #define RING_CACHE_LINE 128
+#define HDR ((size_t)8)
+#define RING_SKIP UINT32_MAX
 
 struct ring {
     /* Written by the producer. */
     alignas(RING_CACHE_LINE) _Atomic size_t head;
     size_t tail_cache;
+    size_t pending; /* head once the reserved record is committed */
+    bool reserved;
     /* Written by the consumer. */
     alignas(RING_CACHE_LINE) _Atomic size_t tail;
     size_t head_cache;
+    size_t next_tail; /* tail once the peeked record is released */
+    bool peeked;
     /* Set by ring_new, read-only afterwards. */
     alignas(RING_CACHE_LINE) size_t cap;
     size_t mask;
-    size_t record_size;
-    unsigned char *slots;
+    unsigned char *buf;
 };
 
-static inline unsigned char *slot(const struct ring *r, size_t counter)
+static inline size_t round8(size_t n)
 {
-    return r->slots + (counter & r->mask) * r->record_size;
+    return (n + 7) & ~(size_t)7;
 }
 
-struct ring *ring_new(size_t capacity, size_t record_size)
+static inline void put_u32(unsigned char *p, uint32_t v)
 {
-    if (capacity == 0 || record_size == 0 || capacity > RING_CAPACITY_MAX)
+    memcpy(p, &v, sizeof(v));
+}
+
+static inline uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+struct ring *ring_new(size_t bytes)
+{
+    if (bytes < RING_BYTES_MIN || bytes > RING_BYTES_MAX)
         return NULL;
-    size_t cap = 1;
-    while (cap < capacity)
+    size_t cap = RING_BYTES_MIN;
+    while (cap < bytes)
         cap <<= 1;
-    if (record_size > RING_BYTES_MAX / cap)
-        return NULL;
     /* aligned_alloc wants a multiple of the alignment; alignas makes
      * sizeof(struct ring) one. */
     struct ring *r = aligned_alloc(RING_CACHE_LINE, sizeof(*r));
@@ -71,15 +95,14 @@ struct ring *ring_new(size_t capacity, size_t record_size)
     atomic_init(&r->tail, 0);
     r->cap = cap;
     r->mask = cap - 1;
-    r->record_size = record_size;
-    r->slots = malloc(cap * record_size);
-    if (r->slots == NULL) {
+    r->buf = malloc(cap);
+    if (r->buf == NULL) {
         free(r);
         return NULL;
     }
     /* Fault every page in now rather than on the redirect path during the
      * first lap (calloc would not: large blocks come lazily from mmap). */
-    memset(r->slots, 0, cap * record_size);
+    memset(r->buf, 0, cap);
     return r;
 }
 
@@ -87,7 +110,7 @@ void ring_free(struct ring *r)
 {
     if (r == NULL)
         return;
-    free(r->slots);
+    free(r->buf);
     free(r);
 }
 
@@ -96,40 +119,73 @@ size_t ring_capacity(const struct ring *r)
     return r->cap;
 }
 
-bool ring_push(struct ring *r, const void *record)
+size_t ring_record_max(const struct ring *r)
 {
-    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    if (head - r->tail_cache >= r->cap) {
-        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (head - r->tail_cache >= r->cap)
-            return false;
-    }
-    memcpy(slot(r, head), record, r->record_size);
-    atomic_store_explicit(&r->head, head + 1, memory_order_release);
-    return true;
+    return r->cap / 2 - HDR;
 }
 
-size_t ring_pop_many(struct ring *r, void *buf, size_t max)
+void *ring_reserve(struct ring *r, size_t len)
 {
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    size_t avail = r->head_cache - tail;
-    if (avail < max) {
-        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-        avail = r->head_cache - tail;
+    r->reserved = false;
+    if (len == 0 || len > ring_record_max(r))
+        return NULL;
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t pos = head & r->mask;
+    size_t need = HDR + round8(len);
+    size_t skip = r->cap - pos < need ? r->cap - pos : 0;
+    if (head - r->tail_cache + skip + need > r->cap) {
+        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head - r->tail_cache + skip + need > r->cap)
+            return NULL;
     }
-    assert(avail <= r->cap);
-    size_t n = avail < max ? avail : max;
-    if (n == 0)
-        return 0;
-    /* At most two runs: up to the end of the slots, then from the start. */
-    size_t first = r->cap - (tail & r->mask);
-    if (first > n)
-        first = n;
-    memcpy(buf, slot(r, tail), first * r->record_size);
-    if (n > first)
-        memcpy((unsigned char *)buf + first * r->record_size, r->slots, (n - first) * r->record_size);
-    atomic_store_explicit(&r->tail, tail + n, memory_order_release);
-    return n;
+    if (skip != 0) {
+        put_u32(r->buf + pos, RING_SKIP);
+        pos = 0;
+    }
+    put_u32(r->buf + pos, (uint32_t)len);
+    r->pending = head + skip + need;
+    r->reserved = true;
+    return r->buf + pos + HDR;
+}
+
+void ring_commit(struct ring *r)
+{
+    if (!r->reserved)
+        return;
+    atomic_store_explicit(&r->head, r->pending, memory_order_release);
+    r->reserved = false;
+}
+
+const void *ring_peek(struct ring *r, size_t *len)
+{
+    r->peeked = false;
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if (tail == r->head_cache) {
+        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (tail == r->head_cache)
+            return NULL;
+    }
+    assert(r->head_cache - tail <= r->cap);
+    size_t pos = tail & r->mask;
+    uint32_t n = get_u32(r->buf + pos);
+    if (n == RING_SKIP) {
+        tail += r->cap - pos;
+        pos = 0;
+        n = get_u32(r->buf);
+    }
+    assert(n > 0 && n <= ring_record_max(r));
+    r->next_tail = tail + HDR + round8(n);
+    r->peeked = true;
+    *len = n;
+    return r->buf + pos + HDR;
+}
+
+void ring_release(struct ring *r)
+{
+    if (!r->peeked)
+        return;
+    atomic_store_explicit(&r->tail, r->next_tail, memory_order_release);
+    r->peeked = false;
 }
 
 size_t ring_size_approx(const struct ring *r)
