@@ -37,8 +37,14 @@ export BENCH_LUA_DIR=$ROOT/bench/lua BENCH_CODES=$OUT/codes.txt
 export BENCH_KEY=lpbench$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 log() { printf '%s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
 
-LP_PID="" NGX_PID=""
+LP_PID="" NGX_PID="" FREEZER=/sys/fs/cgroup/freezer STALL_CG=""
 cleanup() {
+  # a sink left frozen would hold LinkPulse's shutdown forever
+  if [ -n "$STALL_CG" ]; then
+    echo THAWED > "$STALL_CG/freezer.state" 2>/dev/null || true
+    for t in $(cat "$STALL_CG/tasks" 2>/dev/null); do echo "$t" > "$FREEZER/tasks"; done
+    rmdir "$STALL_CG" 2>/dev/null || true
+  fi
   [ -n "$LP_PID" ] && kill "$LP_PID" 2>/dev/null || true
   [ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -167,6 +173,30 @@ done
 echo "live_events_sent=$(metric linkpulse_live_events_sent_total) live_resets=$(metric linkpulse_live_resets_total)" \
   >> "$RAW/live.txt"
 kill -TERM "$LIVE_PID"; wait "$LIVE_PID" || true
+
+# ---- 4a''. a stalled sink: the rings hold the visits meanwhile ---------------------
+# The sink thread alone is frozen (a cgroup v1 freezer holds single threads)
+# for 0.5 s in the middle of one round; every visit must still be recorded.
+# A worker's ring (8 MiB) holds ~50,000 of the benchmark's visits.
+if [ -w "$FREEZER/tasks" ] && mkdir "$FREEZER/lp-bench-stall-$$" 2>/dev/null; then
+  STALL_CG=$FREEZER/lp-bench-stall-$$
+  SINK_TID=$(grep -lx lp-sink /proc/"$LP_PID"/task/*/comm | head -1 | cut -d/ -f5)
+  log "a stalled sink: frozen for 0.5 s in a round at -t2 -c128"
+  D0=$(metric linkpulse_visits_dropped_total)
+  run_wrk "redirect-lpstall-t2c128" 2 128 codes.lua "http://127.0.0.1:$LP_PORT" &
+  STALL_WRK=$!
+  sleep "$(awk -v d="${DURATION%s}" 'BEGIN {print d / 2 - 0.25}')"
+  echo "$SINK_TID" > "$STALL_CG/tasks"
+  echo FROZEN > "$STALL_CG/freezer.state"
+  sleep 0.5
+  echo THAWED > "$STALL_CG/freezer.state"
+  echo "$SINK_TID" > "$FREEZER/tasks"
+  rmdir "$STALL_CG"; STALL_CG=""
+  wait "$STALL_WRK"
+  echo "stall_ms=500 dropped=$(( $(metric linkpulse_visits_dropped_total) - D0 ))" > "$RAW/stall.txt"
+else
+  echo "stall: no cgroup v1 freezer to stop one thread with (needs root)" > "$RAW/stall.txt"
+fi
 
 # ---- 4b. unknown codes --------------------------------------------------------
 for r in $(seq 1 "$ROUNDS"); do

@@ -73,6 +73,11 @@ if live:
         "without: median %.0f -> %.2fx" % (statistics.median(with_streams), min(with_streams), max(with_streams),
                                            statistics.median(x["p99_us"] for x in live), statistics.median(base),
                                            statistics.median(with_streams) / statistics.median(base)))
+stall = rows.get("redirect-lpstall-t2c128")
+if stall and os.path.exists(os.path.join(raw, "stall.txt")):
+    st = kv("stall.txt")
+    say("redirect -t2 -c128 with the sink frozen for %s ms mid-round: %.0f req/s, %s visits dropped" % (
+        st["stall_ms"], stall["rps"], st["dropped"]))
 say("")
 lp, ng = series("miss-lp-t2c128"), series("miss-ngxmap-t2c128")
 if lp:
