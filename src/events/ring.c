@@ -48,13 +48,11 @@ struct ring {
     /* Written by the producer. */
     alignas(RING_CACHE_LINE) _Atomic size_t head;
     size_t tail_cache;
-    size_t pending; /* head once the reserved record is committed */
-    bool reserved;
+    size_t pending; /* head once the reserved record is committed (head itself if none is) */
     /* Written by the consumer. */
     alignas(RING_CACHE_LINE) _Atomic size_t tail;
     size_t head_cache;
-    size_t next_tail; /* tail once the peeked record is released */
-    bool peeked;
+    size_t next_tail; /* tail once the peeked record is released (tail itself if none is) */
     /* Set by ring_new, read-only afterwards. */
     alignas(RING_CACHE_LINE) size_t cap;
     size_t mask;
@@ -126,10 +124,10 @@ size_t ring_record_max(const struct ring *r)
 
 void *ring_reserve(struct ring *r, size_t len)
 {
-    r->reserved = false;
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    r->pending = head;
     if (len == 0 || len > ring_record_max(r))
         return NULL;
-    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t pos = head & r->mask;
     size_t need = HDR + round8(len);
     size_t skip = r->cap - pos < need ? r->cap - pos : 0;
@@ -144,22 +142,18 @@ void *ring_reserve(struct ring *r, size_t len)
     }
     put_u32(r->buf + pos, (uint32_t)len);
     r->pending = head + skip + need;
-    r->reserved = true;
     return r->buf + pos + HDR;
 }
 
 void ring_commit(struct ring *r)
 {
-    if (!r->reserved)
-        return;
     atomic_store_explicit(&r->head, r->pending, memory_order_release);
-    r->reserved = false;
 }
 
 const void *ring_peek(struct ring *r, size_t *len)
 {
-    r->peeked = false;
     size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    r->next_tail = tail;
     if (tail == r->head_cache) {
         r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
         if (tail == r->head_cache)
@@ -175,17 +169,13 @@ const void *ring_peek(struct ring *r, size_t *len)
     }
     assert(n > 0 && n <= ring_record_max(r));
     r->next_tail = tail + HDR + round8(n);
-    r->peeked = true;
     *len = n;
     return r->buf + pos + HDR;
 }
 
 void ring_release(struct ring *r)
 {
-    if (!r->peeked)
-        return;
     atomic_store_explicit(&r->tail, r->next_tail, memory_order_release);
-    r->peeked = false;
 }
 
 size_t ring_size_approx(const struct ring *r)
