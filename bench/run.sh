@@ -185,7 +185,8 @@ if [ -w "$FREEZER/tasks" ] && mkdir "$FREEZER/lp-bench-stall-$$" 2>/dev/null; th
   D0=$(metric linkpulse_visits_dropped_total)
   run_wrk "redirect-lpstall-t2c128" 2 128 codes.lua "http://127.0.0.1:$LP_PORT" &
   STALL_WRK=$!
-  sleep "$(awk -v d="${DURATION%s}" 'BEGIN {print d / 2 - 0.25}')"
+  case $DURATION in *m) DUR_S=$(( ${DURATION%m} * 60 )) ;; *) DUR_S=${DURATION%s} ;; esac   # wrk's 8s, 8 or 1m
+  sleep "$(awk -v d="$DUR_S" 'BEGIN {print d / 2 - 0.25}')"
   echo "$SINK_TID" > "$STALL_CG/tasks"
   echo FROZEN > "$STALL_CG/freezer.state"
   sleep 0.5
