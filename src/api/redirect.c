@@ -20,15 +20,12 @@
 
 #include <string.h>
 
-static uint16_t copy_header(h2o_req_t *req, const h2o_token_t *token, char *dst, size_t cap)
+/* A header's value in the request (not copied); NULL, 0 when absent. */
+static const char *header(h2o_req_t *req, const h2o_token_t *token, size_t *len)
 {
     ssize_t i = h2o_find_header(&req->headers, token, -1);
-    if (i < 0)
-        return 0;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    size_t n = v.len < cap ? v.len : cap;
-    memcpy(dst, v.base, n);
-    return (uint16_t)n;
+    *len = i < 0 ? 0 : req->headers.entries[i].value.len;
+    return i < 0 ? NULL : req->headers.entries[i].value.base;
 }
 
 static bool header_is_1(h2o_req_t *req, const char *name, size_t nlen)
@@ -54,40 +51,38 @@ static void capture_to(struct reqctx *rc, enum store_visit_kind kind, const stru
     struct worker *w = rc->w;
     const struct config *cfg = w->app->cfg;
     h2o_req_t *req = rc->req;
-    struct visit_event ev; /* filled field by field: no 1 KB memset per redirect */
-    ev.ts = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
-    ev.kind = (uint8_t)kind;
-    ev.link_id = link ? link->id : 0;
-    ev.team_id = link ? link->team_id : 0;
-    ev.domain_id = rc->domain_id; /* domains (issue 4) */
-    ev.flags = 0;
+    struct visit_head head;
+    head.ts = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
+    head.kind = (uint8_t)kind;
+    head.link_id = link ? link->id : 0;
+    head.team_id = link ? link->team_id : 0;
+    head.domain_id = rc->domain_id; /* domains (issue 4) */
+    head.flags = 0;
     if (!cfg->tracking ||
         (cfg->respect_dnt && (header_is_1(req, H2O_STRLIT("dnt")) || header_is_1(req, H2O_STRLIT("sec-gpc")))))
-        ev.flags |= VISIT_F_NO_DETAIL;
+        head.flags |= VISIT_F_NO_DETAIL;
     api_client_ip(rc);
-    memcpy(ev.ip, rc->client_ip, 16);
-    ev.country[0] = ev.country[1] = 0;
+    memcpy(head.ip, rc->client_ip, 16);
+    head.country[0] = head.country[1] = 0;
     if (cfg->geoip_header[0] != '\0' && rc->peer_trusted) {
         ssize_t i = h2o_find_header_by_str(&req->headers, cfg->geoip_header, strlen(cfg->geoip_header), -1);
         if (i >= 0 && req->headers.entries[i].value.len == 2) {
             const char *c = req->headers.entries[i].value.base;
             if (c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z') {
-                ev.country[0] = c[0];
-                ev.country[1] = c[1];
+                head.country[0] = c[0];
+                head.country[1] = c[1];
             }
         }
     }
-    ev.ua_len = copy_header(req, H2O_TOKEN_USER_AGENT, ev.ua, sizeof(ev.ua));
-    ev.ref_len = copy_header(req, H2O_TOKEN_REFERER, ev.ref, sizeof(ev.ref));
-    ev.lang_len = copy_header(req, H2O_TOKEN_ACCEPT_LANGUAGE, ev.lang, sizeof(ev.lang));
-    ev.url_len = (uint16_t)(req->path.len < sizeof(ev.url) ? req->path.len : sizeof(ev.url));
-    memcpy(ev.url, req->path.base, ev.url_len);
-    ev.target_len = 0;
+    struct visit_text text = {.url = req->path.base, .url_len = req->path.len};
+    text.ua = header(req, H2O_TOKEN_USER_AGENT, &text.ua_len);
+    text.ref = header(req, H2O_TOKEN_REFERER, &text.ref_len);
+    text.lang = header(req, H2O_TOKEN_ACCEPT_LANGUAGE, &text.lang_len);
     if (link != NULL) {
-        ev.target_len = (uint16_t)(target_len < sizeof(ev.target) ? target_len : sizeof(ev.target));
-        memcpy(ev.target, target, ev.target_len);
+        text.target = target;
+        text.target_len = target_len;
     }
-    if (!sink_push(w->app->sink, w->index, &ev))
+    if (!sink_push(w->app->sink, w->index, &head, &text))
         metric_add(&w->metrics.visits_dropped, 1);
 }
 

@@ -76,16 +76,16 @@ static const unsigned char *salt_for(struct sink *s, int64_t ts)
 static void enrich(struct sink *s, const struct visit_event *ev, struct store_visit *v)
 {
     memset(v, 0, sizeof(*v));
-    v->ts = ev->ts;
-    v->link_id = ev->link_id;
-    v->team_id = ev->team_id;
-    v->domain_id = ev->domain_id;
-    v->kind = (enum store_visit_kind)ev->kind;
+    v->ts = ev->h.ts;
+    v->link_id = ev->h.link_id;
+    v->team_id = ev->h.team_id;
+    v->domain_id = ev->h.domain_id;
+    v->kind = (enum store_visit_kind)ev->h.kind;
     v->browser_major = -1;
     struct ua_info ua;
-    ua_parse(ev->ua, ev->ua_len, &ua);
+    ua_parse(ev->ua, ev->h.ua_len, &ua);
     v->bot = ua.bot;
-    v->detail = !(ev->flags & VISIT_F_NO_DETAIL);
+    v->detail = !(ev->h.flags & VISIT_F_NO_DETAIL);
     if (!v->detail)
         return;
     copy_str(v->browser, sizeof(v->browser), ua.browser, strlen(ua.browser));
@@ -95,16 +95,16 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
     copy_str(v->device, sizeof(v->device), device, strlen(device));
 
     struct ipaddr ip = {.family = 6};
-    memcpy(ip.bytes, ev->ip, 16);
+    memcpy(ip.bytes, ev->h.ip, 16);
     static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(ev->ip, v4mapped, 12) == 0) {
+    if (memcmp(ev->h.ip, v4mapped, 12) == 0) {
         ip.family = 4;
         memset(ip.bytes, 0, 16);
-        memcpy(ip.bytes, ev->ip + 12, 4);
+        memcpy(ip.bytes, ev->h.ip + 12, 4);
     }
-    if (ev->country[0] != 0) {
-        v->country[0] = ev->country[0];
-        v->country[1] = ev->country[1];
+    if (ev->h.country[0] != 0) {
+        v->country[0] = ev->h.country[0];
+        v->country[1] = ev->h.country[1];
     } else if (s->geo != NULL) {
         struct geoip_result g;
         if (geoip_lookup(s->geo, &ip, &g) == 0) {
@@ -119,26 +119,26 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
     /* Unique visitor: a keyed hash (SipHash-128, a PRF: without the day's
      * salt the hash tells nothing) of (IP, UA, link) under today's salt.
      * Orphan visits have no link to be unique for. */
-    if (ev->link_id != 0) {
+    if (ev->h.link_id != 0) {
         _Static_assert(sizeof(v->unique) == crypto_shorthash_siphashx24_BYTES, "the hash fills unique");
-        unsigned char in[16 + VISIT_UA_MAX + sizeof(ev->link_id)];
-        size_t ua_len = ev->ua_len < VISIT_UA_MAX ? ev->ua_len : VISIT_UA_MAX;
-        memcpy(in, ev->ip, 16);
+        unsigned char in[16 + VISIT_UA_MAX + sizeof(ev->h.link_id)];
+        size_t ua_len = ev->h.ua_len < VISIT_UA_MAX ? ev->h.ua_len : VISIT_UA_MAX;
+        memcpy(in, ev->h.ip, 16);
         memcpy(in + 16, ev->ua, ua_len);
-        memcpy(in + 16 + ua_len, &ev->link_id, sizeof(ev->link_id));
-        crypto_shorthash_siphashx24(v->unique, in, 16 + ua_len + sizeof(ev->link_id), salt_for(s, ev->ts));
+        memcpy(in + 16 + ua_len, &ev->h.link_id, sizeof(ev->h.link_id));
+        crypto_shorthash_siphashx24(v->unique, in, 16 + ua_len + sizeof(ev->h.link_id), salt_for(s, ev->h.ts));
         v->has_unique = true;
     }
 
-    enrich_referrer_host(ev->ref, ev->ref_len, v->referrer_host, sizeof(v->referrer_host));
+    enrich_referrer_host(ev->ref, ev->h.ref_len, v->referrer_host, sizeof(v->referrer_host));
     if (s->cfg.full_referrer)
-        copy_str(v->referrer, sizeof(v->referrer), ev->ref, ev->ref_len);
-    enrich_language(ev->lang, ev->lang_len, v->language, sizeof(v->language));
-    const char *q = memchr(ev->url, '?', ev->url_len);
+        copy_str(v->referrer, sizeof(v->referrer), ev->ref, ev->h.ref_len);
+    enrich_language(ev->lang, ev->h.lang_len, v->language, sizeof(v->language));
+    const char *q = memchr(ev->url, '?', ev->h.url_len);
     if (q != NULL)
-        enrich_utm(q + 1, (size_t)(ev->url + ev->url_len - q - 1), v->utm);
-    copy_str(v->visited_url, sizeof(v->visited_url), ev->url, ev->url_len);
-    copy_str(v->target_url, sizeof(v->target_url), ev->target, ev->target_len);
+        enrich_utm(q + 1, (size_t)(ev->url + ev->h.url_len - q - 1), v->utm);
+    copy_str(v->visited_url, sizeof(v->visited_url), ev->url, ev->h.url_len);
+    copy_str(v->target_url, sizeof(v->target_url), ev->target, ev->h.target_len);
 }
 
 static void purge_done(struct store_op *op)
@@ -251,17 +251,9 @@ static void record(struct sink *s, const struct visit_event *ev)
         s->live[s->nlive++] = s->visit;
 }
 
-/* A visit in a ring: struct visit_event up to its first string, then the
- * strings' bytes back to back. ~150 bytes for a request without headers,
- * ~350 for a browser's, against sizeof(struct visit_event) (~1.1 KB). */
-#define VISIT_FIXED offsetof(struct visit_event, ua)
-
-static unsigned char *put(unsigned char *p, const char *src, size_t n)
-{
-    memcpy(p, src, n);
-    return p + n;
-}
-
+/* A visit in a ring: struct visit_head, then the strings' bytes back to
+ * back. ~150 bytes for a request without headers, ~350 for a browser's,
+ * against sizeof(struct visit_event) (~1.1 KB). */
 static const unsigned char *get(const unsigned char *p, char *dst, size_t n)
 {
     memcpy(dst, p, n);
@@ -271,13 +263,13 @@ static const unsigned char *get(const unsigned char *p, char *dst, size_t n)
 static void visit_decode(const unsigned char *p, size_t len, struct visit_event *ev)
 {
     const unsigned char *start = p;
-    memcpy(ev, p, VISIT_FIXED);
-    p += VISIT_FIXED;
-    p = get(p, ev->ua, ev->ua_len);
-    p = get(p, ev->ref, ev->ref_len);
-    p = get(p, ev->url, ev->url_len);
-    p = get(p, ev->lang, ev->lang_len);
-    p = get(p, ev->target, ev->target_len);
+    memcpy(&ev->h, p, sizeof(ev->h));
+    p += sizeof(ev->h);
+    p = get(p, ev->ua, ev->h.ua_len);
+    p = get(p, ev->ref, ev->h.ref_len);
+    p = get(p, ev->url, ev->h.url_len);
+    p = get(p, ev->lang, ev->h.lang_len);
+    p = get(p, ev->target, ev->h.target_len);
     assert(p == start + len);
     (void)start; /* read only by the assert */
     (void)len;
@@ -404,22 +396,37 @@ void sink_free(struct sink *s)
     free(s);
 }
 
-bool sink_push(struct sink *s, size_t worker, const struct visit_event *ev)
+static uint16_t capped(size_t len, size_t cap)
 {
-    if (ev->ua_len > VISIT_UA_MAX || ev->ref_len > VISIT_TEXT_MAX || ev->url_len > VISIT_TEXT_MAX ||
-        ev->lang_len > VISIT_LANG_MAX || ev->target_len > VISIT_TEXT_MAX)
-        return false; /* the caller truncates at the caps; visit_decode relies on them */
+    return (uint16_t)(len < cap ? len : cap);
+}
+
+static unsigned char *put(unsigned char *p, const char *src, size_t n)
+{
+    if (n > 0)
+        memcpy(p, src, n);
+    return p + n;
+}
+
+bool sink_push(struct sink *s, size_t worker, const struct visit_head *head, const struct visit_text *text)
+{
+    struct visit_head h = *head;
+    h.ua_len = capped(text->ua_len, VISIT_UA_MAX);
+    h.ref_len = capped(text->ref_len, VISIT_TEXT_MAX);
+    h.url_len = capped(text->url_len, VISIT_TEXT_MAX);
+    h.lang_len = capped(text->lang_len, VISIT_LANG_MAX);
+    h.target_len = capped(text->target_len, VISIT_TEXT_MAX);
     struct ring *r = s->rings[worker];
-    size_t len = VISIT_FIXED + ev->ua_len + ev->ref_len + ev->url_len + ev->lang_len + ev->target_len;
-    unsigned char *p = ring_reserve(r, len);
+    unsigned char *p =
+        ring_reserve(r, sizeof(h) + (size_t)h.ua_len + h.ref_len + h.url_len + h.lang_len + h.target_len);
     if (p == NULL)
         return false;
-    memcpy(p, ev, VISIT_FIXED);
-    p = put(p + VISIT_FIXED, ev->ua, ev->ua_len);
-    p = put(p, ev->ref, ev->ref_len);
-    p = put(p, ev->url, ev->url_len);
-    p = put(p, ev->lang, ev->lang_len);
-    put(p, ev->target, ev->target_len);
+    memcpy(p, &h, sizeof(h));
+    p = put(p + sizeof(h), text->ua, h.ua_len);
+    p = put(p, text->ref, h.ref_len);
+    p = put(p, text->url, h.url_len);
+    p = put(p, text->lang, h.lang_len);
+    put(p, text->target, h.target_len);
     ring_commit(r);
     return true;
 }

@@ -1,8 +1,8 @@
 /* sink: visit capture off the redirect path.
  *
  * A worker that answers a redirect (or an orphan 404/410) fills a struct
- * visit_event with raw bytes copied from the request and pushes it into
- * its own ring (events/ring.h): no lock, no allocation, no syscall; if the
+ * visit_head, points a struct visit_text at the request's headers, and
+ * pushes both into its own ring (events/ring.h): no lock, no allocation, no syscall; if the
  * ring is full the event is dropped and counted, and the redirect goes on.
  * The sink thread drains the rings every SINK_IDLE_MS (continuously under
  * load), enriches each event (user agent, bot, country and city,
@@ -58,9 +58,9 @@ enum visit_flags {
     VISIT_F_SECURE = 2,
 };
 
-/* What a worker copies out of a request. Strings are not NUL-terminated;
- * the *_len fields say how much is there (truncated at the caps). */
-struct visit_event {
+/* A visit's fixed fields: what a worker fills in, and how its record in
+ * the ring starts. The *_len fields are set by sink_push. */
+struct visit_head {
     int64_t ts;
     int64_t link_id;
     int64_t team_id;
@@ -70,9 +70,23 @@ struct visit_event {
     uint8_t ip[16];  /* IPv4-mapped for IPv4 */
     char country[2]; /* from a trusted proxy's header; 0 if none */
     uint16_t ua_len, ref_len, url_len, lang_len, target_len;
+};
+
+/* A visit's text as the worker finds it in the request: pointers into the
+ * request, not copied, at their full length (NULL with length 0 when
+ * absent). sink_push copies each up to its cap. */
+struct visit_text {
+    const char *ua, *ref, *url, *lang, *target; /* url: path and query visited */
+    size_t ua_len, ref_len, url_len, lang_len, target_len;
+};
+
+/* A visit as the sink thread takes it out of a ring. Strings are not
+ * NUL-terminated; h's *_len fields say how much is there. */
+struct visit_event {
+    struct visit_head h;
     char ua[VISIT_UA_MAX];
     char ref[VISIT_TEXT_MAX];
-    char url[VISIT_TEXT_MAX]; /* path and query visited */
+    char url[VISIT_TEXT_MAX];
     char lang[VISIT_LANG_MAX];
     char target[VISIT_TEXT_MAX];
 };
@@ -92,8 +106,10 @@ struct sink;
 struct sink *sink_new(struct store *store, size_t nworkers, const struct sink_config *cfg, const struct geoip *geo);
 /* Flushes everything (see above), stops the thread, frees. */
 void sink_free(struct sink *s);
-/* Worker `worker` only; false when its ring is full (the caller counts a drop). */
-bool sink_push(struct sink *s, size_t worker, const struct visit_event *ev);
+/* Worker `worker` only: copies head and text (each string up to its cap)
+ * into the worker's ring; false when it is full (the caller counts a
+ * drop). */
+bool sink_push(struct sink *s, size_t worker, const struct visit_head *head, const struct visit_text *text);
 /* Visits dropped because the store's backlog was full (any thread). */
 uint64_t sink_dropped(const struct sink *s);
 

@@ -216,6 +216,36 @@ def test_visit_details_and_raw_pages(server_factory):
     assert team["top_links"][0]["code"] == code and team["top_links"][0]["visits"]["total"] == 5
 
 
+def test_long_headers_are_cut_at_the_caps(server_factory):
+    """A visit's text is copied from the request into the worker's ring up
+    to its cap (user agent 256 bytes, referrer, path and target 256,
+    language 64): much longer headers, path and target are kept as their
+    beginnings, and the server goes on recording."""
+    srv = server_factory(args=FLAGS + ["--full-referrer"])
+    long_url = "https://example.com/" + "t" * 1500
+    code = srv.create(url=long_url)["code"]
+    ua = CHROME + " " + "x" * 3000
+    ref = "https://ref.example.org/" + "r" * 3000
+    path = "/" + code + "?utm_source=" + "u" * 3000
+    s = requests.Session()
+    r = s.get(srv.url(path), headers={"User-Agent": ua, "X-Forwarded-For": GB_IP, "Referer": ref,
+                                      "Accept-Language": "fr-CA, " + "en;q=0.5, " * 200},
+              allow_redirects=False, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 302, r.text
+    visit(s, srv, code, FIREFOX, SE_IP)
+    wait_total(srv, code, 2)
+    rows = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 10}).json()["items"]
+    assert len(rows) == 2
+    long_row = rows[-1]
+    assert long_row["browser"] == "Chrome" and long_row["browser_major"] == 120, long_row
+    assert long_row["referrer_host"] == "ref.example.org"
+    assert 0 < len(long_row["referrer"]) <= 256 and ref.startswith(long_row["referrer"]), long_row["referrer"]
+    assert 0 < len(long_row["visited_url"]) <= 256 and path.startswith(long_row["visited_url"])
+    assert 0 < len(long_row["target_url"]) <= 256 and long_url.startswith(long_row["target_url"])
+    assert long_row["language"] == "fr-ca"
+    assert rows[0]["browser"] == "Firefox" and rows[0]["referrer"] is None, "the next visit is whole"
+
+
 def test_orphan_visits(server_factory):
     srv = server_factory(args=FLAGS)
     s = requests.Session()
