@@ -47,12 +47,21 @@ static bool grow(struct export_state *st, size_t more)
     return true;
 }
 
+/* Appends; out of memory leaves the buffer as it was and returns -1 (also
+ * jansson's output callback, so a link is written in one pass). */
+static int put_json(const char *s, size_t n, void *data)
+{
+    struct export_state *st = data;
+    if (!grow(st, n))
+        return -1;
+    memcpy(st->buf + st->len, s, n);
+    st->len += n;
+    return 0;
+}
+
 static void put(struct export_state *st, const char *s, size_t n)
 {
-    if (grow(st, n)) {
-        memcpy(st->buf + st->len, s, n);
-        st->len += n;
-    }
+    (void)put_json(s, n, st);
 }
 
 /* One CSV cell: quoted when it holds a separator, a quote or a line break;
@@ -102,11 +111,11 @@ static int row(void *ctx, const struct link *l)
     struct export_state *st = ctx;
     if (!st->csv) {
         json_t *o = api_link_json(st->rc->w->app, l);
-        size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
+        size_t mark = st->len;
         if (st->rows > 0)
             put(st, ",", 1);
-        if (grow(st, n))
-            st->len += json_dumpb(o, st->buf + st->len, n, JSON_COMPACT);
+        if (json_dump_callback(o, put_json, st, JSON_COMPACT) != 0)
+            st->len = mark; /* out of memory: the row is left out whole */
         json_decref(o);
     } else {
         char short_url[API_SHORT_URL_MAX], tags[LINK_TAGS_MAX * (LINK_TAG_MAX_BYTES + 1) + 1];
