@@ -162,7 +162,10 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len); /* /{code} *
 
 /* ---- tags, notes, search (issue 4; links.c, find.c) ---- */
 struct app;
-json_t *api_link_json(const struct app *app, const struct link *l); /* the link object of the API */
+/* The link object of the API: its fields, written into an open object;
+ * and as a jansson object, for answers built with jansson (bulk). */
+void api_link_fields(struct jw *w, const struct app *app, const struct link *l);
+json_t *api_link_json(const struct app *app, const struct link *l);
 struct store_op;
 /* The fields of a new link in obj into op (reuse, url required, ...):
  * invalid_params, or NULL. Removes "reuse" from obj. */

@@ -47,21 +47,24 @@ static bool grow(struct export_state *st, size_t more)
     return true;
 }
 
-/* Appends; out of memory leaves the buffer as it was and returns -1 (also
- * jansson's output callback, so a link is written in one pass). */
-static int put_json(const char *s, size_t n, void *data)
-{
-    struct export_state *st = data;
-    if (!grow(st, n))
-        return -1;
-    memcpy(st->buf + st->len, s, n);
-    st->len += n;
-    return 0;
-}
-
 static void put(struct export_state *st, const char *s, size_t n)
 {
-    (void)put_json(s, n, st);
+    if (grow(st, n)) {
+        memcpy(st->buf + st->len, s, n);
+        st->len += n;
+    }
+}
+
+/* jsonw's reserve: a link's JSON is written straight into the buffer. */
+static int json_reserve(struct jw *w, size_t need)
+{
+    struct export_state *st = w->ctx;
+    st->len = w->len;
+    if (!grow(st, need))
+        return -1;
+    w->buf = st->buf;
+    w->cap = st->cap;
+    return 0;
 }
 
 /* One CSV cell: quoted when it holds a separator, a quote or a line break;
@@ -110,13 +113,15 @@ static int row(void *ctx, const struct link *l)
 {
     struct export_state *st = ctx;
     if (!st->csv) {
-        json_t *o = api_link_json(st->rc->w->app, l);
         size_t mark = st->len;
-        if (st->rows > 0)
-            put(st, ",", 1);
-        if (json_dump_callback(o, put_json, st, JSON_COMPACT) != 0)
-            st->len = mark; /* out of memory: the row is left out whole */
-        json_decref(o);
+        struct jw w;
+        jw_init(&w, st->buf, st->cap, json_reserve, st);
+        w.len = st->len;
+        w.comma = st->rows > 0;
+        jw_obj(&w);
+        api_link_fields(&w, st->rc->w->app, l);
+        jw_obj_end(&w);
+        st->len = w.failed ? mark : w.len; /* out of memory: the row is left out whole */
     } else {
         char short_url[API_SHORT_URL_MAX], tags[LINK_TAGS_MAX * (LINK_TAG_MAX_BYTES + 1) + 1];
         size_t sl = api_link_short_url(st->rc->w->app->cfg, l->domain, l->code, short_url);

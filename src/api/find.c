@@ -129,35 +129,36 @@ static bool parse_cursor(const char *v, size_t n, struct store_link_query *lq)
     return true;
 }
 
-static json_t *cursor_json(const struct store_link_query *lq, const struct link *last)
+/* The next page's cursor: c.<created_at>.<id>, v.<visits>.<id> or
+ * t.<title in hex>.<id>. */
+static void cursor_write(struct jw *w, const struct store_link_query *lq, const struct link *last)
 {
-    char id[16], num[16];
-    size_t il = base62_encode_u64((uint64_t)last->id, id);
-    id[il] = '\0';
+    char c[2 * LINK_TITLE_MAX_BYTES + 32];
+    size_t n = 0;
     if (lq->order != LINKS_BY_TITLE) {
         bool created = lq->order == LINKS_BY_CREATED;
-        size_t nl = base62_encode_u64((uint64_t)(created ? last->created_at : last->visits_total), num);
-        num[nl] = '\0';
-        return json_sprintf("%c.%s.%s", created ? 'c' : 'v', num, id);
+        c[n++] = created ? 'c' : 'v';
+        c[n++] = '.';
+        n += base62_encode_u64((uint64_t)(created ? last->created_at : last->visits_total), c + n);
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        c[n++] = 't';
+        c[n++] = '.';
+        for (const char *t = last->has_title ? last->title : ""; *t != '\0'; t++) {
+            c[n++] = hex[(unsigned char)*t >> 4];
+            c[n++] = hex[(unsigned char)*t & 15];
+        }
     }
-    const char *t = last->has_title ? last->title : "";
-    size_t tl = strlen(t);
-    char *hex = malloc(2 * tl + 1);
-    if (hex == NULL)
-        return json_null();
-    for (size_t i = 0; i < tl; i++)
-        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)t[i]);
-    hex[2 * tl] = '\0';
-    json_t *c = json_sprintf("t.%s.%s", hex, id);
-    free(hex);
-    return c;
+    c[n++] = '.';
+    n += base62_encode_u64((uint64_t)last->id, c + n);
+    jw_str(w, c, n);
 }
 
 /* ---- GET /api/v1/links ---- */
 
 struct list_state {
     struct reqctx *rc;
-    json_t *items;
+    struct jw out; /* {"items":[ the links so far */
     int limit, seen;
     struct link last; /* the page's last row, for the cursor */
     bool more;
@@ -170,7 +171,9 @@ static int list_row(void *ctx, const struct link *l)
         st->more = true;
         return 1;
     }
-    json_array_append_new(st->items, api_link_json(st->rc->w->app, l));
+    jw_obj(&st->out);
+    api_link_fields(&st->out, st->rc->w->app, l);
+    jw_obj_end(&st->out);
     st->last.id = l->id;
     st->last.created_at = l->created_at;
     st->last.visits_total = l->visits_total;
@@ -282,15 +285,23 @@ void api_links_list(struct reqctx *rc)
         return;
     }
     st->rc = rc;
-    st->items = json_array();
+    respond_jw_init(rc, &st->out);
+    jw_obj(&st->out);
+    jw_key(&st->out, "items");
+    jw_arr(&st->out);
     st->limit = lq->limit - 1;
     int n = store_links_find(rc->w->reader, lq, &rc->w->scratch, list_row, st);
     if (n < 0) {
-        json_decref(st->items);
         respond_unavailable(rc, "the link store cannot be read");
     } else {
-        json_t *next = st->more ? cursor_json(lq, &st->last) : json_null();
-        respond_json(rc, 200, json_pack("{s:o, s:o}", "items", st->items, "next_cursor", next));
+        jw_arr_end(&st->out);
+        jw_key(&st->out, "next_cursor");
+        if (st->more)
+            cursor_write(&st->out, lq, &st->last);
+        else
+            jw_null(&st->out);
+        jw_obj_end(&st->out);
+        respond_jw(rc, 200, &st->out);
     }
     free(st);
     free(lq);

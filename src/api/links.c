@@ -14,33 +14,101 @@
 
 /* ---- encoding ------------------------------------------------------------- */
 
-json_t *api_link_json(const struct app *app, const struct link *l)
+static void time_field(struct jw *w, const char *key, int64_t ms)
+{
+    jw_key(w, key);
+    if (ms == 0) {
+        jw_null(w);
+        return;
+    }
+    char buf[RFC3339_BUF];
+    jw_str(w, buf, rfc3339_format(ms, buf));
+}
+
+static void opt_str_field(struct jw *w, const char *key, bool has, const char *s)
+{
+    jw_key(w, key);
+    if (has)
+        jw_strz(w, s);
+    else
+        jw_null(w);
+}
+
+void api_link_fields(struct jw *w, const struct app *app, const struct link *l)
 {
     char short_url[API_SHORT_URL_MAX];
     size_t slen = api_link_short_url(app->cfg, l->domain, l->code, short_url); /* domains (issue 4) */
-    json_t *o = json_pack("{s:s, s:s%, s:s, s:o, s:o, s:o, s:o, s:o, s:i}", "code", l->code, "short_url", short_url,
-                          slen, "url", l->url, "title", l->has_title ? json_string(l->title) : json_null(),
-                          "created_at", api_time_json(l->created_at), "updated_at", api_time_json(l->updated_at),
-                          "expires_at", api_time_json(l->expires_at), "max_visits",
-                          l->max_visits ? json_integer(l->max_visits) : json_null(), "redirect_type", l->redirect_type);
+    jw_key(w, "code");
+    jw_strz(w, l->code);
+    jw_key(w, "short_url");
+    jw_str(w, short_url, slen);
+    jw_key(w, "url");
+    jw_strz(w, l->url);
+    opt_str_field(w, "title", l->has_title, l->title);
+    time_field(w, "created_at", l->created_at);
+    time_field(w, "updated_at", l->updated_at);
+    time_field(w, "expires_at", l->expires_at);
+    jw_key(w, "max_visits");
+    if (l->max_visits)
+        jw_int(w, l->max_visits);
+    else
+        jw_null(w);
+    jw_key(w, "redirect_type");
+    jw_int(w, l->redirect_type);
     /* forward_query and UTM fields (issue 4) */
-    json_object_set_new(o, "forward_query", json_boolean(l->forward_query));
+    jw_key(w, "forward_query");
+    jw_bool(w, l->forward_query);
     for (int i = 0; i < LINK_UTM_N; i++)
-        json_object_set_new(o, link_utm_names[i], l->utm[i][0] ? json_string(l->utm[i]) : json_null());
-    json_object_set_new(o, "visits",
-                        json_pack("{s:I, s:I, s:I}", "total", (json_int_t)l->visits_total, "non_bots",
-                                  (json_int_t)(l->visits_total - l->visits_bots), "bots", (json_int_t)l->visits_bots));
-    json_object_set_new(o, "crawlable", json_boolean(l->crawlable)); /* crawlers and previews */
+        opt_str_field(w, link_utm_names[i], l->utm[i][0] != '\0', l->utm[i]);
+    jw_key(w, "visits");
+    jw_obj(w);
+    jw_key(w, "total");
+    jw_int(w, l->visits_total);
+    jw_key(w, "non_bots");
+    jw_int(w, l->visits_total - l->visits_bots);
+    jw_key(w, "bots");
+    jw_int(w, l->visits_bots);
+    jw_obj_end(w);
+    jw_key(w, "crawlable"); /* crawlers and previews */
+    jw_bool(w, l->crawlable);
     /* tags and notes (issue 4) */
-    json_t *tags = json_array();
+    jw_key(w, "tags");
+    jw_arr(w);
     for (unsigned i = 0; i < l->ntags; i++)
-        json_array_append_new(tags, json_string(l->tags[i]));
-    json_object_set_new(o, "tags", tags);
-    json_object_set_new(o, "note", l->has_note ? json_string(l->note) : json_null());
-    json_object_set_new(o, "valid_since", api_time_json(l->valid_since)); /* lifetime (issue 4) */
-    json_object_set_new(o, "enabled", json_boolean(!l->disabled));
-    json_object_set_new(o, "password_protected", json_boolean(l->password_hash[0] != '\0'));
-    json_object_set_new(o, "domain", json_string(l->domain[0] ? l->domain : app->policy.self_host));
+        jw_strz(w, l->tags[i]);
+    jw_arr_end(w);
+    opt_str_field(w, "note", l->has_note, l->note);
+    time_field(w, "valid_since", l->valid_since); /* lifetime (issue 4) */
+    jw_key(w, "enabled");
+    jw_bool(w, !l->disabled);
+    jw_key(w, "password_protected");
+    jw_bool(w, l->password_hash[0] != '\0');
+    jw_key(w, "domain");
+    jw_strz(w, l->domain[0] ? l->domain : app->policy.self_host);
+}
+
+static int heap_reserve(struct jw *w, size_t need)
+{
+    size_t cap = w->cap ? w->cap * 2 : 1024;
+    while (cap - w->len < need)
+        cap *= 2;
+    char *b = realloc(w->buf, cap);
+    if (b == NULL)
+        return -1;
+    w->buf = b;
+    w->cap = cap;
+    return 0;
+}
+
+json_t *api_link_json(const struct app *app, const struct link *l)
+{
+    struct jw w;
+    jw_init(&w, NULL, 0, heap_reserve, NULL);
+    jw_obj(&w);
+    api_link_fields(&w, app, l);
+    jw_obj_end(&w);
+    json_t *o = w.failed ? NULL : json_loadb(w.buf, w.len, 0, NULL);
+    free(w.buf);
     return o;
 }
 
@@ -257,16 +325,39 @@ static void reply_store_error(struct reqctx *rc, int status, const char *code)
     }
 }
 
-/* 201 and the new link; 200 and the link found when "reuse" found one. */
-static json_t *created_body(const struct app *app, const struct store_op *op, int *status)
+/* The plan cut the expiry asked for. */
+static void capped_field(struct jw *w, bool capped)
 {
-    json_t *body = api_link_json(app, &op->link);
-    if (op->set & LINK_F_CAPPED)
-        json_object_set_new(body, "expires_at_capped", json_true());
-    if (op->reuse) /* tags, reuse (issue 4) */
-        json_object_set_new(body, "reused", json_boolean(op->reused));
-    *status = op->reused ? 200 : 201;
-    return body;
+    if (capped) {
+        jw_key(w, "expires_at_capped");
+        jw_bool(w, true);
+    }
+}
+
+/* 200 and one link. */
+static void respond_link(struct reqctx *rc, const struct link *l, bool capped)
+{
+    struct jw w;
+    respond_jw_init(rc, &w);
+    jw_obj(&w);
+    api_link_fields(&w, rc->w->app, l);
+    capped_field(&w, capped);
+    jw_obj_end(&w);
+    respond_jw(rc, 200, &w);
+}
+
+/* 201 and the new link; 200 and the link found when "reuse" found one. */
+static int created_body(struct jw *w, const struct app *app, const struct store_op *op)
+{
+    jw_obj(w);
+    api_link_fields(w, app, &op->link);
+    capped_field(w, op->set & LINK_F_CAPPED);
+    if (op->reuse) { /* tags, reuse (issue 4) */
+        jw_key(w, "reused");
+        jw_bool(w, op->reused);
+    }
+    jw_obj_end(w);
+    return op->reused ? 200 : 201;
 }
 
 static void created(struct api_call *call, struct reqctx *rc)
@@ -280,16 +371,20 @@ static void created(struct api_call *call, struct reqctx *rc)
     char *p = h2o_mem_alloc_pool(&rc->req->pool, (size_t)n);
     memcpy(p, loc, (size_t)n);
     h2o_add_header(&rc->req->pool, &rc->req->res.headers, H2O_TOKEN_LOCATION, NULL, p, (size_t)n);
-    int status;
-    json_t *body = created_body(call->w->app, &call->op, &status);
-    respond_json(rc, status, body);
+    struct jw w;
+    respond_jw_init(rc, &w);
+    int status = created_body(&w, call->w->app, &call->op);
+    respond_jw(rc, status, &w);
 }
 
 /* What an Idempotency-Key replay of a create answers (writer thread). */
 static size_t render_created(struct store_op *op, char *buf, size_t cap, int *status)
 {
     struct api_call *call = (struct api_call *)((char *)op - offsetof(struct api_call, op));
-    return respond_render(created_body(call->w->app, op, status), buf, cap);
+    struct jw w;
+    jw_init(&w, buf, cap, NULL, NULL);
+    *status = created_body(&w, call->w->app, op);
+    return w.failed ? 0 : w.len;
 }
 
 static void updated(struct api_call *call, struct reqctx *rc)
@@ -298,10 +393,7 @@ static void updated(struct api_call *call, struct reqctx *rc)
         reply_store_error(rc, call->op.status, call->op.link.code);
         return;
     }
-    json_t *body = api_link_json(rc->w->app, &call->op.link);
-    if (call->op.set & LINK_F_CAPPED)
-        json_object_set_new(body, "expires_at_capped", json_true());
-    respond_json(rc, 200, body);
+    respond_link(rc, &call->op.link, call->op.set & LINK_F_CAPPED);
 }
 
 static void deleted(struct api_call *call, struct reqctx *rc)
@@ -517,7 +609,7 @@ void api_link_get(struct reqctx *rc, const h2o_iovec_t *params)
     if (st != STORE_OK)
         reply_store_error(rc, st, "");
     else if (api_allowed(rc, rc->w->scratch.team_id, ACT_LINK_READ, 0))
-        respond_json(rc, 200, api_link_json(rc->w->app, &rc->w->scratch));
+        respond_link(rc, &rc->w->scratch, false);
 }
 
 /* Tenant before role: a code that is not in the caller's team is 404 for

@@ -7,6 +7,7 @@
 
 #include "core/access.h"
 #include "obs/metrics.h"
+#include "util/jsonw.h"
 
 #include <h2o.h>
 #include <jansson.h>
@@ -40,6 +41,10 @@ void respond_ratelimit_headers(struct reqctx *rc, uint32_t limit, uint32_t remai
 void respond_bytes(struct reqctx *rc, int status, const char *ctype, const char *body, size_t len);
 /* Takes ownership of body. */
 void respond_json(struct reqctx *rc, int status, json_t *body);
+/* A JSON body written by hand (util/jsonw.h) into the request's pool:
+ * respond_jw_init, the writes, then respond_jw, which adds the newline. */
+void respond_jw_init(struct reqctx *rc, struct jw *w);
+void respond_jw(struct reqctx *rc, int status, struct jw *w);
 /* name: the problem type's last path segment (e.g. "validation").
  * invalid_params: a JSON array of {"name","reason"}, stolen, may be NULL. */
 void respond_problem(struct reqctx *rc, int status, const char *name, const char *title, const char *detail,

@@ -1,0 +1,220 @@
+/* jsonw: JSON text written straight into a buffer (see jsonw.h). */
+#include "util/jsonw.h"
+
+#include "util/dec.h"
+
+#include <string.h>
+
+void jw_init(struct jw *w, char *buf, size_t cap, int (*reserve)(struct jw *w, size_t need), void *ctx)
+{
+    *w = (struct jw){.buf = buf, .cap = cap, .reserve = reserve, .ctx = ctx};
+}
+
+static bool room(struct jw *w, size_t n)
+{
+    if (w->failed)
+        return false;
+    if (w->cap - w->len >= n)
+        return true;
+    if (w->reserve == NULL || w->reserve(w, n) != 0 || w->cap - w->len < n) {
+        w->failed = true;
+        return false;
+    }
+    return true;
+}
+
+static void put(struct jw *w, const char *s, size_t n)
+{
+    if (room(w, n)) {
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+    }
+}
+
+static void put1(struct jw *w, char c)
+{
+    if (room(w, 1))
+        w->buf[w->len++] = c;
+}
+
+int jw_put(const char *s, size_t n, void *w)
+{
+    put(w, s, n);
+    return ((struct jw *)w)->failed ? -1 : 0;
+}
+
+void jw_sep(struct jw *w)
+{
+    if (w->comma)
+        put1(w, ',');
+    w->comma = true;
+}
+
+static void open_bracket(struct jw *w, char c)
+{
+    jw_sep(w);
+    put1(w, c);
+    w->comma = false;
+}
+
+static void close_bracket(struct jw *w, char c)
+{
+    put1(w, c);
+    w->comma = true;
+}
+
+void jw_obj(struct jw *w)
+{
+    open_bracket(w, '{');
+}
+
+void jw_obj_end(struct jw *w)
+{
+    close_bracket(w, '}');
+}
+
+void jw_arr(struct jw *w)
+{
+    open_bracket(w, '[');
+}
+
+void jw_arr_end(struct jw *w)
+{
+    close_bracket(w, ']');
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+    jw_sep(w);
+    put1(w, '"');
+    put(w, key, strlen(key));
+    put(w, "\":", 2);
+    w->comma = false;
+}
+
+/* The length of the UTF-8 sequence at s (n bytes left), or 0 if none
+ * starts there (RFC 3629: no overlong forms, surrogates or code points past
+ * U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+void jw_str(struct jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
+    jw_sep(w);
+    put1(w, '"');
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i; /* bytes written as they are: printable ASCII but '"' and '\\' */
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        put(w, s + i, run - i);
+        i = run;
+        if (i == n)
+            break;
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t len = utf8_len(p + i, n - i);
+            if (len == 0) {
+                put(w, "\xEF\xBF\xBD", 3); /* U+FFFD for the byte that starts no sequence */
+                i++;
+            } else {
+                put(w, s + i, len);
+                i += len;
+            }
+            continue;
+        }
+        char esc[6] = {'\\', 0};
+        size_t elen = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        put(w, esc, elen);
+        i++;
+    }
+    put1(w, '"');
+}
+
+void jw_strz(struct jw *w, const char *s)
+{
+    jw_str(w, s, strlen(s));
+}
+
+void jw_int(struct jw *w, int64_t v)
+{
+    char d[1 + DEC_U64_MAX];
+    size_t n = 0;
+    uint64_t u = (uint64_t)v;
+    if (v < 0) {
+        d[n++] = '-';
+        u = 0 - u;
+    }
+    n += dec_u64(d + n, u);
+    jw_sep(w);
+    put(w, d, n);
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+    jw_sep(w);
+    if (v)
+        put(w, "true", 4);
+    else
+        put(w, "false", 5);
+}
+
+void jw_null(struct jw *w)
+{
+    jw_sep(w);
+    put(w, "null", 4);
+}
