@@ -109,6 +109,43 @@ def test_create_all_fields(srv):
     assert srv.link(slug).json() == link
 
 
+def test_text_fields_come_back_exactly_from_every_answer(srv):
+    """A link's JSON is written by hand (util/jsonw): quotes, backslashes,
+    control characters and non-ASCII text must come back as they were sent
+    from create, read, update, list and export alike."""
+    tag = unique("esc")
+    title = 'He said "hi" \\ back\\slash </script> caf\u00e9 \U0001F517 \u2028'
+    note = 'line one\nline two\t"tab"\r\n\\ end \u00fc'
+    sent = dict(url="https://example.com/" + unique("esc"), title=title, note=note,
+                tags=[tag, "\u00e9t\u00e9"], utm_source='a"b\\c')
+    created = srv.create(**sent)
+    code = created["code"]
+
+    def check(obj, where):
+        for k in ("title", "note", "utm_source"):
+            assert obj[k] == sent[k], "%s: %s is %r" % (where, k, obj[k])
+        assert sorted(obj["tags"]) == sorted(sent["tags"]), where
+
+    check(created, "create")
+    r = srv.link(code)
+    assert r.status_code == 200
+    check(r.json(), "read")
+    assert r.json() == created
+    r = srv.api("PATCH", "/api/v1/links/" + code, {"max_visits": 7})
+    assert r.status_code == 200, r.text
+    check(r.json(), "update")
+    r = srv.api("GET", "/api/v1/links?tag=" + tag)
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["code"] for i in items] == [code]
+    check(items[0], "list")
+    r = srv.api("GET", "/api/v1/links/export?format=json&tag=" + tag)
+    assert r.status_code == 200, r.text
+    links = r.json()["links"]
+    assert [i["code"] for i in links] == [code]
+    check(links[0], "export")
+
+
 def test_expires_at_normalised_to_utc(srv):
     link = srv.create(expires_at="2099-06-01T12:00:00+02:00")
     assert link["expires_at"] == "2099-06-01T10:00:00.000Z"
