@@ -162,10 +162,8 @@ void api_redirect(struct reqctx *rc, const char *code, size_t len); /* /{code} *
 
 /* ---- tags, notes, search (issue 4; links.c, find.c) ---- */
 struct app;
-/* The link object of the API: its fields, written into an open object;
- * and as a jansson object, for answers built with jansson (bulk). */
+/* The link object of the API: its fields, written into an open object. */
 void api_link_fields(struct jw *w, const struct app *app, const struct link *l);
-json_t *api_link_json(const struct app *app, const struct link *l);
 struct store_op;
 /* The fields of a new link in obj into op (reuse, url required, ...):
  * invalid_params, or NULL. Removes "reuse" from obj. */
@@ -192,8 +190,6 @@ void api_links_export(struct reqctx *rc, const h2o_iovec_t *params); /* GET /api
  * one transaction (dry_run: checked, rolled back), answering the per-item
  * results. extra: NULL, or one per row. 0, or -1 after answering 503. */
 int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *extra, bool dry_run);
-/* Answers 200 with results (not taken) and their counts. */
-void api_bulk_respond(struct reqctx *rc, json_t *results, bool dry_run);
 void api_links_list(struct reqctx *rc);                              /* GET /api/v1/links */
 struct store_link_query;
 /* The list filters of the request's query string into lq (team and now

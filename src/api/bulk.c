@@ -18,8 +18,7 @@
 
 struct bulk_call {
     struct api_call call; /* first: api_call_new_sized */
-    json_t *results;      /* one slot per request item, in order */
-    size_t *index_of;     /* bulk item -> request index */
+    json_t *results;      /* per request item, in order: its problem, or null for the next of op.bulk */
     bool dry_run;
 };
 
@@ -27,7 +26,6 @@ static void bulk_cleanup(struct api_call *call)
 {
     struct bulk_call *bc = (struct bulk_call *)call;
     json_decref(bc->results);
-    free(bc->index_of);
     free(call->op.bulk);
 }
 
@@ -38,28 +36,89 @@ static json_t *item_problem(size_t index, int status, const char *name, const ch
                      problem_json(status, name, title, detail, params));
 }
 
-/* The result of a bulk item the writer handled. */
-static json_t *item_result(const struct app *app, size_t index, const struct store_bulk_item *it)
+/* A bulk item the writer handled, written into the answer. */
+static void item_write(struct jw *w, const struct app *app, size_t index, const struct store_bulk_item *it)
 {
+    json_t *problem;
     switch (it->status) {
-    case STORE_OK: {
-        json_t *link = api_link_json(app, &it->link);
-        if (it->reused)
-            json_object_set_new(link, "reused", json_true());
-        return json_pack("{s:I, s:i, s:o}", "index", (json_int_t)index, "status", it->reused ? 200 : 201, "link", link);
-    }
+    case STORE_OK:
+        jw_obj(w);
+        jw_key(w, "index");
+        jw_int(w, (int64_t)index);
+        jw_key(w, "status");
+        jw_int(w, it->reused ? 200 : 201);
+        jw_key(w, "link");
+        jw_obj(w);
+        api_link_fields(w, app, &it->link);
+        if (it->reused) {
+            jw_key(w, "reused");
+            jw_bool(w, true);
+        }
+        jw_obj_end(w);
+        jw_obj_end(w);
+        return;
     case STORE_CONFLICT: {
         char detail[128];
         snprintf(detail, sizeof(detail), "the code \"%s\" is already taken", it->link.code);
-        return item_problem(index, 409, "conflict", "Code already taken", detail,
-                            problem_param(NULL, "slug", "is taken"));
+        problem =
+            item_problem(index, 409, "conflict", "Code already taken", detail, problem_param(NULL, "slug", "is taken"));
+        break;
     }
     case STORE_LIMIT:
-        return item_problem(index, 403, "plan-limit", "Plan limit reached",
-                            "the team's plan allows no more active links", NULL);
+        problem = item_problem(index, 403, "plan-limit", "Plan limit reached",
+                               "the team's plan allows no more active links", NULL);
+        break;
     default:
-        return item_problem(index, 503, "unavailable", "Not committed", "the item could not be committed", NULL);
+        problem = item_problem(index, 503, "unavailable", "Not committed", "the item could not be committed", NULL);
     }
+    jw_sep(w);
+    json_dump_callback(problem, jw_put, w, JSON_COMPACT);
+    json_decref(problem);
+}
+
+/* 200: per item in request order, its problem (results[i], when it was
+ * refused before the writer) or what the writer made of it (results[i] is
+ * null: the next of op's items), then the counts. */
+static void bulk_respond(struct reqctx *rc, json_t *results, const struct store_op *op, bool dry_run)
+{
+    struct jw w;
+    respond_jw_init(rc, &w);
+    jw_obj(&w);
+    jw_key(&w, "items");
+    jw_arr(&w);
+    size_t k = 0, created = 0, reused = 0, failed = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(results, i, r)
+    {
+        if (!json_is_null(r)) {
+            failed++;
+            jw_sep(&w);
+            json_dump_callback(r, jw_put, &w, JSON_COMPACT);
+            continue;
+        }
+        const struct store_bulk_item *it = &op->bulk[k++];
+        if (it->status != STORE_OK)
+            failed++;
+        else if (it->reused)
+            reused++;
+        else
+            created++;
+        item_write(&w, rc->w->app, i, it);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, dry_run ? "would_create" : "created");
+    jw_int(&w, (int64_t)created);
+    jw_key(&w, dry_run ? "would_reuse" : "reused");
+    jw_int(&w, (int64_t)reused);
+    jw_key(&w, "failed");
+    jw_int(&w, (int64_t)failed);
+    if (dry_run) {
+        jw_key(&w, "dry_run");
+        jw_bool(&w, true);
+    }
+    jw_obj_end(&w);
+    respond_jw(rc, 200, &w);
 }
 
 static void bulk_done(struct api_call *call, struct reqctx *rc)
@@ -69,31 +128,7 @@ static void bulk_done(struct api_call *call, struct reqctx *rc)
         respond_unavailable(rc, "the links could not be committed");
         return;
     }
-    for (size_t k = 0; k < call->op.nbulk; k++)
-        json_array_set_new(bc->results, bc->index_of[k], item_result(rc->w->app, bc->index_of[k], &call->op.bulk[k]));
-    api_bulk_respond(rc, bc->results, bc->dry_run);
-}
-
-void api_bulk_respond(struct reqctx *rc, json_t *results, bool dry_run)
-{
-    size_t i, created = 0, reused = 0, failed = 0;
-    json_t *r;
-    json_array_foreach(results, i, r)
-    {
-        json_int_t st = json_integer_value(json_object_get(r, "status"));
-        if (st == 201)
-            created++;
-        else if (st == 200)
-            reused++;
-        else
-            failed++;
-    }
-    json_t *body =
-        json_pack("{s:O, s:I, s:I, s:I}", "items", results, dry_run ? "would_create" : "created", (json_int_t)created,
-                  dry_run ? "would_reuse" : "reused", (json_int_t)reused, "failed", (json_int_t)failed);
-    if (dry_run)
-        json_object_set_new(body, "dry_run", json_true());
-    respond_json(rc, 200, body);
+    bulk_respond(rc, bc->results, &call->op, bc->dry_run);
 }
 
 int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *extra, bool dry_run)
@@ -106,10 +141,9 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
     call->cleanup = bulk_cleanup;
     bc->dry_run = dry_run;
     bc->results = json_array();
-    bc->index_of = calloc(n ? n : 1, sizeof(*bc->index_of));
     call->op.bulk = calloc(n ? n : 1, sizeof(*call->op.bulk));
     struct store_op *tmp = calloc(1, sizeof(*tmp));
-    if (bc->results == NULL || bc->index_of == NULL || call->op.bulk == NULL || tmp == NULL) {
+    if (bc->results == NULL || call->op.bulk == NULL || tmp == NULL) {
         free(tmp);
         api_call_drop(call);
         respond_unavailable(rc, "out of memory");
@@ -163,14 +197,12 @@ int api_bulk_run(struct reqctx *rc, json_t *rows, const struct api_bulk_extra *e
             it->link.visits_total = extra[i].visits > 0 ? extra[i].visits : 0;
         }
         api_link_plan_new(rc, op, &it->link, &it->set, &it->random_code_len);
-        bc->index_of[op->nbulk++] = i;
+        op->nbulk++;
     }
     free(tmp);
-    if (op->nbulk == 0) { /* nothing valid: nothing to write */
-        json_t *results = json_incref(bc->results);
+    if (op->nbulk == 0) { /* nothing valid: nothing to write; every result is a problem */
+        bulk_respond(rc, bc->results, op, dry_run);
         api_call_drop(call);
-        api_bulk_respond(rc, results, dry_run);
-        json_decref(results);
         return 0;
     }
     api_submit(call);

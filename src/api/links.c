@@ -87,31 +87,6 @@ void api_link_fields(struct jw *w, const struct app *app, const struct link *l)
     jw_strz(w, l->domain[0] ? l->domain : app->policy.self_host);
 }
 
-static int heap_reserve(struct jw *w, size_t need)
-{
-    size_t cap = w->cap ? w->cap * 2 : 1024;
-    while (cap - w->len < need)
-        cap *= 2;
-    char *b = realloc(w->buf, cap);
-    if (b == NULL)
-        return -1;
-    w->buf = b;
-    w->cap = cap;
-    return 0;
-}
-
-json_t *api_link_json(const struct app *app, const struct link *l)
-{
-    struct jw w;
-    jw_init(&w, NULL, 0, heap_reserve, NULL);
-    jw_obj(&w);
-    api_link_fields(&w, app, l);
-    jw_obj_end(&w);
-    json_t *o = w.failed ? NULL : json_loadb(w.buf, w.len, 0, NULL);
-    free(w.buf);
-    return o;
-}
-
 /* ---- decoding ------------------------------------------------------------- */
 
 static void copy_str(char *dst, const char *src, size_t len)
