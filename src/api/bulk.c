@@ -71,8 +71,7 @@ static void item_write(struct jw *w, const struct app *app, size_t index, const 
     default:
         problem = item_problem(index, 503, "unavailable", "Not committed", "the item could not be committed", NULL);
     }
-    jw_sep(w);
-    json_dump_callback(problem, jw_put, w, JSON_COMPACT);
+    respond_jw_value(w, problem);
     json_decref(problem);
 }
 
@@ -93,8 +92,7 @@ static void bulk_respond(struct reqctx *rc, json_t *results, const struct store_
     {
         if (!json_is_null(r)) {
             failed++;
-            jw_sep(&w);
-            json_dump_callback(r, jw_put, &w, JSON_COMPACT);
+            respond_jw_value(&w, r);
             continue;
         }
         const struct store_bulk_item *it = &op->bulk[k++];

@@ -159,6 +159,16 @@ void respond_jw(struct reqctx *rc, int status, struct jw *w)
     respond_bytes(rc, status, status >= 400 ? "application/problem+json" : "application/json", w->buf, w->len);
 }
 
+void respond_jw_value(struct jw *w, json_t *v)
+{
+    jw_sep(w);
+    size_t mark = w->len;
+    if (json_dump_callback(v, jw_put, w, JSON_COMPACT) != 0 && !w->failed) {
+        w->len = mark;
+        jw_put("null", 4, w);
+    }
+}
+
 void respond_json(struct reqctx *rc, int status, json_t *body)
 {
     struct jw w;

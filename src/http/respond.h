@@ -45,6 +45,9 @@ void respond_json(struct reqctx *rc, int status, json_t *body);
  * respond_jw_init, the writes, then respond_jw, which adds the newline. */
 void respond_jw_init(struct reqctx *rc, struct jw *w);
 void respond_jw(struct reqctx *rc, int status, struct jw *w);
+/* A jansson value (not taken) as the next value of w; one jansson cannot
+ * write (a string that is not UTF-8) is written as null, not cut short. */
+void respond_jw_value(struct jw *w, json_t *v);
 /* name: the problem type's last path segment (e.g. "validation").
  * invalid_params: a JSON array of {"name","reason"}, stolen, may be NULL. */
 void respond_problem(struct reqctx *rc, int status, const char *name, const char *title, const char *detail,
