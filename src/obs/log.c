@@ -4,6 +4,7 @@
 #include "util/clock.h"
 #include "util/dec.h"
 #include "util/io.h"
+#include "util/jsonw.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,29 +29,8 @@ void log_msg(const char *level, const char *fmt, ...)
 
 size_t log_json_escape(char *buf, size_t cap, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            if (o + 2 > cap)
-                return 0;
-            buf[o++] = '\\';
-            buf[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            if (o + 6 > cap)
-                return 0;
-            memcpy(buf + o, "\\u00", 4);
-            buf[o + 4] = hex[c >> 4];
-            buf[o + 5] = hex[c & 15];
-            o += 6;
-        } else {
-            if (o + 1 > cap)
-                return 0;
-            buf[o++] = (char)c;
-        }
-    }
-    return o;
+    size_t n = jw_escape(buf, cap, s, len);
+    return n <= cap ? n : 0;
 }
 
 struct logbuf {

@@ -46,8 +46,10 @@ bool accesslog_enabled(const struct accesslog *log);
 /* Called by worker `worker` only. Returns 0, or -1 when the line was dropped. */
 int accesslog_write(struct accesslog *log, size_t worker, const struct accesslog_entry *e);
 
-/* Appends s as the inside of a JSON string (no quotes) to buf; returns bytes
- * written, or 0 if it does not fit. Pure. */
+/* Appends s as the inside of a JSON string (no quotes) to buf, escaped as
+ * the API's JSON is (util/jsonw.h: bytes that are not UTF-8, such as a raw
+ * request path may hold, become U+FFFD, so every line is JSON); returns
+ * bytes written, or 0 if it does not fit. Pure. */
 size_t log_json_escape(char *buf, size_t cap, const char *s, size_t len);
 
 #endif

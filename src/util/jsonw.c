@@ -124,18 +124,24 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void jw_str(struct jw *w, const char *s, size_t n)
+/* Writes n bytes at out + o while they fit in cap; returns o + n. */
+static size_t emit(char *out, size_t cap, size_t o, const char *s, size_t n)
+{
+    if (o <= cap && n <= cap - o)
+        memcpy(out + o, s, n);
+    return o + n;
+}
+
+size_t jw_escape(char *out, size_t cap, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)s;
-    jw_sep(w);
-    put1(w, '"');
-    size_t i = 0;
+    size_t o = 0, i = 0;
     while (i < n) {
         size_t run = i; /* bytes written as they are: printable ASCII but '"' and '\\' */
         while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
             run++;
-        put(w, s + i, run - i);
+        o = emit(out, cap, o, s + i, run - i);
         i = run;
         if (i == n)
             break;
@@ -143,10 +149,10 @@ void jw_str(struct jw *w, const char *s, size_t n)
         if (c >= 0x80) {
             size_t len = utf8_len(p + i, n - i);
             if (len == 0) {
-                put(w, "\xEF\xBF\xBD", 3); /* U+FFFD for the byte that starts no sequence */
+                o = emit(out, cap, o, "\xEF\xBF\xBD", 3); /* U+FFFD for the byte that starts no sequence */
                 i++;
             } else {
-                put(w, s + i, len);
+                o = emit(out, cap, o, s + i, len);
                 i += len;
             }
             continue;
@@ -179,9 +185,25 @@ void jw_str(struct jw *w, const char *s, size_t n)
             esc[5] = hex[c & 15];
             elen = 6;
         }
-        put(w, esc, elen);
+        o = emit(out, cap, o, esc, elen);
         i++;
     }
+    return o;
+}
+
+void jw_str(struct jw *w, const char *s, size_t n)
+{
+    jw_sep(w);
+    put1(w, '"');
+    if (w->failed)
+        return;
+    size_t need = jw_escape(w->buf + w->len, w->cap - w->len, s, n);
+    if (need > w->cap - w->len) { /* did not fit: make room for all of it and write it again */
+        if (!room(w, need))
+            return;
+        jw_escape(w->buf + w->len, w->cap - w->len, s, n);
+    }
+    w->len += need;
     put1(w, '"');
 }
 

@@ -49,6 +49,12 @@ void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 
+/* s's n bytes as they go between the quotes of a JSON string, written at
+ * out while they fit in cap (snprintf's way: nothing past cap); returns
+ * their length, so a return above cap means out holds only a part. At
+ * most 6 * n. */
+size_t jw_escape(char *out, size_t cap, const char *s, size_t n);
+
 /* A value written by someone else (jansson's json_dump_callback, with
  * jw_put as its callback): jw_sep before it, then mark it written. */
 void jw_sep(struct jw *w);

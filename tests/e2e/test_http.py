@@ -329,6 +329,28 @@ def test_normal_requests_unaffected_by_short_timeout(slow_srv):
 
 # -- the access log ------------------------------------------------------------------
 
+def test_access_log_lines_are_json_for_raw_bytes_in_the_path(server):
+    """A request path is raw bytes; the access log writes bytes that are not
+    UTF-8 as U+FFFD and escapes quotes and backslashes, so every line still
+    reads as JSON."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=HTTP_TIMEOUT) as s:
+        s.sendall(b'GET /raw\xff\xfe"q\\\xc3\xa9 HTTP/1.1\r\nHost: x\r\nX-Request-Id: log-raw\r\n'
+                  b"Connection: close\r\n\r\n")
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 404"), reply[:200]
+    server.stop()
+    raw = server.access_log.read_bytes().decode("utf-8")  # strict: the file is UTF-8
+    recs = [json.loads(l) for l in raw.splitlines() if l.strip()]
+    rec = [r for r in recs if r["request_id"] == "log-raw"]
+    assert len(rec) == 1, recs
+    assert rec[0]["path"] == '/raw\ufffd\ufffd"q\\\u00e9', rec[0]
+
+
 def test_access_log(server):
     link = server.create(url="https://example.com/logged")
     ids = {}

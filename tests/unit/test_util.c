@@ -85,9 +85,13 @@ Test(log, json_escape)
 {
     char buf[64];
     size_t n = log_json_escape(buf, sizeof(buf), "a\"b\\c\n\x01", 7);
-    cr_assert_eq(n, strlen("a\\\"b\\\\c\\u000a\\u0001"));
-    cr_assert(memcmp(buf, "a\\\"b\\\\c\\u000a\\u0001", n) == 0);
+    cr_assert_eq(n, strlen("a\\\"b\\\\c\\n\\u0001"));
+    cr_assert(memcmp(buf, "a\\\"b\\\\c\\n\\u0001", n) == 0);
+    n = log_json_escape(buf, sizeof(buf), "/\xff\xc3\xa9", 4); /* a raw path: not UTF-8, then UTF-8 */
+    cr_assert_eq(n, 6);
+    cr_assert(memcmp(buf, "/\xef\xbf\xbd\xc3\xa9", n) == 0);
     cr_assert_eq(log_json_escape(buf, 3, "abcd", 4), 0, "does not fit");
+    cr_assert_eq(log_json_escape(buf, 5, "\x01", 1), 0, "an escape that does not fit");
 }
 
 Test(id, strictly_increasing_and_time_ordered)
