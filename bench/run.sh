@@ -117,11 +117,17 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$LP_PID/status"; }
 # wrk NAME THREADS CONNS SCRIPT URL [extra env]
 run_wrk() {
   local name=$1 t=$2 c=$3 script=$4 url=$5
+  local lp=0 m0=0
+  [ "$url" = "http://127.0.0.1:$LP_PORT" ] && lp=1 && m0=$(metric linkpulse_cache_misses_total)
   echo "wrk -t$t -c$c -d$DURATION -s bench/lua/$script $url" > "$RAW/$name.cmd"
   wrk -t"$t" -c"$c" -d"$DURATION" -s "$ROOT/bench/lua/$script" "$url" > "$RAW/$name.txt" 2>&1
   grep '^RESULT' "$RAW/$name.txt" | sed "s/^RESULT/$name/" >> "$OUT/results.txt"
-  # visits dropped so far, so that a drop can be placed in its phase
-  [ "$url" = "http://127.0.0.1:$LP_PORT" ] && echo "$name $(metric linkpulse_visits_dropped_total)" >> "$RAW/drops.txt"
+  if [ "$lp" = 1 ]; then
+    # visits dropped so far, so that a drop can be placed in its phase;
+    # the round's link-cache misses (a redirect round should have few: every link was touched)
+    echo "$name $(metric linkpulse_visits_dropped_total)" >> "$RAW/drops.txt"
+    echo "$name $(( $(metric linkpulse_cache_misses_total) - m0 ))" >> "$RAW/misses.txt"
+  fi
   return 0
 }
 

@@ -102,6 +102,13 @@ if int(v["visits_dropped"]) > 0 and os.path.exists(os.path.join(raw, "drops.txt"
                 rises.append("%s +%d" % (phase, int(count) - last))
                 last = int(count)
     say("visits: dropped during %s" % (", ".join(rises) or "none of the phases (after the last one)"))
+if os.path.exists(os.path.join(raw, "misses.txt")):
+    with open(os.path.join(raw, "misses.txt")) as f:
+        misses = [line.split() for line in f if line.startswith("redirect-")]
+    if misses:
+        worst = max(misses, key=lambda m: int(m[1]))
+        say("link-cache misses in the redirect rounds: %d in all, at most %s in %s" % (
+            sum(int(m[1]) for m in misses), worst[1], worst[0]))
 say("visits: %s waited in the journal after the last round; applied in %s ms at %s visits/s (writer alone);"
     " the writer gave way to requests for %s s" % (v["backlog_after_rounds"], v["drain_ms"], v["drain_rate"],
                                                    v.get("writer_paused_s", "?")))
