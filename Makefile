@@ -45,7 +45,7 @@ FUZZ_DEPS += src/store/tally.c src/store/journal.c src/obs/log.c src/util/crc32c
 # the packed link snapshots of the cache (issue 6)
 FUZZ_DEPS += src/core/snap.c src/core/target.c
 # JSON written by hand for the API's link answers (issue 6)
-FUZZ_DEPS += src/util/jsonw.c
+FUZZ_DEPS += src/util/jsonw.c src/util/utf8.c
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror
 

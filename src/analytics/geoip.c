@@ -1,5 +1,7 @@
 #include "analytics/geoip.h"
 
+#include "util/utf8.h"
+
 #include <errno.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
@@ -53,37 +55,10 @@ static ssize_t utf8_fit(const unsigned char *s, size_t n, size_t cap)
 {
     size_t keep = 0;
     for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return -1;
-            len = 1;
-            cp = c;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
+        int len = utf8_seq(s + i, n - i);
+        if (len <= 0 || (len == 1 && (s[i] < 0x20 || s[i] == 0x7f)))
             return -1;
-        }
-        if (len > n - i)
-            return -1;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        /* Overlong forms, UTF-16 surrogates, past U+10FFFF. */
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return -1;
-        i += len;
+        i += (size_t)len;
         if (i < cap)
             keep = i;
     }

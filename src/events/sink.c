@@ -7,6 +7,7 @@
 #include "obs/log.h"
 #include "util/clock.h"
 #include "util/ipaddr.h"
+#include "util/utf8.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -57,6 +58,11 @@ static void copy_str(char *dst, size_t cap, const char *src, size_t n)
         n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+static void scrub(char *s)
+{
+    s[utf8_scrub(s, strlen(s))] = '\0';
 }
 
 /* A new random salt each day; the old one is forgotten, so yesterday's
@@ -139,6 +145,17 @@ static void enrich(struct sink *s, const struct visit_event *ev, struct store_vi
         enrich_utm(q + 1, (size_t)(ev->url + ev->h.url_len - q - 1), v->utm);
     copy_str(v->visited_url, sizeof(v->visited_url), ev->url, ev->h.url_len);
     copy_str(v->target_url, sizeof(v->target_url), ev->target, ev->h.target_len);
+    /* The request's bytes, cut at byte caps, need not be UTF-8; what is
+     * kept is made so here, once, for every reader of the visit (JSON
+     * answers, webhooks and live streams through jansson, which refuses
+     * anything else; exports). */
+    scrub(v->referrer);
+    scrub(v->referrer_host);
+    scrub(v->language);
+    scrub(v->visited_url);
+    scrub(v->target_url);
+    for (size_t i = 0; i < sizeof(v->utm) / sizeof(v->utm[0]); i++)
+        scrub(v->utm[i]);
 }
 
 static void purge_done(struct store_op *op)

@@ -2,6 +2,7 @@
 #include "util/jsonw.h"
 
 #include "util/dec.h"
+#include "util/utf8.h"
 
 #include <string.h>
 
@@ -92,38 +93,6 @@ void jw_key(struct jw *w, const char *key)
     w->comma = false;
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left), or 0 if none
- * starts there (RFC 3629: no overlong forms, surrogates or code points past
- * U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
 /* Writes n bytes at out + o while they fit in cap; returns o + n. */
 static size_t emit(char *out, size_t cap, size_t o, const char *s, size_t n)
 {
@@ -147,13 +116,13 @@ size_t jw_escape(char *out, size_t cap, const char *s, size_t n)
             break;
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t len = utf8_len(p + i, n - i);
-            if (len == 0) {
+            int len = utf8_seq(p + i, n - i);
+            if (len <= 0) {
                 o = emit(out, cap, o, "\xEF\xBF\xBD", 3); /* U+FFFD for the byte that starts no sequence */
                 i++;
             } else {
-                o = emit(out, cap, o, s + i, len);
-                i += len;
+                o = emit(out, cap, o, s + i, (size_t)len);
+                i += (size_t)len;
             }
             continue;
         }

@@ -5,6 +5,7 @@ import csv
 import io
 import ipaddress
 import random
+import socket
 import sqlite3
 import threading
 import time
@@ -244,6 +245,39 @@ def test_long_headers_are_cut_at_the_caps(server_factory):
     assert 0 < len(long_row["target_url"]) <= 256 and long_url.startswith(long_row["target_url"])
     assert long_row["language"] == "fr-ca"
     assert rows[0]["browser"] == "Firefox" and rows[0]["referrer"] is None, "the next visit is whole"
+
+
+def test_visits_of_requests_that_are_not_utf8_are_listed(server_factory):
+    """A request's path and headers are raw bytes, and they are cut at byte
+    caps, which can split a character: the visit keeps them as UTF-8
+    ('?' for a byte that starts no character, a character cut at the end
+    dropped), so it is listed like any other (jansson, which writes the
+    list, refuses anything else: such visits used to go missing)."""
+    srv = server_factory(args=FLAGS + ["--full-referrer"])
+    code = srv.create(url="https://example.com/" + unique("u8"))["code"]
+    cut = "/" + code + "?x=" + "\u00e9" * 300  # 2 bytes a character; the cap at 256 splits one
+
+    def raw_visit(target, referrer):
+        req = (b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nUser-Agent: " + CHROME.encode() +
+               b"\r\nX-Forwarded-For: " + GB_IP.encode() + b"\r\nReferer: " + referrer +
+               b"\r\nConnection: close\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=HTTP_TIMEOUT) as sock:
+            sock.sendall(req)
+            assert sock.recv(64).startswith(b"HTTP/1.1 302"), target
+
+    raw_visit(b"/" + code.encode() + b"?q=\xff\xfeok", b"https://ref.example.org/\xe9t\xc3")
+    raw_visit(cut.encode() if len(cut.encode()) % 2 == 1 else (cut + "a").encode(), b"https://ref.example.org/")
+    wait_total(srv, code, 2)
+    rows = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 10}).json()["items"]
+    assert len(rows) == 2, rows
+    raw_row, cut_row = rows[1], rows[0]
+    assert raw_row["visited_url"] == "/%s?q=??ok" % code, raw_row
+    assert raw_row["referrer"] == "https://ref.example.org/?t", raw_row
+    assert raw_row["referrer_host"] == "ref.example.org"
+    url = cut_row["visited_url"]
+    assert cut.startswith(url) and len(url.encode()) == 255, (len(url.encode()), url[-5:])
+    r = srv.api("GET", "/api/v1/links/%s/visits" % code, headers={"Accept": "text/csv"})
+    assert r.status_code == 200 and r.content.decode("utf-8").count("\n") == 3, r.content[:300]
 
 
 def test_orphan_visits(server_factory):

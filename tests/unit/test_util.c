@@ -1,5 +1,5 @@
 /* Unit tables for the small pure helpers: query strings, JSON escaping in
- * logs, id ordering, the metrics text format, CRC-32C and the radix sort. */
+ * logs, UTF-8 sequences, id ordering, the metrics text format, CRC-32C and the radix sort. */
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "util/crc32c.h"
@@ -7,6 +7,7 @@
 #include "util/id.h"
 #include "util/query.h"
 #include "util/radix.h"
+#include "util/utf8.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -92,6 +93,63 @@ Test(log, json_escape)
     cr_assert(memcmp(buf, "/\xef\xbf\xbd\xc3\xa9", n) == 0);
     cr_assert_eq(log_json_escape(buf, 3, "abcd", 4), 0, "does not fit");
     cr_assert_eq(log_json_escape(buf, 5, "\x01", 1), 0, "an escape that does not fit");
+}
+
+Test(utf8, sequences)
+{
+    static const struct {
+        const char *s;
+        int want;
+    } cases[] = {
+        {"a", 1},
+        {"\x01", 1},
+        {"\xc3\xa9", 2},
+        {"\xe2\x82\xac", 3},
+        {"\xf0\x9f\x94\x97", 4},
+        {"\xf4\x8f\xbf\xbf", 4},
+        {"\xed\x9f\xbf", 3},
+        {"\x80", 0},
+        {"\xc0\xaf", 0},
+        {"\xc1\xbf", 0},
+        {"\xe0\x80\xaf", 0},
+        {"\xed\xa0\x80", 0},
+        {"\xf0\x80\x80\x80", 0},
+        {"\xf4\x90\x80\x80", 0},
+        {"\xf5\x80\x80\x80", 0},
+        {"\xff", 0},
+        {"\xc3", -1},
+        {"\xe2\x82", -1},
+        {"\xf0\x9f\x94", -1},
+        {"\xe2\x28", 0},
+        {"\xc3\x28", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        cr_assert_eq(utf8_seq((const unsigned char *)cases[i].s, strlen(cases[i].s)), cases[i].want, "case %zu", i);
+}
+
+Test(utf8, scrub)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"", ""},
+        {"plain caf\xc3\xa9 \xf0\x9f\x94\x97", "plain caf\xc3\xa9 \xf0\x9f\x94\x97"},
+        {"/q=\xff\xfeok", "/q=??ok"},
+        {"a\xc0\xafz", "a??z"},
+        {"\xed\xa0\x80", "???"},
+        {"cut \xc3", "cut "}, /* a character cut at the end is dropped */
+        {"cut \xf0\x9f\x94", "cut "},
+        {"\xe2\x82z", "??z"}, /* cut short before the end: replaced */
+        {"\xe9t\xc3", "?t"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64];
+        size_t n = strlen(cases[i].in);
+        memcpy(buf, cases[i].in, n);
+        n = utf8_scrub(buf, n);
+        buf[n] = '\0';
+        cr_assert_str_eq(buf, cases[i].want, "case %zu", i);
+    }
 }
 
 Test(id, strictly_increasing_and_time_ordered)
