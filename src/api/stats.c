@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "util/query.h"
 #include "util/rfc3339.h"
+#include "util/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -202,9 +203,20 @@ unavailable:
 
 /* ---- raw visits ------------------------------------------------------------------ */
 
+/* Visits recorded before the sink kept their text as UTF-8 may hold other
+ * bytes, which jansson refuses (the visit used to vanish from the page):
+ * those are shown scrubbed (util/utf8.h). */
 static json_t *str_or_null(const char *s)
 {
-    return s[0] ? json_string(s) : json_null();
+    if (s[0] == '\0')
+        return json_null();
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    char buf[STORE_VISIT_TEXT];
+    size_t n = strnlen(s, sizeof(buf));
+    memcpy(buf, s, n);
+    return json_stringn(buf, utf8_scrub(buf, n));
 }
 
 static json_t *visit_json(int64_t id, const struct store_visit *v)

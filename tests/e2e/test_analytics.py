@@ -278,6 +278,14 @@ def test_visits_of_requests_that_are_not_utf8_are_listed(server_factory):
     assert cut.startswith(url) and len(url.encode()) == 255, (len(url.encode()), url[-5:])
     r = srv.api("GET", "/api/v1/links/%s/visits" % code, headers={"Accept": "text/csv"})
     assert r.status_code == 200 and r.content.decode("utf-8").count("\n") == 3, r.content[:300]
+    # a visit stored before the sink kept its text as UTF-8: shown scrubbed, not left out
+    db = sqlite3.connect(str(Path(srv.data) / "linkpulse.db"), timeout=10)
+    db.execute("UPDATE visits SET referrer = CAST(X'68747470733a2f2f6f6c642fff' AS TEXT) WHERE referrer = ?",
+               ("https://ref.example.org/?t",))
+    db.commit()
+    db.close()
+    rows = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 10}).json()["items"]
+    assert [r["referrer"] for r in rows] == ["https://ref.example.org/", "https://old/?"], rows
 
 
 def test_orphan_visits(server_factory):
