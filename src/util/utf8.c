@@ -37,6 +37,10 @@ size_t utf8_scrub(char *s, size_t n)
 {
     unsigned char *p = (unsigned char *)s;
     for (size_t i = 0; i < n;) {
+        if (p[i] < 0x80) { /* most of it: no call */
+            i++;
+            continue;
+        }
         int len = utf8_seq(p + i, n - i);
         if (len < 0)
             return i;
