@@ -270,7 +270,8 @@ def test_visits_of_requests_that_are_not_utf8_are_listed(server_factory):
     wait_total(srv, code, 2)
     rows = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 10}).json()["items"]
     assert len(rows) == 2, rows
-    raw_row, cut_row = rows[1], rows[0]
+    # the two may share a millisecond, so their order is not known
+    raw_row, cut_row = sorted(rows, key=lambda r: "?x=" in r["visited_url"])
     assert raw_row["visited_url"] == "/%s?q=??ok" % code, raw_row
     assert raw_row["referrer"] == "https://ref.example.org/?t", raw_row
     assert raw_row["referrer_host"] == "ref.example.org"
@@ -285,7 +286,7 @@ def test_visits_of_requests_that_are_not_utf8_are_listed(server_factory):
     db.commit()
     db.close()
     rows = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 10}).json()["items"]
-    assert [r["referrer"] for r in rows] == ["https://ref.example.org/", "https://old/?"], rows
+    assert sorted(r["referrer"] for r in rows) == ["https://old/?", "https://ref.example.org/"], rows
 
 
 def test_orphan_visits(server_factory):
