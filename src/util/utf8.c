@@ -1,6 +1,9 @@
 /* utf8: UTF-8 sequences (see utf8.h). */
 #include "util/utf8.h"
 
+#include <stdint.h>
+#include <string.h>
+
 int utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
@@ -37,7 +40,15 @@ size_t utf8_scrub(char *s, size_t n)
 {
     unsigned char *p = (unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        if (p[i] < 0x80) { /* most of it: no call */
+        if (n - i >= 8) { /* eight ASCII bytes at a time: most text is */
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080u) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        if (p[i] < 0x80) {
             i++;
             continue;
         }

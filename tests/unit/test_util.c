@@ -141,6 +141,13 @@ Test(utf8, scrub)
         {"cut \xf0\x9f\x94", "cut "},
         {"\xe2\x82z", "??z"}, /* cut short before the end: replaced */
         {"\xe9t\xc3", "?t"},
+        {"0123456789abcdef\xff"
+         "0123456789",
+         "0123456789abcdef?0123456789"}, /* past the 8-byte steps */
+        {"01234\xc3\xa9"
+         "789abcdef\xe2\x82",
+         "01234\xc3\xa9"
+         "789abcdef"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char buf[64];
