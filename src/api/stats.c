@@ -128,6 +128,26 @@ static json_t *summary_json(const struct series_ctx *c)
                      (json_int_t)(c->total - c->bots), "bots", (json_int_t)c->bots, "unique", (json_int_t)c->uniques);
 }
 
+/* Text stored before the sink kept a visit's text as UTF-8 (visits, and the
+ * breakdown names of their rollups) may hold other bytes, which jansson
+ * refuses: such a visit used to vanish from the page, such a name from its
+ * breakdown. They are shown scrubbed (util/utf8.h). */
+static json_t *text_json(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    char buf[STORE_VISIT_TEXT];
+    size_t n = strnlen(s, sizeof(buf));
+    memcpy(buf, s, n);
+    return json_stringn(buf, utf8_scrub(buf, n));
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s[0] == '\0' ? json_null() : text_json(s);
+}
+
 struct dim_ctx {
     json_t *items;
     int64_t other;
@@ -138,7 +158,7 @@ static int add_count(void *ctx, const char *name, int64_t count)
 {
     struct dim_ctx *d = ctx;
     if (d->n++ < BREAKDOWN_TOP)
-        json_array_append_new(d->items, json_pack("{s:s, s:I}", "name", name, "count", (json_int_t)count));
+        json_array_append_new(d->items, json_pack("{s:o, s:I}", "name", text_json(name), "count", (json_int_t)count));
     else
         d->other += count;
     return 0;
@@ -202,22 +222,6 @@ unavailable:
 }
 
 /* ---- raw visits ------------------------------------------------------------------ */
-
-/* Visits recorded before the sink kept their text as UTF-8 may hold other
- * bytes, which jansson refuses (the visit used to vanish from the page):
- * those are shown scrubbed (util/utf8.h). */
-static json_t *str_or_null(const char *s)
-{
-    if (s[0] == '\0')
-        return json_null();
-    json_t *j = json_string(s);
-    if (j != NULL)
-        return j;
-    char buf[STORE_VISIT_TEXT];
-    size_t n = strnlen(s, sizeof(buf));
-    memcpy(buf, s, n);
-    return json_stringn(buf, utf8_scrub(buf, n));
-}
 
 static json_t *visit_json(int64_t id, const struct store_visit *v)
 {

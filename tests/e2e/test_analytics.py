@@ -287,6 +287,17 @@ def test_visits_of_requests_that_are_not_utf8_are_listed(server_factory):
     db.close()
     rows = srv.api("GET", "/api/v1/links/%s/visits" % code, params={"limit": 10}).json()["items"]
     assert sorted(r["referrer"] for r in rows) == ["https://old/?", "https://ref.example.org/"], rows
+    # and a breakdown name from such a visit's rollup: shown scrubbed, not left out
+    assert stats(srv, code)["referrers"] == [{"name": "ref.example.org", "count": 2}]
+    db = sqlite3.connect(str(Path(srv.data) / "linkpulse.db"), timeout=10)
+    (tally,) = db.execute("SELECT tally FROM rollup_day WHERE link_id = (SELECT id FROM links WHERE code = ?)",
+                          (code,)).fetchone()
+    assert tally.count(b"ref.example.org") == 1
+    db.execute("UPDATE rollup_day SET tally = ? WHERE tally = ?",
+               (tally.replace(b"ref.example.org", b"ref.ex\xffmple.org"), tally))
+    db.commit()
+    db.close()
+    assert stats(srv, code)["referrers"] == [{"name": "ref.ex?mple.org", "count": 2}]
 
 
 def test_orphan_visits(server_factory):
