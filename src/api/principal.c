@@ -8,7 +8,15 @@
  *                                        a team API key (lp_...) or an
  *                                        operator key; looked up by SHA-256
  * The team is the key's own, or for users ?team_id= (else their personal
- * team), resolved through their membership: a team they are not in is 404. */
+ * team), resolved through their membership: a team they are not in is 404.
+ *
+ * Each worker remembers the API keys and teams it looked up lately
+ * (struct key_memo, struct team_memo): two SQLite lookups were a quarter
+ * of a creation's instructions on the worker. A memo is used only while
+ * the store's access_version has not moved since it was read (any
+ * process that commits a change to keys, teams, users or memberships
+ * bumps it), so a revoked key is refused by the next request, and for
+ * at most ACCESS_MEMO_MS. A key's expiry is checked on every use. */
 #include "api/api.h"
 
 #include "auth/apikey.h"
@@ -18,11 +26,13 @@
 #include "util/query.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #define KEY_TOUCH_INTERVAL_MS (60 * 1000) /* last_used_at is kept to this precision */
+#define ACCESS_MEMO_MS (10 * 1000)        /* a memo's longest life, should a bump be lost with its process */
 
 void api_client_ip(struct reqctx *rc)
 {
@@ -129,7 +139,7 @@ static void touch_done(struct store_op *op)
 }
 
 /* Records the key's use at most once a minute, without waiting for it. */
-static void touch_key(struct worker *w, const struct store_apikey *k)
+static void touch_key(struct worker *w, struct key_memo *k)
 {
     int64_t now = clock_wall_ms();
     if (now - k->last_used_at < KEY_TOUCH_INTERVAL_MS)
@@ -142,6 +152,51 @@ static void touch_key(struct worker *w, const struct store_apikey *k)
     op->done = touch_done;
     if (store_submit(w->app->store, op) != 0)
         free(op);
+    else
+        k->last_used_at = now;
+}
+
+/* The store's access_version now, and whether memos may be kept at all
+ * (a memo made when they may not is never set). */
+static bool access_version(struct worker *w, uint64_t *out)
+{
+    _Atomic uint64_t *v = w->app->store->access_version;
+    if (v == NULL)
+        return false;
+    *out = atomic_load_explicit(v, memory_order_acquire);
+    return true;
+}
+
+static bool memo_fresh(uint64_t memo_version, uint64_t memo_at, uint64_t version, uint64_t now)
+{
+    return memo_version == version && now - memo_at < ACCESS_MEMO_MS;
+}
+
+/* The key with this hash, from the worker's memo or the store; NULL when
+ * there is none or it is revoked. The version is read before the lookup,
+ * so a change committed meanwhile leaves the memo stale, not wrong. */
+static struct key_memo *find_key(struct worker *w, const unsigned char hash[STORE_KEY_HASH_LEN])
+{
+    struct key_memo *m = &w->key_memo[hash[0] % WORKER_ACCESS_MEMOS];
+    uint64_t version = 0, now = clock_mono_ms();
+    bool usable = access_version(w, &version);
+    if (m->set && memo_fresh(m->version, m->at_ms, version, now) && crypto_verify_32(m->hash, hash) == 0)
+        return m;
+    struct store_apikey k;
+    if (store_apikey_by_hash(w->reader, hash, &k) != STORE_OK || crypto_verify_32(hash, k.hash) != 0 ||
+        k.revoked_at != 0)
+        return NULL;
+    *m = (struct key_memo){.id = k.id,
+                           .team_id = k.team_id,
+                           .expires_at = k.expires_at,
+                           .last_used_at = k.last_used_at,
+                           .role = k.role,
+                           .operator_key = k.operator_key,
+                           .set = usable,
+                           .version = version,
+                           .at_ms = now};
+    memcpy(m->hash, k.hash, sizeof(m->hash));
+    return m;
 }
 
 static int by_key(struct reqctx *rc, h2o_iovec_t cred)
@@ -155,22 +210,19 @@ static int by_key(struct reqctx *rc, h2o_iovec_t cred)
         !token_apikey_well_formed(cred.base, cred.len))
         return -1;
     token_hash(cred.base, cred.len, hash);
-    struct store_apikey k;
-    if (store_apikey_by_hash(rc->w->reader, hash, &k) != STORE_OK)
+    struct key_memo *k = find_key(rc->w, hash);
+    if (k == NULL || (k->expires_at != 0 && k->expires_at <= clock_wall_ms()))
         return -1;
-    if (crypto_verify_32(hash, k.hash) != 0 || k.revoked_at != 0 ||
-        (k.expires_at != 0 && k.expires_at <= clock_wall_ms()))
-        return -1;
-    touch_key(rc->w, &k);
-    p->key_id = k.id;
-    if (k.operator_key) {
+    touch_key(rc->w, k);
+    p->key_id = k->id;
+    if (k->operator_key) {
         p->kind = PRINCIPAL_OPERATOR;
         p->team_id = API_INSTANCE_TEAM;
         p->role = ROLE_ADMIN;
     } else {
         p->kind = PRINCIPAL_KEY;
-        p->team_id = k.team_id;
-        p->role = k.role; /* user_id stays 0: a key never owns what its maker owns */
+        p->team_id = k->team_id;
+        p->role = k->role; /* user_id stays 0: a key never owns what its maker owns */
     }
     return 0;
 }
@@ -190,11 +242,27 @@ static int by_jwt(struct reqctx *rc, h2o_iovec_t cred)
     return 0;
 }
 
+/* The team's plan, from the worker's memo or the store; -1 when there is no such team. */
+static int team_plan(struct worker *w, int64_t team_id, enum plan *out)
+{
+    struct team_memo *m = &w->team_memo[(uint64_t)team_id % WORKER_ACCESS_MEMOS];
+    uint64_t version = 0, now = clock_mono_ms();
+    bool usable = access_version(w, &version);
+    if (m->id != team_id || !memo_fresh(m->version, m->at_ms, version, now)) {
+        struct store_team t;
+        if (store_team_get(w->reader, team_id, &t) != STORE_OK)
+            return -1;
+        *m = (struct team_memo){.id = usable ? team_id : 0, .plan = t.plan, .version = version, .at_ms = now};
+    }
+    *out = m->plan;
+    return 0;
+}
+
 int api_select_team(struct reqctx *rc, int64_t team_id)
 {
     struct principal *p = &rc->principal;
-    struct store_team t;
-    if (team_id <= 0 || store_team_get(rc->w->reader, team_id, &t) != STORE_OK) {
+    enum plan plan;
+    if (team_id <= 0 || team_plan(rc->w, team_id, &plan) != 0) {
         respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",
                         problem_param(NULL, "team_id", "is not one of your teams"));
         return -1;
@@ -214,7 +282,7 @@ int api_select_team(struct reqctx *rc, int64_t team_id)
         goto not_member;
     }
     p->team_id = team_id;
-    p->plan = t.plan;
+    p->plan = plan;
     return 0;
 not_member:
     respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",

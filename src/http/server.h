@@ -55,6 +55,22 @@ struct app {
     _Atomic uint64_t domains_gen; /* domains (issue 4): bumped after each change; workers reload */
 };
 
+/* An API key or a team as a worker last looked it up (api/principal.c),
+ * good while the store's access_version is still `version`. */
+#define WORKER_ACCESS_MEMOS 8 /* of each, slot by the key's hash or the team id */
+struct key_memo {
+    unsigned char hash[STORE_KEY_HASH_LEN];
+    int64_t id, team_id, expires_at, last_used_at;
+    enum role role;
+    bool operator_key, set;
+    uint64_t version, at_ms; /* at_ms: clock_mono_ms of the lookup */
+};
+struct team_memo {
+    int64_t id;
+    enum plan plan;
+    uint64_t version, at_ms; /* id 0: unset */
+};
+
 struct worker {
     size_t index;
     struct app *app;
@@ -93,6 +109,8 @@ struct worker {
      * the app->domains_gen it was loaded at */
     struct domain_table *domains;
     uint64_t domains_gen;
+    struct key_memo key_memo[WORKER_ACCESS_MEMOS];
+    struct team_memo team_memo[WORKER_ACCESS_MEMOS];
 };
 
 /* Binds every worker's listener (so a taken port fails before anything

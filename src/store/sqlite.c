@@ -22,12 +22,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -333,6 +336,12 @@ static void run_batch(struct sqlite_store *s, struct store_op **ops, size_t n)
         for (size_t i = 0; i < n; i++)
             ops[i]->status = STORE_ERROR;
     }
+    if (ok && s->base.access_version != NULL)
+        for (size_t i = 0; i < n; i++)
+            if (ops[i]->status == STORE_OK && store_op_changes_access(ops[i]->kind)) {
+                atomic_fetch_add_explicit(s->base.access_version, 1, memory_order_release);
+                break;
+            }
     if (s->base.on_batch != NULL)
         s->base.on_batch(s->base.on_batch_ctx, n, clock_mono_us() - t0, ok);
     for (size_t i = 0; i < n; i++)
@@ -563,6 +572,8 @@ static void sqlite_close(struct store *base)
     sqlite3_close(s->ckpt_db);
     if (s->ckpt_fd >= 0)
         close(s->ckpt_fd); /* after the connections: it drops the file's locks */
+    if (s->base.access_version != NULL)
+        munmap((void *)s->base.access_version, sizeof(uint64_t));
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->idle_cond);
@@ -592,6 +603,28 @@ static int open_journal(struct sqlite_store *s, const char *dir, char *err, size
         return -1;
     s->visits_ready = journal_has_after(s->journal, s->jpos);
     return 0;
+}
+
+/* store.access_version: a counter in SQLITE_ACCESS_FILE, mapped shared so
+ * that every process on the data dir bumps and reads the same one. */
+static _Atomic uint64_t *map_access_version(const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, SQLITE_ACCESS_FILE) >= (int)sizeof(path))
+        return NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fd >= 0 && fstat(fd, &st) == 0 &&
+        (st.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0))
+        p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        log_warn("sqlite: cannot map %s (%s): API keys and teams are looked up on every call, and servers see"
+                 " this process's changes to them only within 10 s",
+                 path, strerror(errno));
+    if (fd >= 0)
+        close(fd); /* the mapping stays */
+    return p == MAP_FAILED ? NULL : p;
 }
 
 struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err, size_t errcap)
@@ -642,6 +675,7 @@ struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err,
         snprintf(err, errcap, "cannot open %s for checkpoints", s->path);
         goto fail;
     }
+    s->base.access_version = map_access_version(dir);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->idle_cond, NULL);
@@ -670,6 +704,8 @@ fail:
         sqlite3_close(s->ckpt_db);
     if (s->ckpt_fd >= 0)
         close(s->ckpt_fd);
+    if (s->base.access_version != NULL)
+        munmap((void *)s->base.access_version, sizeof(uint64_t));
     free(s->queue);
     free(s->path);
     free(s);

@@ -14,6 +14,7 @@
 
 #define SQLITE_STMT_CACHE 64          /* distinct statements per connection */
 #define SQLITE_DB_FILE "linkpulse.db" /* inside the data directory */
+#define SQLITE_ACCESS_FILE "access.version" /* ... and store.access_version's counter */
 #define SQLITE_VFS_GATHER "lp-gather" /* sqlite_vfs.c */
 
 #define LINK_COLUMNS                                                                                                   \

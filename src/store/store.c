@@ -56,3 +56,42 @@ enum store_visit_kind store_visit_kind_of(const char *name)
             return (enum store_visit_kind)k;
     return VISIT_REDIRECT;
 }
+
+bool store_op_changes_access(enum store_op_kind kind)
+{
+    switch (kind) { /* every kind, no default: a new one must be decided here */
+    case STORE_APIKEY_ENSURE:
+    case STORE_USER_CREATE:
+    case STORE_USER_DISABLE:
+    case STORE_TEAM_CREATE:
+    case STORE_TEAM_SET_PLAN:
+    case STORE_MEMBER_PUT:
+    case STORE_MEMBER_DELETE:
+    case STORE_APIKEY_CREATE:
+    case STORE_APIKEY_REVOKE:
+        return true;
+    case STORE_LINK_CREATE:
+    case STORE_LINK_UPDATE:
+    case STORE_LINK_DELETE:
+    case STORE_LINK_CONSUME:
+    case STORE_APIKEY_TOUCH: /* last_used_at only */
+    case STORE_REFRESH_CREATE:
+    case STORE_REFRESH_ROTATE:
+    case STORE_REFRESH_REVOKE:
+    case STORE_VISITS_PURGE:
+    case STORE_HOOK_CREATE:
+    case STORE_HOOK_UPDATE:
+    case STORE_HOOK_DELETE:
+    case STORE_DELIVERY_RESULT:
+    case STORE_DELIVERY_RETRY:
+    case STORE_LINK_RULES_PUT:
+    case STORE_TAG_RENAME:
+    case STORE_TAG_DELETE:
+    case STORE_DOMAIN_CREATE:
+    case STORE_DOMAIN_UPDATE:
+    case STORE_DOMAIN_DELETE:
+    case STORE_LINK_BULK:
+        return false;
+    }
+    return true;
+}

@@ -410,6 +410,12 @@ struct store_backend {
 
 struct store {
     const struct store_backend *be;
+    /* Bumped after each commit of an op that store_op_changes_access, by
+     * whichever process made it (the server or a CLI command on the same
+     * data dir): a counter in a small file of the data dir, mapped shared.
+     * What the API remembers of keys and teams is good while it has not
+     * moved. NULL when the file could not be mapped: nothing is remembered. */
+    _Atomic uint64_t *access_version;
     /* Optional: told about every transaction (size, commit time), on the
      * writer's thread. Set before the first submit. */
     void (*on_batch)(void *ctx, size_t n, uint64_t commit_us, bool ok);
@@ -425,6 +431,10 @@ struct store {
  * backlog_mb caps the visit journal's backlog. NULL on failure with a
  * message in err (e.g. a database newer than this binary). */
 struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err, size_t errcap);
+
+/* Whether a committed op of this kind may change what an API key or a
+ * team's plan resolves to (keys, teams, users, memberships). */
+bool store_op_changes_access(enum store_op_kind kind);
 
 static inline int store_submit(struct store *s, struct store_op *op)
 {

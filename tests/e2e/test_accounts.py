@@ -912,6 +912,52 @@ def test_cli_keys(srv, alice):
     assert srv.cli("key", "revoke", "999999999", check=False).returncode != 0
 
 
+def test_remembered_keys_and_plans_follow_changes_at_once(srv, alice):
+    """Each worker remembers the API keys and teams it looked up. A change
+    made through the API, or by a CLI command (another process), is seen by
+    the very next request on every worker: a revoked key is refused, a new
+    plan applies."""
+    team = make_team(alice)["id"]
+    k1, k2 = make_key(alice, "admin", team_id=team), make_key(alice, "admin", team_id=team)
+
+    def on_every_worker(check):
+        for _ in range(16):  # fresh connections, spread over the workers
+            check()
+
+    on_every_worker(lambda: assert_ok(srv.req("GET", ME, k2["key"])))
+    on_every_worker(lambda: assert_expiry(create_link(srv, k1["key"]), free=True))
+    srv.cli("team", "set-plan", team, "paid")
+    on_every_worker(lambda: assert_expiry(create_link(srv, k1["key"]), free=False))
+    srv.cli("key", "revoke", k2["id"])
+    on_every_worker(lambda: assert_unauthorized(srv.req("GET", ME, k2["key"])))
+    assert alice.call("DELETE", "/api/v1/api-keys/" + k1["id"], params={"team_id": team}).status_code == 204
+    on_every_worker(lambda: assert_unauthorized(srv.req("GET", ME, k1["key"])))
+
+
+def test_without_the_shared_counter_every_call_looks_its_key_up(server_factory):
+    """When access.version cannot be mapped, the workers remember nothing:
+    a key revoked by a CLI command is still refused at once."""
+    srv = server_factory(start=False)
+    (srv.data / "access.version").mkdir()
+    srv.start()
+    assert "cannot map" in srv.stderr()
+    secret = srv.cli("key", "create", "--operator").stdout.strip()
+    for _ in range(16):
+        assert_ok(srv.req("GET", ME, secret))
+    srv.cli("key", "revoke", srv.req("GET", ME, secret).json()["key_id"])
+    for _ in range(16):
+        assert_unauthorized(srv.req("GET", ME, secret))
+
+
+def assert_ok(r):
+    assert r.status_code == 200, r.text
+
+
+def assert_expiry(link, free):
+    """Free teams' links expire by default, paid teams' do not."""
+    assert (link["expires_at"] is not None) == free, link
+
+
 def test_cli_operator_key(srv, alice):
     secret = srv.cli("key", "create", "--operator").stdout.strip()
     assert secret and "\n" not in secret and " " not in secret, secret
