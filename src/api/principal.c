@@ -10,13 +10,15 @@
  * The team is the key's own, or for users ?team_id= (else their personal
  * team), resolved through their membership: a team they are not in is 404.
  *
- * Each worker remembers the API keys and teams it looked up lately
- * (struct key_memo, struct team_memo): two SQLite lookups were a quarter
- * of a creation's instructions on the worker. A memo is used only while
- * the store's access_version has not moved since it was read (any
- * process that commits a change to keys, teams, users or memberships
- * bumps it), so a revoked key is refused by the next request, and for
- * at most ACCESS_MEMO_MS. A key's expiry is checked on every use. */
+ * Each worker remembers the API keys, teams' plans, active users and
+ * memberships it looked up lately (struct key_memo and the others in
+ * http/server.h): a key's two SQLite lookups were a quarter of a
+ * creation's instructions on the worker, and a user's call made three. A
+ * memo is used only while the store's access_version has not moved since
+ * it was read (any process that commits a change to keys, teams, users or
+ * memberships bumps it), so a revoked key, a disabled user or a removed
+ * member is refused by the next request, and for at most ACCESS_MEMO_MS.
+ * A key's expiry and a token's are checked on every use. */
 #include "api/api.h"
 
 #include "auth/apikey.h"
@@ -156,45 +158,42 @@ static void touch_key(struct worker *w, struct key_memo *k)
         k->last_used_at = now;
 }
 
-/* The store's access_version now, and whether memos may be kept at all
- * (a memo made when they may not is never set). */
-static bool access_version(struct worker *w, uint64_t *out)
+/* The stamp a lookup made now gets: the store's access_version, read
+ * before the lookup, so that a change committed meanwhile leaves the memo
+ * stale, not wrong. Unset when the version cannot be read (no memos). */
+static struct memo_stamp memo_now(struct worker *w)
 {
     _Atomic uint64_t *v = w->app->store->access_version;
-    if (v == NULL)
-        return false;
-    *out = atomic_load_explicit(v, memory_order_acquire);
-    return true;
+    struct memo_stamp now = {.at_ms = clock_mono_ms(), .set = v != NULL};
+    if (v != NULL)
+        now.version = atomic_load_explicit(v, memory_order_acquire);
+    return now;
 }
 
-static bool memo_fresh(uint64_t memo_version, uint64_t memo_at, uint64_t version, uint64_t now)
+static bool memo_valid(const struct memo_stamp *m, const struct memo_stamp *now)
 {
-    return memo_version == version && now - memo_at < ACCESS_MEMO_MS;
+    return m->set && now->set && m->version == now->version && now->at_ms - m->at_ms < ACCESS_MEMO_MS;
 }
 
 /* The key with this hash, from the worker's memo or the store; NULL when
- * there is none or it is revoked. The version is read before the lookup,
- * so a change committed meanwhile leaves the memo stale, not wrong. */
+ * there is none or it is revoked. */
 static struct key_memo *find_key(struct worker *w, const unsigned char hash[STORE_KEY_HASH_LEN])
 {
     struct key_memo *m = &w->key_memo[hash[0] % WORKER_ACCESS_MEMOS];
-    uint64_t version = 0, now = clock_mono_ms();
-    bool usable = access_version(w, &version);
-    if (m->set && memo_fresh(m->version, m->at_ms, version, now) && crypto_verify_32(m->hash, hash) == 0)
+    struct memo_stamp now = memo_now(w);
+    if (memo_valid(&m->stamp, &now) && crypto_verify_32(m->hash, hash) == 0)
         return m;
     struct store_apikey k;
     if (store_apikey_by_hash(w->reader, hash, &k) != STORE_OK || crypto_verify_32(hash, k.hash) != 0 ||
         k.revoked_at != 0)
         return NULL;
-    *m = (struct key_memo){.id = k.id,
+    *m = (struct key_memo){.stamp = now,
+                           .id = k.id,
                            .team_id = k.team_id,
                            .expires_at = k.expires_at,
                            .last_used_at = k.last_used_at,
                            .role = k.role,
-                           .operator_key = k.operator_key,
-                           .set = usable,
-                           .version = version,
-                           .at_ms = now};
+                           .operator_key = k.operator_key};
     memcpy(m->hash, k.hash, sizeof(m->hash));
     return m;
 }
@@ -227,17 +226,32 @@ static int by_key(struct reqctx *rc, h2o_iovec_t cred)
     return 0;
 }
 
+/* The user with this id, from the worker's memo or the store; NULL when
+ * there is none or they are disabled. */
+static struct user_memo *active_user(struct worker *w, int64_t id)
+{
+    struct user_memo *m = &w->user_memo[(uint64_t)id % WORKER_ACCESS_MEMOS];
+    struct memo_stamp now = memo_now(w);
+    if (memo_valid(&m->stamp, &now) && m->id == id)
+        return m;
+    struct store_user u;
+    if (store_user_by_id(w->reader, id, &u) != STORE_OK || u.disabled_at != 0)
+        return NULL;
+    *m = (struct user_memo){.stamp = now, .id = u.id, .personal_team_id = u.personal_team_id};
+    return m;
+}
+
 static int by_jwt(struct reqctx *rc, h2o_iovec_t cred)
 {
     struct jwt_claims claims;
     if (jwt_verify(&rc->w->app->jwt, cred.base, cred.len, clock_wall_ms() / 1000, &claims) != 0)
         return -1;
-    struct store_user u;
-    if (store_user_by_id(rc->w->reader, claims.sub, &u) != STORE_OK || u.disabled_at != 0)
+    struct user_memo *u = active_user(rc->w, claims.sub);
+    if (u == NULL)
         return -1;
     rc->principal.kind = PRINCIPAL_USER;
-    rc->principal.user_id = u.id;
-    rc->principal.team_id = u.personal_team_id;
+    rc->principal.user_id = u->id;
+    rc->principal.team_id = u->personal_team_id;
     rc->principal.role = ROLE_ADMIN; /* of the personal team; re-resolved if another team is picked */
     return 0;
 }
@@ -246,15 +260,30 @@ static int by_jwt(struct reqctx *rc, h2o_iovec_t cred)
 static int team_plan(struct worker *w, int64_t team_id, enum plan *out)
 {
     struct team_memo *m = &w->team_memo[(uint64_t)team_id % WORKER_ACCESS_MEMOS];
-    uint64_t version = 0, now = clock_mono_ms();
-    bool usable = access_version(w, &version);
-    if (m->id != team_id || !memo_fresh(m->version, m->at_ms, version, now)) {
+    struct memo_stamp now = memo_now(w);
+    if (!memo_valid(&m->stamp, &now) || m->id != team_id) {
         struct store_team t;
         if (store_team_get(w->reader, team_id, &t) != STORE_OK)
             return -1;
-        *m = (struct team_memo){.id = usable ? team_id : 0, .plan = t.plan, .version = version, .at_ms = now};
+        *m = (struct team_memo){.stamp = now, .id = team_id, .plan = t.plan};
     }
     *out = m->plan;
+    return 0;
+}
+
+/* The user's role in the team, from the worker's memo or the store; -1
+ * when they are not a member. */
+static int member_role(struct worker *w, int64_t team_id, int64_t user_id, enum role *out)
+{
+    struct member_memo *m = &w->member_memo[((uint64_t)team_id ^ (uint64_t)user_id) % WORKER_ACCESS_MEMOS];
+    struct memo_stamp now = memo_now(w);
+    if (!memo_valid(&m->stamp, &now) || m->team_id != team_id || m->user_id != user_id) {
+        enum role role;
+        if (store_member_role(w->reader, team_id, user_id, &role) != STORE_OK)
+            return -1;
+        *m = (struct member_memo){.stamp = now, .team_id = team_id, .user_id = user_id, .role = role};
+    }
+    *out = m->role;
     return 0;
 }
 
@@ -275,7 +304,7 @@ int api_select_team(struct reqctx *rc, int64_t team_id)
             goto not_member;
         break;
     case PRINCIPAL_USER:
-        if (store_member_role(rc->w->reader, team_id, p->user_id, &p->role) != STORE_OK)
+        if (member_role(rc->w, team_id, p->user_id, &p->role) != 0)
             goto not_member;
         break;
     case PRINCIPAL_ANONYMOUS:

@@ -55,20 +55,34 @@ struct app {
     _Atomic uint64_t domains_gen; /* domains (issue 4): bumped after each change; workers reload */
 };
 
-/* An API key or a team as a worker last looked it up (api/principal.c),
- * good while the store's access_version is still `version`. */
-#define WORKER_ACCESS_MEMOS 8 /* of each, slot by the key's hash or the team id */
+/* What a worker last looked up about a caller (api/principal.c): an API
+ * key, a team's plan, an active user, a membership. Each is good while
+ * the store's access_version is still stamp.version. */
+#define WORKER_ACCESS_MEMOS 8 /* of each kind; the slot from the key's hash or the ids */
+struct memo_stamp {
+    uint64_t version, at_ms; /* at_ms: clock_mono_ms of the lookup */
+    bool set;
+};
 struct key_memo {
+    struct memo_stamp stamp;
     unsigned char hash[STORE_KEY_HASH_LEN];
     int64_t id, team_id, expires_at, last_used_at;
     enum role role;
-    bool operator_key, set;
-    uint64_t version, at_ms; /* at_ms: clock_mono_ms of the lookup */
+    bool operator_key;
 };
 struct team_memo {
+    struct memo_stamp stamp;
     int64_t id;
     enum plan plan;
-    uint64_t version, at_ms; /* id 0: unset */
+};
+struct user_memo {
+    struct memo_stamp stamp;
+    int64_t id, personal_team_id; /* not disabled */
+};
+struct member_memo {
+    struct memo_stamp stamp;
+    int64_t team_id, user_id;
+    enum role role;
 };
 
 struct worker {
@@ -111,6 +125,8 @@ struct worker {
     uint64_t domains_gen;
     struct key_memo key_memo[WORKER_ACCESS_MEMOS];
     struct team_memo team_memo[WORKER_ACCESS_MEMOS];
+    struct user_memo user_memo[WORKER_ACCESS_MEMOS];
+    struct member_memo member_memo[WORKER_ACCESS_MEMOS];
 };
 
 /* Binds every worker's listener (so a taken port fails before anything

@@ -934,6 +934,33 @@ def test_remembered_keys_and_plans_follow_changes_at_once(srv, alice):
     on_every_worker(lambda: assert_unauthorized(srv.req("GET", ME, k1["key"])))
 
 
+def test_remembered_users_and_members_follow_changes_at_once(srv, alice):
+    """The same for a signed-in user: a changed role, a removed membership
+    and a disabled user (a CLI command) apply to the very next request on
+    every worker, although the access token stays valid until it expires."""
+    dave = signup(srv, unique_email("dave"))
+    team = make_team(alice)["id"]
+    add_member(alice, team, dave.email, "editor")
+    links = "/api/v1/links"
+
+    def on_every_worker(check):
+        for _ in range(16):  # fresh connections, spread over the workers
+            check()
+
+    on_every_worker(lambda: create_link(srv, dave.access, params={"team_id": team}))
+    # changed with the operator key, whose call remembers no membership of its
+    # own that could take dave's memo's slot
+    member = "/api/v1/teams/%s/members/%s" % (team, dave.id)
+    assert srv.req("PATCH", member, srv.admin_key, {"role": "viewer"}).status_code == 200
+    on_every_worker(lambda: assert_problem(dave.call("POST", links, {"url": "https://example.com/v"},
+                                                     params={"team_id": team}), 403, "forbidden"))
+    assert srv.req("DELETE", member, srv.admin_key).status_code == 204
+    on_every_worker(lambda: assert_problem(dave.call("GET", links, params={"team_id": team}), 404, "not-found"))
+    on_every_worker(lambda: assert_ok(dave.call("GET", ME)))
+    srv.cli("user", "disable", dave.email)
+    on_every_worker(lambda: assert_unauthorized(dave.call("GET", ME)))
+
+
 def test_without_the_shared_counter_every_call_looks_its_key_up(server_factory):
     """When access.version cannot be mapped, the workers remember nothing:
     a key revoked by a CLI command is still refused at once."""
