@@ -172,7 +172,7 @@ static struct memo_stamp memo_now(struct worker *w)
 
 static bool memo_valid(const struct memo_stamp *m, const struct memo_stamp *now)
 {
-    return m->set && now->set && m->version == now->version && now->at_ms - m->at_ms < ACCESS_MEMO_MS;
+    return m->set && m->version == now->version && now->at_ms - m->at_ms < ACCESS_MEMO_MS;
 }
 
 /* The key with this hash, from the worker's memo or the store; NULL when
