@@ -413,8 +413,9 @@ struct store {
     /* Bumped after each commit of an op that store_op_changes_access, by
      * whichever process made it (the server or a CLI command on the same
      * data dir): a counter in a small file of the data dir, mapped shared.
-     * What the API remembers of keys and teams is good while it has not
-     * moved. NULL when the file could not be mapped: nothing is remembered. */
+     * What the API remembers of keys, teams, users and memberships is good
+     * while it has not moved. NULL when the file could not be mapped:
+     * nothing is remembered. */
     _Atomic uint64_t *access_version;
     /* Optional: told about every transaction (size, commit time), on the
      * writer's thread. Set before the first submit. */
@@ -432,8 +433,8 @@ struct store {
  * message in err (e.g. a database newer than this binary). */
 struct store *store_sqlite_open(const char *dir, unsigned backlog_mb, char *err, size_t errcap);
 
-/* Whether a committed op of this kind may change what an API key or a
- * team's plan resolves to (keys, teams, users, memberships). */
+/* Whether a committed op of this kind may change what a caller's
+ * credentials resolve to: keys, teams' plans, users, memberships. */
 bool store_op_changes_access(enum store_op_kind kind);
 
 static inline int store_submit(struct store *s, struct store_op *op)
