@@ -921,7 +921,7 @@ def test_remembered_keys_and_plans_follow_changes_at_once(srv, alice):
     k1, k2 = make_key(alice, "admin", team_id=team), make_key(alice, "admin", team_id=team)
 
     def on_every_worker(check):
-        for _ in range(16):  # fresh connections, spread over the workers
+        for _ in range(16):  # fresh connections: the kernel spreads them over the workers (not always over both)
             check()
 
     # each change right after the calls that remembered what it changes, and
@@ -946,7 +946,7 @@ def test_remembered_users_and_members_follow_changes_at_once(srv, alice):
     links = "/api/v1/links"
 
     def on_every_worker(check):
-        for _ in range(16):  # fresh connections, spread over the workers
+        for _ in range(16):  # fresh connections: the kernel spreads them over the workers (not always over both)
             check()
 
     on_every_worker(lambda: create_link(srv, dave.access, params={"team_id": team}))
