@@ -126,35 +126,12 @@ size_t jw_escape(char *out, size_t cap, const char *s, size_t n)
             }
             continue;
         }
-        char esc[6] = {'\\', 0};
-        size_t elen = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[1] = (char)c;
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        }
-        o = emit(out, cap, o, esc, elen);
+        /* c is a control character, '"' or '\\' here: the two-character escapes JSON has, as
+         * jansson writes them, and \u00XX for the rest */
+        static const char brief[0x5d] = {
+            ['"'] = '"', ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+        char esc[6] = {'\\', brief[c] ? brief[c] : 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        o = emit(out, cap, o, esc, brief[c] ? 2 : 6);
         i++;
     }
     return o;
