@@ -107,6 +107,9 @@ int api_authenticate(struct reqctx *rc, bool anonymous_ok);
 int api_select_team(struct reqctx *rc, int64_t team_id);
 /* access_check, answering 401/403/404 itself when it says no. */
 bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action action, int64_t owner);
+/* Answers a reader lookup that returned st: 404 with this title and detail
+ * for STORE_NOT_FOUND, 503 for a store error (never a 404 that is not true). */
+void api_lookup_failed(struct reqctx *rc, int st, const char *title, const char *detail);
 /* Takes a token from the bucket scope+id; answers 429 itself when empty. */
 bool api_rate_limit(struct reqctx *rc, const char *scope, const void *id, size_t idlen, uint32_t per_minute);
 /* Spends one of the client's --rate-miss budget (an unknown code); answers

@@ -365,7 +365,11 @@ void api_me(struct reqctx *rc, const h2o_iovec_t *params)
             return;
         }
         json_t *teams = json_array();
-        store_teams_of_user(rc->w->reader, u.id, add_team, teams);
+        if (store_teams_of_user(rc->w->reader, u.id, add_team, teams) != 0) {
+            json_decref(teams);
+            respond_unavailable(rc, "the account cannot be read");
+            return;
+        }
         body = json_pack("{s:s, s:o, s:o}", "kind", "user", "user", user_json(&u), "teams", teams);
     } else {
         body = json_pack("{s:s, s:o, s:o, s:s}", "kind", p->kind == PRINCIPAL_OPERATOR ? "operator" : "api_key",

@@ -171,9 +171,11 @@ static void key_revoked(struct api_call *call, struct reqctx *rc)
 void api_key_delete(struct reqctx *rc, const h2o_iovec_t *params)
 {
     struct find_ctx f = {.id = api_parse_id(params[0].base, params[0].len)};
-    if (f.id < 0 || store_apikeys_of_team(rc->w->reader, rc->principal.team_id, find_key, &f) != 0 || !f.ok ||
-        f.found.revoked_at != 0) {
-        respond_problem(rc, 404, "not-found", "Key not found", "no active key with this id in the team", NULL);
+    int st = f.id < 0 ? STORE_NOT_FOUND : store_apikeys_of_team(rc->w->reader, rc->principal.team_id, find_key, &f);
+    if (st == STORE_OK && (!f.ok || f.found.revoked_at != 0))
+        st = STORE_NOT_FOUND;
+    if (st != STORE_OK) {
+        api_lookup_failed(rc, st, "Key not found", "no active key with this id in the team");
         return;
     }
     if (!api_allowed(rc, rc->principal.team_id, ACT_OWN_SECRET, f.found.user_id))

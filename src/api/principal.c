@@ -175,43 +175,50 @@ static bool memo_valid(const struct memo_stamp *m, const struct memo_stamp *now)
     return m->set && m->version == now->version && now->at_ms - m->at_ms < ACCESS_MEMO_MS;
 }
 
-/* The key with this hash, from the worker's memo or the store; NULL when
- * there is none or it is revoked. */
-static struct key_memo *find_key(struct worker *w, const unsigned char hash[STORE_KEY_HASH_LEN])
+/* The key with this hash, from the worker's memo or the store, in *out:
+ * STORE_OK, STORE_NOT_FOUND (none, or revoked) or STORE_ERROR. */
+static int find_key(struct worker *w, const unsigned char hash[STORE_KEY_HASH_LEN], struct key_memo **out)
 {
     struct key_memo *m = &w->key_memo[hash[0] % WORKER_ACCESS_MEMOS];
     struct memo_stamp now = memo_now(w);
-    if (memo_valid(&m->stamp, &now) && crypto_verify_32(m->hash, hash) == 0)
-        return m;
-    struct store_apikey k;
-    if (store_apikey_by_hash(w->reader, hash, &k) != STORE_OK || crypto_verify_32(hash, k.hash) != 0 ||
-        k.revoked_at != 0)
-        return NULL;
-    *m = (struct key_memo){.stamp = now,
-                           .id = k.id,
-                           .team_id = k.team_id,
-                           .expires_at = k.expires_at,
-                           .last_used_at = k.last_used_at,
-                           .role = k.role,
-                           .operator_key = k.operator_key};
-    memcpy(m->hash, k.hash, sizeof(m->hash));
-    return m;
+    if (!memo_valid(&m->stamp, &now) || crypto_verify_32(m->hash, hash) != 0) {
+        struct store_apikey k;
+        int st = store_apikey_by_hash(w->reader, hash, &k);
+        if (st != STORE_OK)
+            return st;
+        if (crypto_verify_32(hash, k.hash) != 0 || k.revoked_at != 0)
+            return STORE_NOT_FOUND;
+        *m = (struct key_memo){.stamp = now,
+                               .id = k.id,
+                               .team_id = k.team_id,
+                               .expires_at = k.expires_at,
+                               .last_used_at = k.last_used_at,
+                               .role = k.role,
+                               .operator_key = k.operator_key};
+        memcpy(m->hash, k.hash, sizeof(m->hash));
+    }
+    *out = m;
+    return STORE_OK;
 }
 
+/* by_key and by_jwt: STORE_OK, STORE_NOT_FOUND (refused) or STORE_ERROR. */
 static int by_key(struct reqctx *rc, h2o_iovec_t cred)
 {
     struct principal *p = &rc->principal;
     unsigned char hash[STORE_KEY_HASH_LEN];
     if (cred.len > APIKEY_MAX_LEN)
-        return -1;
+        return STORE_NOT_FOUND;
     /* Team keys carry a checksum: a malformed one is refused without a lookup. */
     if (cred.len >= 3 && memcmp(cred.base, TOKEN_APIKEY_PREFIX, 3) == 0 &&
         !token_apikey_well_formed(cred.base, cred.len))
-        return -1;
+        return STORE_NOT_FOUND;
     token_hash(cred.base, cred.len, hash);
-    struct key_memo *k = find_key(rc->w, hash);
-    if (k == NULL || (k->expires_at != 0 && k->expires_at <= clock_wall_ms()))
-        return -1;
+    struct key_memo *k;
+    int st = find_key(rc->w, hash, &k);
+    if (st != STORE_OK)
+        return st;
+    if (k->expires_at != 0 && k->expires_at <= clock_wall_ms())
+        return STORE_NOT_FOUND;
     touch_key(rc->w, k);
     p->key_id = k->id;
     if (k->operator_key) {
@@ -223,99 +230,108 @@ static int by_key(struct reqctx *rc, h2o_iovec_t cred)
         p->team_id = k->team_id;
         p->role = k->role; /* user_id stays 0: a key never owns what its maker owns */
     }
-    return 0;
+    return STORE_OK;
 }
 
-/* The user with this id, from the worker's memo or the store; NULL when
- * there is none or they are disabled. */
-static struct user_memo *active_user(struct worker *w, int64_t id)
+/* The user with this id, from the worker's memo or the store, in *out:
+ * STORE_OK, STORE_NOT_FOUND (none, or disabled) or STORE_ERROR. */
+static int active_user(struct worker *w, int64_t id, struct user_memo **out)
 {
     struct user_memo *m = &w->user_memo[(uint64_t)id % WORKER_ACCESS_MEMOS];
     struct memo_stamp now = memo_now(w);
-    if (memo_valid(&m->stamp, &now) && m->id == id)
-        return m;
-    struct store_user u;
-    if (store_user_by_id(w->reader, id, &u) != STORE_OK || u.disabled_at != 0)
-        return NULL;
-    *m = (struct user_memo){.stamp = now, .id = u.id, .personal_team_id = u.personal_team_id};
-    return m;
+    if (!memo_valid(&m->stamp, &now) || m->id != id) {
+        struct store_user u;
+        int st = store_user_by_id(w->reader, id, &u);
+        if (st != STORE_OK)
+            return st;
+        if (u.disabled_at != 0)
+            return STORE_NOT_FOUND;
+        *m = (struct user_memo){.stamp = now, .id = u.id, .personal_team_id = u.personal_team_id};
+    }
+    *out = m;
+    return STORE_OK;
 }
 
 static int by_jwt(struct reqctx *rc, h2o_iovec_t cred)
 {
     struct jwt_claims claims;
     if (jwt_verify(&rc->w->app->jwt, cred.base, cred.len, clock_wall_ms() / 1000, &claims) != 0)
-        return -1;
-    struct user_memo *u = active_user(rc->w, claims.sub);
-    if (u == NULL)
-        return -1;
+        return STORE_NOT_FOUND;
+    struct user_memo *u;
+    int st = active_user(rc->w, claims.sub, &u);
+    if (st != STORE_OK)
+        return st;
     rc->principal.kind = PRINCIPAL_USER;
     rc->principal.user_id = u->id;
     rc->principal.team_id = u->personal_team_id;
     rc->principal.role = ROLE_ADMIN; /* of the personal team; re-resolved if another team is picked */
-    return 0;
+    return STORE_OK;
 }
 
-/* The team's plan, from the worker's memo or the store; -1 when there is no such team. */
+/* The team's plan, from the worker's memo or the store: STORE_OK,
+ * STORE_NOT_FOUND or STORE_ERROR. */
 static int team_plan(struct worker *w, int64_t team_id, enum plan *out)
 {
     struct team_memo *m = &w->team_memo[(uint64_t)team_id % WORKER_ACCESS_MEMOS];
     struct memo_stamp now = memo_now(w);
     if (!memo_valid(&m->stamp, &now) || m->id != team_id) {
         struct store_team t;
-        if (store_team_get(w->reader, team_id, &t) != STORE_OK)
-            return -1;
+        int st = store_team_get(w->reader, team_id, &t);
+        if (st != STORE_OK)
+            return st;
         *m = (struct team_memo){.stamp = now, .id = team_id, .plan = t.plan};
     }
     *out = m->plan;
-    return 0;
+    return STORE_OK;
 }
 
-/* The user's role in the team, from the worker's memo or the store; -1
- * when they are not a member. */
+/* The user's role in the team, from the worker's memo or the store:
+ * STORE_OK, STORE_NOT_FOUND (not a member) or STORE_ERROR. */
 static int member_role(struct worker *w, int64_t team_id, int64_t user_id, enum role *out)
 {
     struct member_memo *m = &w->member_memo[((uint64_t)team_id ^ (uint64_t)user_id) % WORKER_ACCESS_MEMOS];
     struct memo_stamp now = memo_now(w);
     if (!memo_valid(&m->stamp, &now) || m->team_id != team_id || m->user_id != user_id) {
         enum role role;
-        if (store_member_role(w->reader, team_id, user_id, &role) != STORE_OK)
-            return -1;
+        int st = store_member_role(w->reader, team_id, user_id, &role);
+        if (st != STORE_OK)
+            return st;
         *m = (struct member_memo){.stamp = now, .team_id = team_id, .user_id = user_id, .role = role};
     }
     *out = m->role;
-    return 0;
+    return STORE_OK;
 }
 
 int api_select_team(struct reqctx *rc, int64_t team_id)
 {
     struct principal *p = &rc->principal;
     enum plan plan;
-    if (team_id <= 0 || team_plan(rc->w, team_id, &plan) != 0) {
+    int st = team_id > 0 ? team_plan(rc->w, team_id, &plan) : STORE_NOT_FOUND;
+    if (st == STORE_OK) {
+        switch (p->kind) {
+        case PRINCIPAL_OPERATOR:
+            break;
+        case PRINCIPAL_KEY:
+            st = team_id == p->team_id ? STORE_OK : STORE_NOT_FOUND;
+            break;
+        case PRINCIPAL_USER:
+            st = member_role(rc->w, team_id, p->user_id, &p->role);
+            break;
+        case PRINCIPAL_ANONYMOUS:
+            st = STORE_NOT_FOUND;
+            break;
+        }
+    }
+    if (st == STORE_OK) {
+        p->team_id = team_id;
+        p->plan = plan;
+        return 0;
+    }
+    if (st == STORE_ERROR)
+        respond_unavailable(rc, "the store cannot be read; try again");
+    else
         respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",
                         problem_param(NULL, "team_id", "is not one of your teams"));
-        return -1;
-    }
-    switch (p->kind) {
-    case PRINCIPAL_OPERATOR:
-        break;
-    case PRINCIPAL_KEY:
-        if (team_id != p->team_id)
-            goto not_member;
-        break;
-    case PRINCIPAL_USER:
-        if (member_role(rc->w, team_id, p->user_id, &p->role) != 0)
-            goto not_member;
-        break;
-    case PRINCIPAL_ANONYMOUS:
-        goto not_member;
-    }
-    p->team_id = team_id;
-    p->plan = plan;
-    return 0;
-not_member:
-    respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",
-                    problem_param(NULL, "team_id", "is not one of your teams"));
     return -1;
 }
 
@@ -344,7 +360,12 @@ int api_authenticate(struct reqctx *rc, bool anonymous_ok)
         return -1;
     }
     bool is_jwt = memchr(cred.base, '.', cred.len) != NULL;
-    if ((is_jwt ? by_jwt(rc, cred) : by_key(rc, cred)) != 0) {
+    int st = is_jwt ? by_jwt(rc, cred) : by_key(rc, cred);
+    if (st == STORE_ERROR) {
+        respond_unavailable(rc, "the store cannot be read; try again");
+        return -1;
+    }
+    if (st != STORE_OK) {
         unauthorized(rc, is_jwt ? "the access token is invalid or expired" : "the API key is not valid");
         return -1;
     }
@@ -368,6 +389,14 @@ int api_authenticate(struct reqctx *rc, bool anonymous_ok)
                           p->plan == PLAN_PAID ? cfg->rate_api_paid : cfg->rate_api_free)
                ? 0
                : -1;
+}
+
+void api_lookup_failed(struct reqctx *rc, int st, const char *title, const char *detail)
+{
+    if (st == STORE_NOT_FOUND)
+        respond_problem(rc, 404, "not-found", title, detail, NULL);
+    else
+        respond_unavailable(rc, "the store cannot be read; try again");
 }
 
 bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action action, int64_t owner)

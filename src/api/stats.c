@@ -182,9 +182,12 @@ bool api_find_link(struct reqctx *rc, h2o_iovec_t code)
 {
     if (!api_domain_param(rc)) /* domains (issue 4) */
         return false;
-    if (slug_validate(code.base, code.len) != 0 || store_link_get(rc->w->reader, rc->principal.team_id, rc->domain_id,
-                                                                  code.base, code.len, &rc->w->scratch) != STORE_OK) {
-        respond_problem(rc, 404, "not-found", "Link not found", "no link with this code", NULL);
+    int st =
+        slug_validate(code.base, code.len) != 0
+            ? STORE_NOT_FOUND
+            : store_link_get(rc->w->reader, rc->principal.team_id, rc->domain_id, code.base, code.len, &rc->w->scratch);
+    if (st != STORE_OK) {
+        api_lookup_failed(rc, st, "Link not found", "no link with this code");
         return false;
     }
     return api_allowed(rc, rc->w->scratch.team_id, ACT_LINK_READ, 0);

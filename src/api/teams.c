@@ -165,8 +165,9 @@ void api_team_get(struct reqctx *rc, const h2o_iovec_t *params)
     if (!path_team(rc, params[0], ACT_TEAM_READ))
         return;
     struct store_team t;
-    if (store_team_get(rc->w->reader, rc->principal.team_id, &t) != STORE_OK) {
-        respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you", NULL);
+    int st = store_team_get(rc->w->reader, rc->principal.team_id, &t);
+    if (st != STORE_OK) {
+        api_lookup_failed(rc, st, "Team not found", "no team with this id is visible to you");
         return;
     }
     respond_json(rc, 200, team_json(&t, rc->principal.role));
@@ -208,9 +209,10 @@ void api_team_patch(struct reqctx *rc, const h2o_iovec_t *params)
         return;
     }
     struct store_team cur;
-    if (store_team_get(rc->w->reader, rc->principal.team_id, &cur) != STORE_OK) {
+    int st = store_team_get(rc->w->reader, rc->principal.team_id, &cur);
+    if (st != STORE_OK) {
         api_call_drop(call);
-        store_failed(rc, STORE_NOT_FOUND, "no such team");
+        api_lookup_failed(rc, st, "Not found", "no such team");
         return;
     }
     if (!has_plan)
@@ -315,8 +317,9 @@ static int64_t path_member(struct reqctx *rc, h2o_iovec_t id)
 {
     int64_t user = api_parse_id(id.base, id.len);
     enum role role;
-    if (user < 0 || store_member_role(rc->w->reader, rc->principal.team_id, user, &role) != STORE_OK) {
-        respond_problem(rc, 404, "not-found", "Member not found", "no member with this user id in the team", NULL);
+    int st = user < 0 ? STORE_NOT_FOUND : store_member_role(rc->w->reader, rc->principal.team_id, user, &role);
+    if (st != STORE_OK) {
+        api_lookup_failed(rc, st, "Member not found", "no member with this user id in the team");
         return -1;
     }
     return user;

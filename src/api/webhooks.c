@@ -212,8 +212,9 @@ void api_hooks_list(struct reqctx *rc, const h2o_iovec_t *params)
 static bool find_hook(struct reqctx *rc, h2o_iovec_t id, struct store_hook *h)
 {
     int64_t hid = api_parse_id(id.base, id.len);
-    if (hid < 0 || store_hook_get(rc->w->reader, rc->principal.team_id, hid, h) != STORE_OK) {
-        respond_problem(rc, 404, "not-found", "Webhook not found", "no webhook with this id in the team", NULL);
+    int st = hid < 0 ? STORE_NOT_FOUND : store_hook_get(rc->w->reader, rc->principal.team_id, hid, h);
+    if (st != STORE_OK) {
+        api_lookup_failed(rc, st, "Webhook not found", "no webhook with this id in the team");
         return false;
     }
     return true;

@@ -10,8 +10,10 @@ import hashlib
 import hmac
 import json
 import re
+import sqlite3
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -976,6 +978,51 @@ def test_without_the_shared_counter_every_call_looks_its_key_up(server_factory):
     srv.cli("key", "revoke", srv.req("GET", ME, secret).json()["key_id"])
     for _ in range(16):
         assert_unauthorized(srv.req("GET", ME, secret))
+
+
+def test_a_store_that_cannot_be_read_answers_503(server_factory):
+    """A lookup that fails in the store is a 503, never a 401 or 404: a
+    client must not take a store fault for a bad key (and throw it away) or
+    for a team, member, key or link that is gone. The fault is a table
+    renamed under the running server by another connection; once it is put
+    back, the same calls work again."""
+    srv = server_factory(args=["--webhook-allow-private"])
+    alice = signup(srv)
+    team = make_team(alice)["id"]
+    key = make_key(alice, "admin", team_id=team)
+    code = create_link(srv, key["key"])["code"]
+    hook = srv.req("POST", "/api/v1/webhooks", key["key"], {"url": "http://127.0.0.1:9/", "events": ["link.created"]})
+    assert hook.status_code == 201, hook.text
+    db = sqlite3.connect(str(Path(srv.data) / "linkpulse.db"), timeout=10)
+
+    def without(table, method, path, cred, ok, body=None, warm=None):
+        if warm:  # a GET makes the workers remember the caller, which is not read again
+            for _ in range(16):
+                assert srv.req("GET", warm, cred).status_code == 200
+        else:  # a CLI command that changes access makes every worker forget it
+            srv.cli("key", "create", "--operator")
+        db.execute("ALTER TABLE %s RENAME TO %s_renamed" % (table, table))
+        try:
+            for _ in range(4):  # fresh connections, so both workers answer
+                assert_problem(srv.req(method, path, cred, body), 503, "unavailable")
+        finally:
+            db.execute("ALTER TABLE %s_renamed RENAME TO %s" % (table, table))
+        assert srv.req(method, path, cred, body).status_code == ok
+
+    links = "/api/v1/links?team_id=" + team
+    without("api_keys", "GET", ME, key["key"], 200)
+    without("api_keys", "GET", ME, "no-such-key-0123456789abcdef", 401)
+    without("api_keys", "DELETE", "/api/v1/api-keys/%s?team_id=%s" % (key["id"], team), alice.access, 204)
+    without("users", "GET", ME, alice.access, 200)
+    without("memberships", "GET", ME, alice.access, 200, warm=ME)  # the list of teams
+    without("memberships", "GET", links, alice.access, 200)
+    members = "/api/v1/teams/%s/members" % team
+    without("memberships", "PATCH", members + "/" + alice.id, alice.access, 200, {"role": "admin"}, warm=members)
+    without("teams", "GET", "/api/v1/teams/" + team, alice.access, 200, warm=members)
+    without("teams", "PATCH", "/api/v1/teams/" + team, alice.access, 200, {"name": "renamed"}, warm=members)
+    without("links", "GET", "/api/v1/links/%s/stats?team_id=%s" % (code, team), alice.access, 200)
+    without("webhooks", "GET", "/api/v1/webhooks/%s?team_id=%s" % (hook.json()["id"], team), alice.access, 200)
+    db.close()
 
 
 def assert_ok(r):
