@@ -156,9 +156,12 @@ echo "rss_before_kb=$RSS0 rss_after_kb=$RSS1 rss_drained_kb=$(rss_kb) drain_back
 for shape in "1 64" "2 128"; do
   set -- $shape
   for r in $(seq 1 "$ROUNDS"); do
-    log "round $r at -t$1 -c$2: linkpulse, nginx return 302, linkpulse and nginx map on the map's codes"
+    log "round $r at -t$1 -c$2: linkpulse, nginx return 302 twice, linkpulse and nginx map on the map's codes"
     run_wrk "redirect-lp-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$LP_PORT"
     run_wrk "redirect-ngx302-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_302_PORT"
+    # nginx against itself in the next round: how far a per-round ratio
+    # (above all of p99) moves on this machine when nothing differs
+    run_wrk "redirect-ngx302again-t$1c$2-r$r" "$1" "$2" codes.lua "http://127.0.0.1:$NGX_302_PORT"
     # Against the map, both servers get the same requests: the map's codes.
     # (wrk itself spends ~1 us more per request picking from a million codes
     # than from 100,000, which decides the ratio where wrk is the bottleneck.)

@@ -64,6 +64,12 @@ for shape in ("t1c64", "t2c128"):
             label, " ".join("%.2f" % x for x in ratios), statistics.median(ratios), " ".join("%.2f" % x for x in p99)))
         if t == "ngx302":
             ratio302[shape] = statistics.median(ratios)
+    again = series("redirect-ngx302again-%s" % shape)
+    if again:
+        ratios = [b["rps"] / a["rps"] for a, b in zip(got["ngx302"], again)]
+        p99 = [b["p99_us"] / max(a["p99_us"], 1) for a, b in zip(got["ngx302"], again)]
+        say("  nginx/nginx return 302, the next round, per round: %s  median %.2f;  p99 ratio per round: %s" % (
+            " ".join("%.2f" % x for x in ratios), statistics.median(ratios), " ".join("%.2f" % x for x in p99)))
     say("  (* linkpulse over all codes against the map over its own: wrk's requests differ)")
 live = series("redirect-lplive-t2c128")
 if live:
