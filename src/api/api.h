@@ -101,9 +101,11 @@ void api_dispatch(struct reqctx *rc);
 /* ---- who is calling (principal.c) ---- */
 
 /* Fills rc->principal (team from ?team_id= or the default) and applies the
- * per-principal rate limit. 0, or -1 after answering 401/404/429. */
+ * per-principal rate limit. 0, or -1 after answering 401/404/429 (503 when
+ * the store cannot be read). */
 int api_authenticate(struct reqctx *rc, bool anonymous_ok);
-/* Switches rc->principal to team_id (404 unless visible to the caller). */
+/* Switches rc->principal to team_id (404 unless visible to the caller, 503
+ * when the store cannot be read). */
 int api_select_team(struct reqctx *rc, int64_t team_id);
 /* access_check, answering 401/403/404 itself when it says no. */
 bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action action, int64_t owner);
