@@ -115,6 +115,9 @@ bool api_miss_allowed(struct reqctx *rc)
     return api_rate_limit(rc, "miss:", bucket, sizeof(bucket), rc->w->app->cfg->rate_miss);
 }
 
+/* The 503 of a lookup that failed in the store, not for want of a row. */
+static const char UNREADABLE[] = "the store cannot be read; try again";
+
 static h2o_iovec_t presented_credential(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
@@ -328,7 +331,7 @@ int api_select_team(struct reqctx *rc, int64_t team_id)
         return 0;
     }
     if (st == STORE_ERROR)
-        respond_unavailable(rc, "the store cannot be read; try again");
+        respond_unavailable(rc, UNREADABLE);
     else
         respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",
                         problem_param(NULL, "team_id", "is not one of your teams"));
@@ -362,7 +365,7 @@ int api_authenticate(struct reqctx *rc, bool anonymous_ok)
     bool is_jwt = memchr(cred.base, '.', cred.len) != NULL;
     int st = is_jwt ? by_jwt(rc, cred) : by_key(rc, cred);
     if (st == STORE_ERROR) {
-        respond_unavailable(rc, "the store cannot be read; try again");
+        respond_unavailable(rc, UNREADABLE);
         return -1;
     }
     if (st != STORE_OK) {
@@ -396,7 +399,7 @@ void api_lookup_failed(struct reqctx *rc, int st, const char *title, const char 
     if (st == STORE_NOT_FOUND)
         respond_problem(rc, 404, "not-found", title, detail, NULL);
     else
-        respond_unavailable(rc, "the store cannot be read; try again");
+        respond_unavailable(rc, UNREADABLE);
 }
 
 bool api_allowed(struct reqctx *rc, int64_t resource_team, enum access_action action, int64_t owner)
