@@ -15,6 +15,7 @@ one keep-alive connection. module_factory starts servers shared by a module.
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -576,6 +577,27 @@ def routes():
     out = json.loads(r.stdout)
     assert isinstance(out, list) and out, r.stdout
     return out
+
+
+@contextlib.contextmanager
+def fresh_connections(srv):
+    """Every request through srv's session in the block opens its own
+    connection (Connection: close), so that the kernel's SO_REUSEPORT hash
+    spreads them over the server's workers; the session otherwise keeps one
+    connection, which one worker serves."""
+    srv.http.headers["Connection"] = "close"
+    try:
+        yield
+    finally:
+        srv.http.headers["Connection"] = "keep-alive"
+
+
+def on_every_worker(srv, check, times=16):
+    """check() on 16 fresh connections: both of two workers, but for a
+    chance of 2 in 65,536."""
+    with fresh_connections(srv):
+        for _ in range(times):
+            check()
 
 
 def parallel(n, fn, timeout=60):

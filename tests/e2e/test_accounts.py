@@ -20,7 +20,8 @@ import pytest
 from conftest import (APIKEY_RE, HTTP_TIMEOUT, ID_RE, NO_LIMITS, PASSWORD, TS_RE, add_member,
                       assert_problem, assert_token_pair, assert_unauthorized, assert_user,
                       b64u, b64u_decode, create_link, jwt_claims, jwt_decode, jwt_encode,
-                      jwt_keyring, login, make_key, make_team, parallel, parse_ts, routes, signup, unique,
+                      jwt_keyring, login, make_key, make_team, on_every_worker, parallel, parse_ts, routes,
+                      signup, unique,
                       unique_email, utc_in, wait_until)
 
 ME = "/api/v1/me"
@@ -922,20 +923,16 @@ def test_remembered_keys_and_plans_follow_changes_at_once(srv, alice):
     team = make_team(alice)["id"]
     k1, k2 = make_key(alice, "admin", team_id=team), make_key(alice, "admin", team_id=team)
 
-    def on_every_worker(check):
-        for _ in range(16):  # fresh connections: the kernel spreads them over the workers (not always over both)
-            check()
-
     # each change right after the calls that remembered what it changes, and
     # made by a call or command that remembers no key of its own
-    on_every_worker(lambda: assert_expiry(create_link(srv, k1["key"]), free=True))
+    on_every_worker(srv, lambda: assert_expiry(create_link(srv, k1["key"]), free=True))
     srv.cli("team", "set-plan", team, "paid")
-    on_every_worker(lambda: assert_expiry(create_link(srv, k1["key"]), free=False))
+    on_every_worker(srv, lambda: assert_expiry(create_link(srv, k1["key"]), free=False))
     assert alice.call("DELETE", "/api/v1/api-keys/" + k1["id"], params={"team_id": team}).status_code == 204
-    on_every_worker(lambda: assert_unauthorized(srv.req("GET", ME, k1["key"])))
-    on_every_worker(lambda: assert_ok(srv.req("GET", ME, k2["key"])))
+    on_every_worker(srv, lambda: assert_unauthorized(srv.req("GET", ME, k1["key"])))
+    on_every_worker(srv, lambda: assert_ok(srv.req("GET", ME, k2["key"])))
     srv.cli("key", "revoke", k2["id"])
-    on_every_worker(lambda: assert_unauthorized(srv.req("GET", ME, k2["key"])))
+    on_every_worker(srv, lambda: assert_unauthorized(srv.req("GET", ME, k2["key"])))
 
 
 def test_remembered_users_and_members_follow_changes_at_once(srv, alice):
@@ -947,22 +944,18 @@ def test_remembered_users_and_members_follow_changes_at_once(srv, alice):
     add_member(alice, team, dave.email, "editor")
     links = "/api/v1/links"
 
-    def on_every_worker(check):
-        for _ in range(16):  # fresh connections: the kernel spreads them over the workers (not always over both)
-            check()
-
-    on_every_worker(lambda: create_link(srv, dave.access, params={"team_id": team}))
+    on_every_worker(srv, lambda: create_link(srv, dave.access, params={"team_id": team}))
     # changed with the operator key, whose call remembers no membership of its
     # own that could take dave's memo's slot
     member = "/api/v1/teams/%s/members/%s" % (team, dave.id)
     assert srv.req("PATCH", member, srv.admin_key, {"role": "viewer"}).status_code == 200
-    on_every_worker(lambda: assert_problem(dave.call("POST", links, {"url": "https://example.com/v"},
+    on_every_worker(srv, lambda: assert_problem(dave.call("POST", links, {"url": "https://example.com/v"},
                                                      params={"team_id": team}), 403, "forbidden"))
     assert srv.req("DELETE", member, srv.admin_key).status_code == 204
-    on_every_worker(lambda: assert_problem(dave.call("GET", links, params={"team_id": team}), 404, "not-found"))
-    on_every_worker(lambda: assert_ok(dave.call("GET", ME)))
+    on_every_worker(srv, lambda: assert_problem(dave.call("GET", links, params={"team_id": team}), 404, "not-found"))
+    on_every_worker(srv, lambda: assert_ok(dave.call("GET", ME)))
     srv.cli("user", "disable", dave.email)
-    on_every_worker(lambda: assert_unauthorized(dave.call("GET", ME)))
+    on_every_worker(srv, lambda: assert_unauthorized(dave.call("GET", ME)))
 
 
 def test_without_the_shared_counter_every_call_looks_its_key_up(server_factory):
@@ -973,11 +966,9 @@ def test_without_the_shared_counter_every_call_looks_its_key_up(server_factory):
     srv.start()
     assert "cannot map" in srv.stderr()
     secret = srv.cli("key", "create", "--operator").stdout.strip()
-    for _ in range(16):
-        assert_ok(srv.req("GET", ME, secret))
+    on_every_worker(srv, lambda: assert_ok(srv.req("GET", ME, secret)))
     srv.cli("key", "revoke", srv.req("GET", ME, secret).json()["key_id"])
-    for _ in range(16):
-        assert_unauthorized(srv.req("GET", ME, secret))
+    on_every_worker(srv, lambda: assert_unauthorized(srv.req("GET", ME, secret)))
 
 
 def test_a_store_that_cannot_be_read_answers_503(server_factory):
@@ -997,14 +988,12 @@ def test_a_store_that_cannot_be_read_answers_503(server_factory):
 
     def without(table, method, path, cred, ok, body=None, warm=None):
         if warm:  # a GET makes the workers remember the caller, which is not read again
-            for _ in range(16):
-                assert srv.req("GET", warm, cred).status_code == 200
+            on_every_worker(srv, lambda: assert_ok(srv.req("GET", warm, cred)))
         else:  # a CLI command that changes access makes every worker forget it
             srv.cli("key", "create", "--operator")
         db.execute("ALTER TABLE %s RENAME TO %s_renamed" % (table, table))
         try:
-            for _ in range(4):  # fresh connections, so both workers answer
-                assert_problem(srv.req(method, path, cred, body), 503, "unavailable")
+            on_every_worker(srv, lambda: assert_problem(srv.req(method, path, cred, body), 503, "unavailable"), 8)
         finally:
             db.execute("ALTER TABLE %s_renamed RENAME TO %s" % (table, table))
         assert srv.req(method, path, cred, body).status_code == ok
