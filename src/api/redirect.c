@@ -151,12 +151,15 @@ static void not_found(struct reqctx *rc)
     domain_page(rc, 404);
 }
 
-/* HEAD and previews: is there a visit left? One read, nothing spent. */
-static bool has_visits_left(struct reqctx *rc, const char *code, size_t len, int64_t now)
+/* HEAD and previews: is there a visit left? One read, nothing spent.
+ * STORE_OK, STORE_NOT_FOUND (none left, or the link is gone) or STORE_ERROR. */
+static int visits_left(struct reqctx *rc, const char *code, size_t len, int64_t now)
 {
     struct worker *w = rc->w;
-    return store_link_resolve(w->reader, rc->domain_id, code, len, &w->scratch) == STORE_OK &&
-           link_state_at(0, w->scratch.max_visits, w->scratch.visits, now) == LINK_ACTIVE;
+    int st = store_link_resolve(w->reader, rc->domain_id, code, len, &w->scratch);
+    if (st == STORE_OK && link_state_at(0, w->scratch.max_visits, w->scratch.visits, now) != LINK_ACTIVE)
+        st = STORE_NOT_FOUND;
+    return st;
 }
 
 /* Link-preview fetchers (Slackbot, WhatsApp, ...) must not spend a visit. */
@@ -345,7 +348,12 @@ void api_redirect_go(struct reqctx *rc, const struct link_snap *s, const char *c
         loc_len = target_len;
     }
     if (s->max_visits != 0 && (head || is_preview(req))) {
-        if (!has_visits_left(rc, code, len, now)) {
+        int st = visits_left(rc, code, len, now);
+        if (st == STORE_ERROR) {
+            respond_unavailable(rc, "the link store cannot be read");
+            return;
+        }
+        if (st != STORE_OK) {
             gone(rc);
             return;
         }

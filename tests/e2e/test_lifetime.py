@@ -1,7 +1,10 @@
 """Link lifetime (issue 4): valid_since, enabled, exact max_visits under
 100 parallel visits; scheduled and disabled links answer like unknown codes."""
 
-from conftest import assert_problem, parallel, utc_in, wait_until
+import sqlite3
+from pathlib import Path
+
+from conftest import assert_problem, on_every_worker, parallel, utc_in, wait_until
 
 
 def items(r):
@@ -108,3 +111,25 @@ def test_max_visits_exact_under_100_parallel_visits(server):
     got = parallel(100, hit)
     assert got.count(302) == 10 and got.count(410) == 90, sorted(got)
     wait_until(lambda: s.link(l["code"]).json()["visits"]["total"] == 10, what="10 visits recorded")
+
+
+def test_head_of_a_counted_link_when_the_store_cannot_be_read_is_503(server):
+    """HEAD of a link with a visit limit reads how many are left (it spends
+    none): a store that cannot be read is a 503, not the 410 of a spent
+    link. The fault is the links table renamed under the running server."""
+    s = server
+    code = s.create(max_visits=5)["code"]
+
+    def status(want):
+        r = s.head("/" + code)
+        assert r.status_code == want, (r.status_code, r.headers)
+
+    on_every_worker(s, lambda: status(302))  # cached: the HEAD reads only the count
+    db = sqlite3.connect(str(Path(s.data) / "linkpulse.db"), timeout=10)
+    db.execute("ALTER TABLE links RENAME TO links_renamed")
+    try:
+        on_every_worker(s, lambda: status(503), 8)
+    finally:
+        db.execute("ALTER TABLE links_renamed RENAME TO links")
+        db.close()
+    status(302)
