@@ -115,7 +115,9 @@ bool api_miss_allowed(struct reqctx *rc)
     return api_rate_limit(rc, "miss:", bucket, sizeof(bucket), rc->w->app->cfg->rate_miss);
 }
 
-/* The 503 of a lookup that failed in the store, not for want of a row. */
+/* The 503 of a lookup that failed in the store. Every lookup here says
+ * STORE_NOT_FOUND (the caller's 401 or 404) or fails; nothing else is the
+ * caller's doing. */
 static const char UNREADABLE[] = "the store cannot be read; try again";
 
 static h2o_iovec_t presented_credential(h2o_req_t *req)
@@ -330,11 +332,11 @@ int api_select_team(struct reqctx *rc, int64_t team_id)
         p->plan = plan;
         return 0;
     }
-    if (st == STORE_ERROR)
-        respond_unavailable(rc, UNREADABLE);
-    else
+    if (st == STORE_NOT_FOUND)
         respond_problem(rc, 404, "not-found", "Team not found", "no team with this id is visible to you",
                         problem_param(NULL, "team_id", "is not one of your teams"));
+    else
+        respond_unavailable(rc, UNREADABLE);
     return -1;
 }
 
@@ -364,12 +366,12 @@ int api_authenticate(struct reqctx *rc, bool anonymous_ok)
     }
     bool is_jwt = memchr(cred.base, '.', cred.len) != NULL;
     int st = is_jwt ? by_jwt(rc, cred) : by_key(rc, cred);
-    if (st == STORE_ERROR) {
-        respond_unavailable(rc, UNREADABLE);
+    if (st == STORE_NOT_FOUND) {
+        unauthorized(rc, is_jwt ? "the access token is invalid or expired" : "the API key is not valid");
         return -1;
     }
     if (st != STORE_OK) {
-        unauthorized(rc, is_jwt ? "the access token is invalid or expired" : "the API key is not valid");
+        respond_unavailable(rc, UNREADABLE);
         return -1;
     }
     const char *v;
