@@ -42,7 +42,7 @@ say("")
 ratio302 = {}
 for shape in ("t1c64", "t2c128"):
     say("redirect, random existing codes, -%s:" % shape.replace("c", " -c").replace("t", "t", 1))
-    got = {t: series("redirect-%s-%s" % (t, shape)) for t in ("lp", "ngx302", "lpmapcodes", "ngxmap")}
+    got = {t: series("redirect-%s-%s" % (t, shape)) for t in ("lp", "ngx302", "ngx302again", "lpmapcodes", "ngxmap")}
     for t, label in (("lp", "linkpulse"), ("ngx302", "nginx return 302"), ("lpmapcodes", "linkpulse, map codes"),
                      ("ngxmap", "nginx map 100k")):
         rs = [x["rps"] for x in got[t]]
@@ -52,24 +52,20 @@ for shape in ("t1c64", "t2c128"):
             label, statistics.median(rs), min(rs), max(rs), statistics.median(x["p50_us"] for x in got[t]),
             statistics.median(x["p99_us"] for x in got[t]), sum(x["errors"] for x in got[t]),
             sum(x["non2xx3xx"] for x in got[t])))
-    # the map ratio compares the same requests (the map's codes); the last
-    # line, for reference, LinkPulse over all codes against the map
-    for lp, t, label in (("lp", "ngx302", "return 302"), ("lpmapcodes", "ngxmap", "map"),
-                         ("lp", "ngxmap", "map*")):
-        if not got[lp] or not got[t]:
+    # the map ratio compares the same requests (the map's codes); then, for
+    # reference, LinkPulse over all codes against the map, and nginx against
+    # itself in the next round (how far a ratio moves when nothing differs)
+    for a_, b_, label in (("lp", "ngx302", "linkpulse/nginx return 302"), ("lpmapcodes", "ngxmap", "linkpulse/nginx map"),
+                          ("lp", "ngxmap", "linkpulse/nginx map*"),
+                          ("ngx302again", "ngx302", "nginx/nginx return 302, the next round,")):
+        if not got[a_] or not got[b_]:
             continue
-        ratios = [a["rps"] / b["rps"] for a, b in zip(got[lp], got[t])]
-        p99 = [a["p99_us"] / max(b["p99_us"], 1) for a, b in zip(got[lp], got[t])]
-        say("  linkpulse/nginx %-10s per round: %s  median %.2f;  p99 ratio per round: %s" % (
+        ratios = [a["rps"] / b["rps"] for a, b in zip(got[a_], got[b_])]
+        p99 = [a["p99_us"] / max(b["p99_us"], 1) for a, b in zip(got[a_], got[b_])]
+        say("  %-26s per round: %s  median %.2f;  p99 ratio per round: %s" % (
             label, " ".join("%.2f" % x for x in ratios), statistics.median(ratios), " ".join("%.2f" % x for x in p99)))
-        if t == "ngx302":
+        if (a_, b_) == ("lp", "ngx302"):
             ratio302[shape] = statistics.median(ratios)
-    again = series("redirect-ngx302again-%s" % shape)
-    if again:
-        ratios = [b["rps"] / a["rps"] for a, b in zip(got["ngx302"], again)]
-        p99 = [b["p99_us"] / max(a["p99_us"], 1) for a, b in zip(got["ngx302"], again)]
-        say("  nginx/nginx return 302, the next round, per round: %s  median %.2f;  p99 ratio per round: %s" % (
-            " ".join("%.2f" % x for x in ratios), statistics.median(ratios), " ".join("%.2f" % x for x in p99)))
     say("  (* linkpulse over all codes against the map over its own: wrk's requests differ)")
 live = series("redirect-lplive-t2c128")
 if live:
