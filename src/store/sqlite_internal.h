@@ -39,6 +39,13 @@ struct stmt_cache {
     } items[SQLITE_STMT_CACHE];
 };
 
+/* The writer's look at the cores (sqlite_give_way): its scheduler totals
+ * at the last look that judged, and whether that look gave way. */
+struct sqlite_give_way {
+    uint64_t run_ns, wait_ns;
+    bool giving; /* so the pass takes short steps (STEP_VISITS_SHORT) */
+};
+
 struct sqlite_store {
     struct store base;
     char *path;
@@ -77,13 +84,13 @@ struct sqlite_store {
     struct journal_pos jpos_seen; /* under lock: jpos as of the last pass */
     uint64_t backlog_bytes;       /* the journal's cap */
     _Atomic uint64_t visits_applied;
-    _Atomic uint64_t visits_paused_ms; /* passes gave way to the request path (sqlite_give_way_ms) */
+    _Atomic uint64_t visits_paused_ms; /* passes gave way to the request path (sqlite_give_way) */
     bool visits_ready;                 /* under lock: the journal has durable visits to apply */
     unsigned visit_waiters;            /* under lock: threads in store_visits_wait (a pass does not give way) */
-    /* writer thread: its own /proc/thread-self/schedstat (-1: none) and the
-     * time it had run and waited runnable at the last look (ns) */
+    /* writer thread: its own /proc/thread-self/schedstat (-1: none) and
+     * what it saw there at the last look that judged (sqlite_give_way) */
     int schedstat_fd;
-    uint64_t sched_run_ns, sched_wait_ns;
+    struct sqlite_give_way give_way;
     pthread_cond_t idle_cond; /* under lock: a pass finished (store_visits_wait) */
     /* sqlite_webhooks.c: teams with enabled webhooks and the union of their
      * events, sorted by team; writer thread only */
@@ -151,10 +158,13 @@ void sqlite_writer_pause(struct sqlite_store *s, uint64_t ms);
 /* After a step of a pass, or a pass that left visits waiting (writer
  * thread, no lock held): sleeps if the request path wants the cores. */
 void sqlite_visits_give_way(struct sqlite_store *s);
-/* How long a pass gives way after a step in which the writer ran ran_ns
- * and waited waited_ns for a core, with backlog_bytes in a journal of
- * room_bytes (0: not at all). Pure; see YIELD_FACTOR in sqlite_visits.c. */
-uint64_t sqlite_give_way_ms(uint64_t ran_ns, uint64_t waited_ns, uint64_t backlog_bytes, uint64_t room_bytes);
+/* One look at the writer's scheduler counters (run_ns, wait_ns: its
+ * totals so far), with backlog_bytes in a journal of room_bytes: how long
+ * the pass gives way now (0: not at all). Pure but for *g, which keeps
+ * the totals of the last look that judged and whether it gave way; see
+ * YIELD_FACTOR in sqlite_visits.c. */
+uint64_t sqlite_give_way(struct sqlite_give_way *g, uint64_t run_ns, uint64_t wait_ns, uint64_t backlog_bytes,
+                         uint64_t room_bytes);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);
 /* lp_tally_merge and lp_tally on a connection (sqlite_tally.c). */
 int sqlite_tally_register(sqlite3 *db);

@@ -79,21 +79,28 @@ static size_t pow2_at_least(size_t n)
  * the next one) once it has held the write lock this long. */
 #define SLICE_MIN_MS 10
 /* Visits written between two looks at the queue and at the CPU (a step),
- * rounded up to a link's end unless that link has another step's worth. */
+ * rounded up to a link's end unless that link has another step's worth;
+ * STEP_VISITS_SHORT while the last look gave way, so that a step in a
+ * flood holds a core for a few ms, not tens. */
 #define STEP_VISITS 1024
+#define STEP_VISITS_SHORT 128
+/* Visits decoded between two looks at the CPU while a pass is prepared. */
+#define PREP_VISITS 16384
 
 /* A pass gives way to the request path when the cores are short. nice
  * alone leaves the writer ~20% of a core in a flood: CFS lets a nice-10
  * thread run whenever a worker blocks on its socket. So after each step,
- * and after each pass that leaves visits waiting, the writer reads its
- * thread's scheduler counters (schedstat: ns run, ns waited runnable)
- * and, when since the last look it waited for a core longer than it ran
- * (and ran at least YIELD_MIN_RUN_NS, so a light load never waits), it
- * sleeps YIELD_FACTOR times that wall time, at most YIELD_MAX_MS, before
- * going on. Ops, a visit waiter and the close end the sleep at once;
- * past half of the journal's room (--visit-backlog-mb) it does not give
- * way, so that giving way does not bring the journal to where visits are
- * dropped. The visits are durable meanwhile; they wait in the journal. */
+ * after each PREP_VISITS decoded while a pass is prepared, and after each
+ * pass that leaves visits waiting, the writer reads its thread's
+ * scheduler counters (schedstat: ns run, ns waited runnable) and, when
+ * since the last look that judged it waited for a core longer than it
+ * ran, it sleeps YIELD_FACTOR times that wall time, at most YIELD_MAX_MS,
+ * before going on. A look after less than YIELD_MIN_RUN_NS of running
+ * does not judge (so a light load never waits); the next one adds to it.
+ * Ops, a visit waiter and the close end the sleep at once; past half of
+ * the journal's room (--visit-backlog-mb) it does not give way, so that
+ * giving way does not bring the journal to where visits are dropped. The
+ * visits are durable meanwhile; they wait in the journal. */
 #define YIELD_MIN_RUN_NS 1000000
 #define YIELD_FACTOR 4
 #define YIELD_MAX_MS 1000
@@ -164,14 +171,15 @@ static int set_dim(struct pass *p, struct pv *v, int dim, const char *value, siz
 #define SET_DIM(dim, jt, fallback) set_dim(p, v, dim, jv.text[jt].s, jv.text[jt].len, fallback)
 
 /* Reads the journal chunk (journal_read has checked its records) into
- * pv[], leaving out the links below skip_below (applied by the slices of
- * an interrupted pass); returns how many bytes of it were taken. */
-static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len, int64_t skip_below)
+ * pv[] until it holds upto visits, leaving out the links below skip_below
+ * (applied by the slices of an interrupted pass); returns how many bytes
+ * of it were taken. */
+static long parse_chunk(struct pass *p, const uint8_t *buf, size_t len, int64_t skip_below, size_t upto)
 {
     size_t off = 0, taken = 0;
     const uint8_t *body;
     size_t blen;
-    while (p->n < PASS_VISITS_MAX && journal_step(buf, len, &off, &body, &blen) == 1) {
+    while (p->n < upto && journal_step(buf, len, &off, &body, &blen) == 1) {
         taken = off;
         p->records++;
         struct journal_view jv;
@@ -518,12 +526,22 @@ static void pass_free(struct pass *p)
     strtab_free(&p->names);
 }
 
-uint64_t sqlite_give_way_ms(uint64_t ran_ns, uint64_t waited_ns, uint64_t backlog_bytes, uint64_t room_bytes)
+uint64_t sqlite_give_way(struct sqlite_give_way *g, uint64_t run_ns, uint64_t wait_ns, uint64_t backlog_bytes,
+                         uint64_t room_bytes)
 {
-    if (ran_ns < YIELD_MIN_RUN_NS || waited_ns <= ran_ns || backlog_bytes > room_bytes / 2)
+    if (run_ns < g->run_ns || wait_ns < g->wait_ns) { /* counters only grow; a bad read starts over */
+        *g = (struct sqlite_give_way){run_ns, wait_ns, g->giving};
         return 0;
-    uint64_t ms = (ran_ns + waited_ns) / 1000000 * YIELD_FACTOR;
-    return ms < YIELD_MAX_MS ? ms : YIELD_MAX_MS;
+    }
+    uint64_t ran = run_ns - g->run_ns, waited = wait_ns - g->wait_ns, ms = 0;
+    if (ran < YIELD_MIN_RUN_NS)
+        return 0; /* too little to judge: the next look adds to it */
+    if (waited > ran && backlog_bytes <= room_bytes / 2) {
+        ms = (ran + waited) / 1000000 * YIELD_FACTOR;
+        ms = ms < YIELD_MAX_MS ? ms : YIELD_MAX_MS;
+    }
+    *g = (struct sqlite_give_way){run_ns, wait_ns, ms > 0};
+    return ms;
 }
 
 /* The writer's ns run and waited runnable so far; false when unknown. */
@@ -540,22 +558,15 @@ static bool sched_counters(struct sqlite_store *s, uint64_t *run, uint64_t *wait
     return true;
 }
 
-/* How long the writer should give way now (0: not), from its counters
- * since the last look. */
+/* How long the writer should give way now (0: not). */
 static uint64_t give_way_due(struct sqlite_store *s)
 {
     uint64_t run, wait;
     if (!sched_counters(s, &run, &wait))
         return 0;
-    bool sane = run >= s->sched_run_ns && wait >= s->sched_wait_ns; /* counters only grow; a bad read starts over */
-    uint64_t ran = run - s->sched_run_ns, waited = wait - s->sched_wait_ns;
-    s->sched_run_ns = run;
-    s->sched_wait_ns = wait;
-    if (!sane)
-        return 0;
     struct journal_counts jc;
     journal_counts(s->journal, &jc);
-    return sqlite_give_way_ms(ran, waited, jc.backlog_bytes, s->backlog_bytes);
+    return sqlite_give_way(&s->give_way, run, wait, jc.backlog_bytes, s->backlog_bytes);
 }
 
 static void give_way_for(struct sqlite_store *s, uint64_t ms)
@@ -563,7 +574,7 @@ static void give_way_for(struct sqlite_store *s, uint64_t ms)
     uint64_t t0 = clock_mono_ms();
     sqlite_writer_pause(s, ms);
     atomic_fetch_add(&s->visits_paused_ms, clock_mono_ms() - t0);
-    sched_counters(s, &s->sched_run_ns, &s->sched_wait_ns); /* the pause is not the next step's */
+    sched_counters(s, &s->give_way.run_ns, &s->give_way.wait_ns); /* the pause is not the next step's */
 }
 
 void sqlite_visits_give_way(struct sqlite_store *s)
@@ -611,9 +622,10 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto rollback; /* logged there; nothing to undo */
     for (size_t i = 0; i < p->n;) {
-        size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i, k = m;
+        size_t step = s->give_way.giving ? STEP_VISITS_SHORT : STEP_VISITS;
+        size_t m = i + step < p->n ? step : p->n - i, k = m;
         /* then to the link's end, unless it has another step's worth left (orphans, a hot link) */
-        while (i + k < p->n && k < m + STEP_VISITS && p->pv[order[i + k]].link_id == p->pv[order[i + k - 1]].link_id)
+        while (i + k < p->n && k < m + step && p->pv[order[i + k]].link_id == p->pv[order[i + k - 1]].link_id)
             k++;
         if (i + k == p->n || p->pv[order[i + k]].link_id != p->pv[order[i + k - 1]].link_id)
             m = k;
@@ -690,10 +702,18 @@ int sqlite_visits_pass(struct sqlite_store *s, int64_t now)
                   s->jslice.end.seg, s->jslice.end.off);
     }
     p.pv = malloc(PASS_VISITS_MAX * sizeof(struct pv));
-    long taken = p.pv != NULL ? parse_chunk(&p, buf, (size_t)len, skip_below) : -1;
-    if (taken < 0) {
-        log_error("sqlite: no memory for a pass over the visit journal");
-        goto out;
+    long taken = 0;
+    for (size_t upto = PREP_VISITS;; upto += PREP_VISITS) {
+        upto = upto < PASS_VISITS_MAX ? upto : PASS_VISITS_MAX;
+        long t = p.pv != NULL ? parse_chunk(&p, buf + taken, (size_t)(len - taken), skip_below, upto) : -1;
+        if (t < 0) {
+            log_error("sqlite: no memory for a pass over the visit journal");
+            goto out;
+        }
+        taken += t;
+        if (p.n < upto || upto == PASS_VISITS_MAX) /* the chunk's end, or the pass is full */
+            break;
+        sqlite_visits_give_way(s);
     }
     if (taken < len) /* stopped at PASS_VISITS_MAX */
         next = (struct journal_pos){next.seg, next.off - (uint64_t)(len - taken)};

@@ -6,7 +6,7 @@
  * first seen, however many batches it appears in; the breakdowns rank values and can
  * leave bots out; the link's own counters follow; detail-less visits
  * (tracking off) are counted and nothing else; and when a pass gives way
- * to requests (sqlite_give_way_ms). */
+ * to requests (sqlite_give_way). */
 #include "store/sqlite_internal.h"
 #include "store/store.h"
 #include "store/tally.h"
@@ -306,6 +306,34 @@ Test(rollup, a_backlog_larger_than_a_pass_is_applied_whole, .timeout = 60)
     cr_assert_eq(team1, (N + 1) / 2);
 }
 
+/* More visits than a pass decodes between two looks at the CPU
+ * (PREP_VISITS), made durable at once so that one pass takes them all. */
+Test(rollup, a_pass_decoded_in_pieces_applies_every_visit, .timeout = 60)
+{
+    enum { N = 40000 };
+    struct store_visit v = visit(T0, 1, false, "GB", "Chrome");
+    for (int i = 0; i < N; i++) {
+        v.ts = T0 + i * 1000;
+        v.bot = i % 3 == 0;
+        memset(v.unique, i % 100, sizeof(v.unique));
+        cr_assert_eq(store_visits_append(st, &v), STORE_OK);
+    }
+    cr_assert_eq(store_visits_sync(st), STORE_OK);
+    cr_assert_eq(store_visits_wait(st, 50000), STORE_OK);
+    struct store_visit_counts vc;
+    store_visits_counts(st, &vc);
+    cr_assert_eq(vc.applied, N);
+    struct link got;
+    cr_assert_eq(store_link_get(rd, 1, 0, "roll", 4, &got), STORE_OK);
+    cr_assert_eq(got.visits_total, N);
+    cr_assert_eq(got.visits_bots, (N + 2) / 3);
+    struct periods ps = series(false);
+    int64_t total = 0;
+    for (size_t i = 0; i < ps.n; i++)
+        total += ps.p[i].total;
+    cr_assert_eq(total, N);
+}
+
 Test(rollup, durable_visits_survive_a_restart_and_count_once)
 {
     struct store_visit v = visit(T0 + 1, 1, false, "GB", "Chrome");
@@ -409,7 +437,8 @@ Test(rollup, deleted_links_leave_nothing)
 }
 
 /* A pass gives way only when the writer waited for a core longer than it
- * ran, ran long enough to matter, and the journal has room to spare. */
+ * ran, ran long enough to judge, and the journal has room to spare. Each
+ * row is one look after the last look that judged, at {0, 0}. */
 Test(rollup, give_way_table)
 {
     static const struct {
@@ -418,12 +447,40 @@ Test(rollup, give_way_table)
         {30000000, 10000000, 0, 1000, 0},      /* ran more than it waited: the cores are free enough */
         {30000000, 30000000, 0, 1000, 0},      /* as long: still not */
         {30000000, 120000000, 0, 1000, 600},   /* waited 4x: 4 times the 150 ms */
-        {500000, 20000000, 0, 1000, 0},        /* a small step: never */
+        {500000, 20000000, 0, 1000, 0},        /* too little run to judge */
         {30000000, 900000000, 0, 1000, 1000},  /* capped */
         {30000000, 120000000, 500, 1000, 600}, /* half the room: still */
         {30000000, 120000000, 501, 1000, 0},   /* past half: the journal must not fill */
     };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        cr_assert_eq(sqlite_give_way_ms(rows[i].ran_ns, rows[i].waited_ns, rows[i].backlog, rows[i].room),
-                     rows[i].want_ms, "row %zu", i);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct sqlite_give_way g = {0};
+        uint64_t ms = sqlite_give_way(&g, rows[i].ran_ns, rows[i].waited_ns, rows[i].backlog, rows[i].room);
+        cr_assert_eq(ms, rows[i].want_ms, "row %zu", i);
+        cr_assert_eq(g.giving, ms > 0, "row %zu: whether the pass takes short steps", i);
+    }
+}
+
+/* Looks in a row: one after too little run does not judge, and its time
+ * counts at the next; the look that judges starts the next count; giving
+ * way lasts until a look that judges finds the cores free; a read that
+ * goes backwards starts over. */
+Test(rollup, give_way_looks)
+{
+    static const struct {
+        uint64_t run_ns, wait_ns, want_ms;
+        bool giving;
+    } looks[] = {
+        {600000, 20000000, 0, false},   /* 0.6 ms run: not judged */
+        {1200000, 40000000, 164, true}, /* with the last: 1.2 ms run, 40 ms waited */
+        {1700000, 80000000, 0, true},   /* 0.5 ms: not judged, still giving way */
+        {2300000, 90000000, 204, true}, /* from look 1: 1.1 ms run, 50 ms waited */
+        {3400000, 90500000, 0, false},  /* 1.1 ms run, 0.5 ms waited: the cores are free */
+        {1000, 1000, 0, false},         /* backwards: starts over from here */
+        {1201000, 40001000, 164, true}, /* counted from the restart */
+    };
+    struct sqlite_give_way g = {0};
+    for (size_t i = 0; i < sizeof(looks) / sizeof(looks[0]); i++) {
+        cr_assert_eq(sqlite_give_way(&g, looks[i].run_ns, looks[i].wait_ns, 0, 1000), looks[i].want_ms, "look %zu", i);
+        cr_assert_eq(g.giving, looks[i].giving, "look %zu", i);
+    }
 }
