@@ -155,8 +155,9 @@ bool sqlite_writer_serve(struct sqlite_store *s);
 /* Between two steps of a pass (writer thread, lock not held): sleeps up to
  * ms, or less once ops, a visit waiter or the close want the writer. */
 void sqlite_writer_pause(struct sqlite_store *s, uint64_t ms);
-/* After a step of a pass, or a pass that left visits waiting (writer
- * thread, no lock held): sleeps if the request path wants the cores. */
+/* After a step of a pass, a piece of its preparation, or a pass that left
+ * visits waiting (writer thread, no lock held): sleeps if the request
+ * path wants the cores. */
 void sqlite_visits_give_way(struct sqlite_store *s);
 /* One look at the writer's scheduler counters (run_ns, wait_ns: its
  * totals so far), with backlog_bytes in a journal of room_bytes: how long
