@@ -40,10 +40,9 @@ struct stmt_cache {
 };
 
 /* The writer's look at the cores (sqlite_give_way): its scheduler totals
- * at the last look that judged, and whether that look gave way. */
+ * at the last look that judged. */
 struct sqlite_give_way {
     uint64_t run_ns, wait_ns;
-    bool giving; /* so the pass takes short steps (STEP_VISITS_SHORT) */
 };
 
 struct sqlite_store {
@@ -162,8 +161,8 @@ void sqlite_visits_give_way(struct sqlite_store *s);
 /* One look at the writer's scheduler counters (run_ns, wait_ns: its
  * totals so far), with backlog_bytes in a journal of room_bytes: how long
  * the pass gives way now (0: not at all). Pure but for *g, which keeps
- * the totals of the last look that judged and whether it gave way; see
- * YIELD_FACTOR in sqlite_visits.c. */
+ * the totals of the last look that judged; see YIELD_FACTOR in
+ * sqlite_visits.c. */
 uint64_t sqlite_give_way(struct sqlite_give_way *g, uint64_t run_ns, uint64_t wait_ns, uint64_t backlog_bytes,
                          uint64_t room_bytes);
 int sqlite_visits_purge(struct sqlite_store *s, struct store_op *op);

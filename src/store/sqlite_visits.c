@@ -79,11 +79,8 @@ static size_t pow2_at_least(size_t n)
  * the next one) once it has held the write lock this long. */
 #define SLICE_MIN_MS 10
 /* Visits written between two looks at the queue and at the CPU (a step),
- * rounded up to a link's end unless that link has another step's worth;
- * STEP_VISITS_SHORT while the last look gave way, so that a step in a
- * flood holds a core for a few ms, not tens. */
+ * rounded up to a link's end unless that link has another step's worth. */
 #define STEP_VISITS 1024
-#define STEP_VISITS_SHORT 128
 /* Visits decoded between two looks at the CPU while a pass is prepared. */
 #define PREP_VISITS 16384
 
@@ -530,18 +527,17 @@ uint64_t sqlite_give_way(struct sqlite_give_way *g, uint64_t run_ns, uint64_t wa
                          uint64_t room_bytes)
 {
     if (run_ns < g->run_ns || wait_ns < g->wait_ns) { /* counters only grow; a bad read starts over */
-        *g = (struct sqlite_give_way){run_ns, wait_ns, g->giving};
+        *g = (struct sqlite_give_way){run_ns, wait_ns};
         return 0;
     }
-    uint64_t ran = run_ns - g->run_ns, waited = wait_ns - g->wait_ns, ms = 0;
+    uint64_t ran = run_ns - g->run_ns, waited = wait_ns - g->wait_ns;
     if (ran < YIELD_MIN_RUN_NS)
         return 0; /* too little to judge: the next look adds to it */
-    if (waited > ran && backlog_bytes <= room_bytes / 2) {
-        ms = (ran + waited) / 1000000 * YIELD_FACTOR;
-        ms = ms < YIELD_MAX_MS ? ms : YIELD_MAX_MS;
-    }
-    *g = (struct sqlite_give_way){run_ns, wait_ns, ms > 0};
-    return ms;
+    *g = (struct sqlite_give_way){run_ns, wait_ns};
+    if (waited <= ran || backlog_bytes > room_bytes / 2)
+        return 0;
+    uint64_t ms = (ran + waited) / 1000000 * YIELD_FACTOR;
+    return ms < YIELD_MAX_MS ? ms : YIELD_MAX_MS;
 }
 
 /* The writer's ns run and waited runnable so far; false when unknown. */
@@ -622,10 +618,9 @@ static int pass_write(struct sqlite_store *s, struct pass *p, struct journal_pos
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto rollback; /* logged there; nothing to undo */
     for (size_t i = 0; i < p->n;) {
-        size_t step = s->give_way.giving ? STEP_VISITS_SHORT : STEP_VISITS;
-        size_t m = i + step < p->n ? step : p->n - i, k = m;
+        size_t m = i + STEP_VISITS < p->n ? STEP_VISITS : p->n - i, k = m;
         /* then to the link's end, unless it has another step's worth left (orphans, a hot link) */
-        while (i + k < p->n && k < m + step && p->pv[order[i + k]].link_id == p->pv[order[i + k - 1]].link_id)
+        while (i + k < p->n && k < m + STEP_VISITS && p->pv[order[i + k]].link_id == p->pv[order[i + k - 1]].link_id)
             k++;
         if (i + k == p->n || p->pv[order[i + k]].link_id != p->pv[order[i + k - 1]].link_id)
             m = k;

@@ -998,20 +998,22 @@ def test_a_store_that_cannot_be_read_answers_503(server_factory):
             db.execute("ALTER TABLE %s_renamed RENAME TO %s" % (table, table))
         assert srv.req(method, path, cred, body).status_code == ok
 
-    links = "/api/v1/links?team_id=" + team
-    without("api_keys", "GET", ME, key["key"], 200)
-    without("api_keys", "GET", ME, "no-such-key-0123456789abcdef", 401)
-    without("api_keys", "DELETE", "/api/v1/api-keys/%s?team_id=%s" % (key["id"], team), alice.access, 204)
-    without("users", "GET", ME, alice.access, 200)
-    without("memberships", "GET", ME, alice.access, 200, warm=ME)  # the list of teams
-    without("memberships", "GET", links, alice.access, 200)
-    members = "/api/v1/teams/%s/members" % team
-    without("memberships", "PATCH", members + "/" + alice.id, alice.access, 200, {"role": "admin"}, warm=members)
-    without("teams", "GET", "/api/v1/teams/" + team, alice.access, 200, warm=members)
-    without("teams", "PATCH", "/api/v1/teams/" + team, alice.access, 200, {"name": "renamed"}, warm=members)
-    without("links", "GET", "/api/v1/links/%s/stats?team_id=%s" % (code, team), alice.access, 200)
-    without("webhooks", "GET", "/api/v1/webhooks/%s?team_id=%s" % (hook.json()["id"], team), alice.access, 200)
-    db.close()
+    try:
+        links = "/api/v1/links?team_id=" + team
+        without("api_keys", "GET", ME, key["key"], 200)
+        without("api_keys", "GET", ME, "no-such-key-0123456789abcdef", 401)
+        without("api_keys", "DELETE", "/api/v1/api-keys/%s?team_id=%s" % (key["id"], team), alice.access, 204)
+        without("users", "GET", ME, alice.access, 200)
+        without("memberships", "GET", ME, alice.access, 200, warm=ME)  # the list of teams
+        without("memberships", "GET", links, alice.access, 200)
+        members = "/api/v1/teams/%s/members" % team
+        without("memberships", "PATCH", members + "/" + alice.id, alice.access, 200, {"role": "admin"}, warm=members)
+        without("teams", "GET", "/api/v1/teams/" + team, alice.access, 200, warm=members)
+        without("teams", "PATCH", "/api/v1/teams/" + team, alice.access, 200, {"name": "renamed"}, warm=members)
+        without("links", "GET", "/api/v1/links/%s/stats?team_id=%s" % (code, team), alice.access, 200)
+        without("webhooks", "GET", "/api/v1/webhooks/%s?team_id=%s" % (hook.json()["id"], team), alice.access, 200)
+    finally:
+        db.close()
 
 
 def assert_ok(r):
