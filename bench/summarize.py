@@ -48,10 +48,13 @@ for shape in ("t1c64", "t2c128"):
         rs = [x["rps"] for x in got[t]]
         if not rs:
             continue
-        say("  %-20s req/s median %8.0f  range %8.0f-%8.0f   p50 %5.0f us  p99 %6.0f us  errors %d non-3xx %d" % (
+        say("  %-20s req/s median %8.0f  range %8.0f-%8.0f   p50 %5.0f us  p99 %6.0f us  errors %d non-3xx %d%s" % (
             label, statistics.median(rs), min(rs), max(rs), statistics.median(x["p50_us"] for x in got[t]),
             statistics.median(x["p99_us"] for x in got[t]), sum(x["errors"] for x in got[t]),
-            sum(x["non2xx3xx"] for x in got[t])))
+            sum(x["non2xx3xx"] for x in got[t]),
+            # the longest wait per round: one stall shows here before it moves the p99
+            "  max per round %s ms" % " ".join("%.0f" % (x["max_us"] / 1000) for x in got[t])
+            if all("max_us" in x for x in got[t]) else ""))
     # the map ratio compares the same requests (the map's codes); then, for
     # reference, LinkPulse over all codes against the map, and nginx against
     # itself in the next round (how far a ratio moves when nothing differs)
