@@ -85,16 +85,26 @@ static bool parse_count(const char *s, int64_t *out)
     return true;
 }
 
+/* The tag in t without its leading and trailing spaces: where it starts
+ * (returned) and its length (*n; 0 for none). */
+static const char *tag_trim(const char *t, size_t *n)
+{
+    while (*t == ' ')
+        t++;
+    *n = strlen(t);
+    while (*n > 0 && t[*n - 1] == ' ')
+        (*n)--;
+    return t;
+}
+
 /* Cuts s (modified in place) at any of seps into row->tags, trimmed. */
 static void split_tags(char *s, const char *seps, struct import_row *row)
 {
     char *save = NULL;
     for (char *t = strtok_r(s, seps, &save); t != NULL; t = strtok_r(NULL, seps, &save)) {
-        while (*t == ' ')
-            t++;
-        size_t n = strlen(t);
-        while (n > 0 && t[n - 1] == ' ')
-            t[--n] = '\0';
+        size_t n;
+        t = (char *)tag_trim(t, &n);
+        t[n] = '\0';
         if (n > 0 && row->ntags <= LINK_TAGS_MAX)
             row->tags[row->ntags++] = t;
     }
@@ -370,8 +380,14 @@ static long parse_json(enum import_format f, const char *data, size_t len, impor
                 json_t *tags = json_object_get(it, "tags");
                 size_t k;
                 json_t *t;
-                json_array_foreach(tags, k, t) if (json_is_string(t) && row.ntags <= LINK_TAGS_MAX)
-                    row.tags[row.ntags++] = json_string_value(t);
+                json_array_foreach(tags, k, t)
+                {
+                    size_t n;
+                    const char *v = json_is_string(t) ? tag_trim(json_string_value(t), &n) : NULL;
+                    /* trimmed as the CSV's are: the document is ours, so the string is set to the tag */
+                    if (v != NULL && n > 0 && row.ntags <= LINK_TAGS_MAX && json_string_setn(t, v, n) == 0)
+                        row.tags[row.ntags++] = json_string_value(t);
+                }
             }
         }
         if (cb(ctx, &row) != 0)

@@ -117,11 +117,11 @@ Test(import, json_shapes)
     cr_expect_str_eq(g.title[0], "-", "an empty description is no title");
     cr_assert_eq(parse(IMPORT_BITLY,
                        " {\"links\":[{\"id\":\"bit.ly/q\",\"long_url\":\"https://x/\","
-                       "\"tags\":[\"t1\",5,\"t2\"]}]}",
+                       "\"tags\":[\"t1\",5,\" t2 \",\"\",\"  \"]}]}",
                        &g, err),
                  1, "%s", err);
     cr_expect_str_eq(g.code[0], "q");
-    cr_expect_str_eq(g.tags[0], "t1/t2");
+    cr_expect_str_eq(g.tags[0], "t1/t2", "trimmed, and empty ones left out, as in the CSVs");
     cr_expect_eq(parse(IMPORT_KUTT, "{\"links\": []}", &g, err), -1, "not Kutt's shape");
     cr_expect_eq(parse(IMPORT_KUTT, "{", &g, err), -1);
     cr_expect_eq(parse(IMPORT_KUTT, "[1, 2]", &g, err), 2, "non-objects are rows without fields");
