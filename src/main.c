@@ -118,7 +118,7 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "linkpulse: --base-url: cannot use %s\n", cfg.base_url);
         return 2;
     }
-    app.alog = accesslog_new(cfg.access_log, cfg.workers, err, sizeof(err));
+    app.alog = accesslog_new(cfg.access_log, cfg.workers, LOG_FLUSH_MS, err, sizeof(err));
     if (app.alog == NULL) {
         fprintf(stderr, "linkpulse: --access-log: %s\n", err);
         return 1;

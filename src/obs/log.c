@@ -37,6 +37,7 @@ struct logbuf {
     pthread_mutex_t lock;
     char *data;
     size_t len;
+    bool kicked; /* this buffer has woken the log thread since its last swap */
 };
 
 struct accesslog {
@@ -46,9 +47,11 @@ struct accesslog {
     struct logbuf *bufs;
     char *spare; /* the log thread's half of the double buffer */
     pthread_t thread;
-    pthread_mutex_t stop_lock;
-    pthread_cond_t stop_cond;
+    unsigned flush_ms;
+    pthread_mutex_t stop_lock; /* guards stopping and kicked */
+    pthread_cond_t stop_cond;  /* wakes the log thread: a kick or stop */
     bool stopping;
+    bool kicked;
 };
 
 static void flush_all(struct accesslog *log)
@@ -60,6 +63,7 @@ static void flush_all(struct accesslog *log)
         size_t len = b->len;
         b->data = log->spare;
         b->len = 0;
+        b->kicked = false;
         pthread_mutex_unlock(&b->lock);
         log->spare = full;
         if (len > 0)
@@ -73,8 +77,11 @@ static void *log_thread(void *arg)
     pthread_setname_np(pthread_self(), "lp-accesslog");
     pthread_mutex_lock(&log->stop_lock);
     while (!log->stopping) {
-        struct timespec until = clock_deadline_ms(LOG_FLUSH_MS);
-        pthread_cond_timedwait(&log->stop_cond, &log->stop_lock, &until);
+        struct timespec until = clock_deadline_ms(log->flush_ms);
+        while (!log->kicked && !log->stopping)
+            if (pthread_cond_timedwait(&log->stop_cond, &log->stop_lock, &until) != 0)
+                break; /* timed out */
+        log->kicked = false;
         pthread_mutex_unlock(&log->stop_lock);
         flush_all(log);
         pthread_mutex_lock(&log->stop_lock);
@@ -84,12 +91,13 @@ static void *log_thread(void *arg)
     return NULL;
 }
 
-struct accesslog *accesslog_new(const char *target, size_t nworkers, char *err, size_t errcap)
+struct accesslog *accesslog_new(const char *target, size_t nworkers, unsigned flush_ms, char *err, size_t errcap)
 {
     struct accesslog *log = calloc(1, sizeof(*log));
     if (log == NULL)
         goto fail_nomem;
     log->fd = -1;
+    log->flush_ms = flush_ms;
     if (strcmp(target, "off") == 0)
         return log;
     if (strcmp(target, "stderr") == 0) {
@@ -196,13 +204,22 @@ int accesslog_write(struct accesslog *log, size_t worker, const struct accesslog
     size_t n = (size_t)(p - line);
     struct logbuf *b = &log->bufs[worker];
     int rc = 0;
+    bool kick = false;
     pthread_mutex_lock(&b->lock);
     if (b->len + n <= LOG_WORKER_BUF) {
         memcpy(b->data + b->len, line, n);
         b->len += n;
+        kick = b->len >= LOG_KICK_BYTES && !b->kicked;
+        b->kicked |= kick;
     } else {
         rc = -1;
     }
     pthread_mutex_unlock(&b->lock);
+    if (kick) {
+        pthread_mutex_lock(&log->stop_lock);
+        log->kicked = true;
+        pthread_cond_signal(&log->stop_cond);
+        pthread_mutex_unlock(&log->stop_lock);
+    }
     return rc;
 }
