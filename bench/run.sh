@@ -233,6 +233,7 @@ DRAIN_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
   echo "visits_dropped_backlog=$(metric linkpulse_visits_dropped_backlog_total)"
   echo "backlog_after_rounds=$BACKLOG0"
   echo "writer_paused_s=$(metric linkpulse_visits_paused_seconds_total)"
+  echo "access_log_dropped=$(metric linkpulse_access_log_dropped_total)"
   echo "drain_ms=$DRAIN_MS"
   echo "drain_rate=$(( ($(metric linkpulse_visits_recorded_total) - APPLIED0) * 1000 / (DRAIN_MS + 1) ))"
 } > "$RAW/visits.txt"

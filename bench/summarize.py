@@ -98,6 +98,9 @@ v = kv("visits.txt")
 say("visits: redirects served %s, recorded %s, dropped %s (%s of them for want of backlog room); recorded %s served"
     % (v["redirects_served"], v["visits_recorded"], v["visits_dropped"], v["visits_dropped_backlog"],
        "==" if v["redirects_served"] == v["visits_recorded"] else "!="))
+if "access_log_dropped" in v:
+    say("access log: %s lines dropped (every request of the run is logged to a file, as nginx's are)"
+        % v["access_log_dropped"])
 if int(v["visits_dropped"]) > 0 and os.path.exists(os.path.join(raw, "drops.txt")):
     rises, last = [], 0
     with open(os.path.join(raw, "drops.txt")) as f:
