@@ -48,8 +48,8 @@ struct accesslog {
     char *spare; /* the log thread's half of the double buffer */
     pthread_t thread;
     unsigned flush_ms;
-    pthread_mutex_t stop_lock; /* guards stopping and kicked */
-    pthread_cond_t stop_cond;  /* wakes the log thread: a kick or stop */
+    pthread_mutex_t wake_lock; /* guards stopping and kicked */
+    pthread_cond_t wake_cond;  /* wakes the log thread: a kick or stop */
     bool stopping;
     bool kicked;
 };
@@ -75,18 +75,18 @@ static void *log_thread(void *arg)
 {
     struct accesslog *log = arg;
     pthread_setname_np(pthread_self(), "lp-accesslog");
-    pthread_mutex_lock(&log->stop_lock);
+    pthread_mutex_lock(&log->wake_lock);
     while (!log->stopping) {
         struct timespec until = clock_deadline_ms(log->flush_ms);
         while (!log->kicked && !log->stopping)
-            if (pthread_cond_timedwait(&log->stop_cond, &log->stop_lock, &until) != 0)
+            if (pthread_cond_timedwait(&log->wake_cond, &log->wake_lock, &until) != 0)
                 break; /* timed out */
         log->kicked = false;
-        pthread_mutex_unlock(&log->stop_lock);
+        pthread_mutex_unlock(&log->wake_lock);
         flush_all(log);
-        pthread_mutex_lock(&log->stop_lock);
+        pthread_mutex_lock(&log->wake_lock);
     }
-    pthread_mutex_unlock(&log->stop_lock);
+    pthread_mutex_unlock(&log->wake_lock);
     flush_all(log);
     return NULL;
 }
@@ -121,8 +121,8 @@ struct accesslog *accesslog_new(const char *target, size_t nworkers, unsigned fl
         if ((log->bufs[i].data = malloc(LOG_WORKER_BUF)) == NULL)
             goto fail_nomem;
     }
-    pthread_mutex_init(&log->stop_lock, NULL);
-    pthread_cond_init(&log->stop_cond, NULL);
+    pthread_mutex_init(&log->wake_lock, NULL);
+    pthread_cond_init(&log->wake_cond, NULL);
     if (pthread_create(&log->thread, NULL, log_thread, log) != 0)
         goto fail_nomem;
     return log;
@@ -146,10 +146,10 @@ void accesslog_free(struct accesslog *log)
     if (log == NULL)
         return;
     if (log->fd >= 0) {
-        pthread_mutex_lock(&log->stop_lock);
+        pthread_mutex_lock(&log->wake_lock);
         log->stopping = true;
-        pthread_cond_signal(&log->stop_cond);
-        pthread_mutex_unlock(&log->stop_lock);
+        pthread_cond_signal(&log->wake_cond);
+        pthread_mutex_unlock(&log->wake_lock);
         pthread_join(log->thread, NULL);
         for (size_t i = 0; i < log->nworkers; i++) {
             pthread_mutex_destroy(&log->bufs[i].lock);
@@ -216,10 +216,10 @@ int accesslog_write(struct accesslog *log, size_t worker, const struct accesslog
     }
     pthread_mutex_unlock(&b->lock);
     if (kick) {
-        pthread_mutex_lock(&log->stop_lock);
+        pthread_mutex_lock(&log->wake_lock);
         log->kicked = true;
-        pthread_cond_signal(&log->stop_cond);
-        pthread_mutex_unlock(&log->stop_lock);
+        pthread_cond_signal(&log->wake_cond);
+        pthread_mutex_unlock(&log->wake_lock);
     }
     return rc;
 }
