@@ -21,7 +21,7 @@
 #define LOG_FLUSH_MS 100
 #define LOG_WORKER_BUF (1024 * 1024)        /* bytes buffered per worker between flushes */
 #define LOG_KICK_BYTES (LOG_WORKER_BUF / 4) /* a buffer this full wakes the log thread */
-#define LOG_PATH_MAX 1024           /* longer paths are truncated in the log */
+#define LOG_PATH_MAX 1024                   /* longer paths are truncated in the log */
 
 __attribute__((format(printf, 2, 3))) void log_msg(const char *level, const char *fmt, ...);
 #define log_info(...) log_msg("info", __VA_ARGS__)
