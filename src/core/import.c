@@ -103,7 +103,7 @@ static void split_tags(char *s, const char *seps, struct import_row *row)
     char *save = NULL;
     for (char *t = strtok_r(s, seps, &save); t != NULL; t = strtok_r(NULL, seps, &save)) {
         size_t n;
-        t = (char *)tag_trim(t, &n);
+        t += tag_trim(t, &n) - t; /* the trimmed tag starts within t, which is ours to cut */
         t[n] = '\0';
         if (n > 0 && row->ntags <= LINK_TAGS_MAX)
             row->tags[row->ntags++] = t;
